@@ -1,1 +1,11 @@
-//! (placeholder: being written)
+//! Thumbnails: what a URL asks for ([`spec`], [`parse`]) and how it is made ([`pipeline`]).
+//!
+//! The spec and the pipeline live in `common` so the origin (native, fast C codecs behind the
+//! `native-codecs` feature) and the wasm edge (pure Rust) produce the same thumbnails from the
+//! same URL.
+
+pub mod parse;
+pub mod spec;
+
+pub use parse::{ImgPath, split_img_path};
+pub use spec::{Dpr, Fit, Format, MAX_SIDE, OutputFormat, OutputSize, Preset, Quality, ThumbSpec};
