@@ -1,0 +1,457 @@
+#!/usr/bin/env bash
+# Checks the deployment and monitoring configuration under deploy/.
+#
+#   scripts/check-deploy.sh                 run every check, print a summary,
+#                                           exit non-zero if any failed
+#   scripts/check-deploy.sh --list-metrics  print every metric name used by the
+#                                           Grafana dashboard and the Prometheus
+#                                           rules, one per line (base names:
+#                                           histogram _bucket/_sum/_count folded
+#                                           to the histogram; recording-rule
+#                                           names and Prometheus' own `up` left
+#                                           out), for comparison with what a
+#                                           running origin exports
+#
+# Needs promtool (Debian package `prometheus`, installed if missing) and
+# python3 with PyYAML (pip-installed if missing). systemd-analyze is used when
+# present.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DEPLOY="$ROOT/deploy"
+PROM="$DEPLOY/prometheus"
+DASHBOARD="$DEPLOY/grafana/dashboards/vitrine.json"
+DATASOURCES="$DEPLOY/grafana/provisioning/datasources/prometheus.yml"
+UNIT="$DEPLOY/systemd/vitrine-origin.service"
+
+log() { printf '%s\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"
+    elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+    else log "need root to run: $*"; return 1
+    fi
+}
+
+ensure_pyyaml() {
+    if ! python3 -c 'import yaml' >/dev/null 2>&1; then
+        log "PyYAML missing: pip install pyyaml"
+        python3 -m pip install --quiet pyyaml >&2
+    fi
+}
+
+ensure_promtool() {
+    if command -v promtool >/dev/null 2>&1; then return 0; fi
+    log "promtool missing: apt-get install -y prometheus"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! as_root apt-get install -y --no-install-recommends prometheus >&2; then
+        log "install failed; running apt-get update and retrying"
+        as_root apt-get update >&2
+        as_root apt-get install -y --no-install-recommends prometheus >&2
+    fi
+    command -v promtool >/dev/null 2>&1
+}
+
+# Shared Python: PromQL expressions of the dashboard and the rules, and the
+# metric names in them. Usage: python3 - MODE <<<"$PY_LIB"  (MODE below).
+PY_LIB=$(cat <<'PY'
+import json, re, sys, glob, os
+import yaml
+
+deploy = os.environ["DEPLOY"]
+
+def dashboard_exprs():
+    with open(os.path.join(deploy, "grafana/dashboards/vitrine.json")) as f:
+        d = json.load(f)
+    out = []
+    def walk(panels):
+        for p in panels:
+            for t in p.get("targets", []) or []:
+                if t.get("expr"):
+                    out.append(("panel %r" % p.get("title"), t["expr"]))
+            walk(p.get("panels", []) or [])
+    walk(d.get("panels", []))
+    for v in d.get("templating", {}).get("list", []):
+        q = v.get("query")
+        if isinstance(q, dict):
+            q = q.get("query")
+        if v.get("type") == "query" and q:
+            m = re.fullmatch(r"\s*label_values\((.*),\s*[A-Za-z_][A-Za-z0-9_]*\s*\)\s*", q, re.S)
+            if m:
+                q = m.group(1)
+            m = re.fullmatch(r"\s*(?:query_result|label_names|metrics)\((.*)\)\s*", q, re.S)
+            if m:
+                q = m.group(1)
+            out.append(("variable %r" % v.get("name"), q))
+    return out
+
+def rule_exprs():
+    out = []
+    for name in ("recording_rules.yml", "alert_rules.yml"):
+        with open(os.path.join(deploy, "prometheus", name)) as f:
+            doc = yaml.safe_load(f)
+        for g in doc.get("groups", []):
+            for r in g.get("rules", []):
+                out.append((r.get("alert") or r.get("record"), r["expr"]))
+    return out
+
+def grafana_to_promql(expr):
+    # Grafana variables to something PromQL parses.
+    expr = re.sub(r"\$__(rate_)?interval|\$__range", "5m", expr)
+    return re.sub(r"\$\{?[A-Za-z_][A-Za-z0-9_]*(:[a-z]+)?\}?", ".*", expr)
+
+KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool",
+            "and", "or", "unless", "offset", "inf", "nan", "atan2"}
+def metric_names(expr):
+    e = grafana_to_promql(expr)
+    e = re.sub(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`', '""', e)  # strings
+    e = re.sub(r"\{[^{}]*\}", " ", e)                                        # label matchers
+    e = re.sub(r"\[[^\]]*\]", " ", e)                                        # ranges, subqueries
+    e = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", e)
+    e = re.sub(r"\b\d+(\.\d+)?([eE][+-]?\d+)?\b", " ", e)                    # numbers
+    names = set()
+    for m in re.finditer(r"[A-Za-z_:][A-Za-z0-9_:]*", e):
+        tok = m.group(0)
+        rest = e[m.end():].lstrip()
+        if rest.startswith("("):        # function or aggregation
+            continue
+        if tok.lower() in KEYWORDS:
+            continue
+        names.add(tok)
+    return names
+
+def base(name):
+    for suffix in ("_bucket", "_sum", "_count"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+mode = sys.argv[1]
+if mode == "list-metrics":
+    names = set()
+    for _, e in dashboard_exprs() + rule_exprs():
+        names |= metric_names(e)
+    # Recording rules (level:metric:ops) and Prometheus' synthetic `up` are
+    # not exported by the origin.
+    names = {base(n) for n in names if ":" not in n and n != "up"}
+    print("\n".join(sorted(names)))
+elif mode == "dashboard-rules":
+    # The dashboard's expressions as a rules file, for `promtool check rules`.
+    rules = [{"record": "dashboard:expr_%d:check" % i, "expr": grafana_to_promql(e)}
+             for i, (_, e) in enumerate(dashboard_exprs())]
+    print(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}, sort_keys=False))
+PY
+)
+
+py_lib() { DEPLOY="$DEPLOY" python3 -c "$PY_LIB" "$@"; }
+
+if [ "${1:-}" = "--list-metrics" ]; then
+    ensure_pyyaml
+    py_lib list-metrics
+    exit 0
+elif [ $# -gt 0 ]; then
+    log "usage: $0 [--list-metrics]"
+    exit 2
+fi
+
+PASSED=0
+FAILED=0
+FAILED_NAMES=()
+check() {
+    local name="$1"; shift
+    echo "==> $name"
+    if "$@"; then
+        echo "    ok: $name"
+        PASSED=$((PASSED + 1))
+    else
+        echo "    FAILED: $name"
+        FAILED=$((FAILED + 1))
+        FAILED_NAMES+=("$name")
+    fi
+}
+
+# ---------------------------------------------------------------- checks --
+
+check_promtool_config() { promtool check config "$PROM/prometheus.yml"; }
+
+check_promtool_rules() { promtool check rules "$PROM/recording_rules.yml" "$PROM/alert_rules.yml"; }
+
+check_promtool_tests() {
+    # promtool resolves rule_files relative to each test file.
+    (cd "$ROOT" && promtool test rules deploy/prometheus/tests/*.yml)
+}
+
+check_every_alert_tested() {
+    DEPLOY="$DEPLOY" python3 - <<'PY'
+import glob, os, sys, yaml
+deploy = os.environ["DEPLOY"]
+alerts = []
+with open(os.path.join(deploy, "prometheus/alert_rules.yml")) as f:
+    for g in yaml.safe_load(f)["groups"]:
+        alerts += [r["alert"] for r in g["rules"] if "alert" in r]
+fires, quiet = set(), set()
+for path in glob.glob(os.path.join(deploy, "prometheus/tests/*.yml")):
+    with open(path) as f:
+        doc = yaml.safe_load(f)
+    for t in doc.get("tests", []):
+        for a in t.get("alert_rule_test", []) or []:
+            (fires if a.get("exp_alerts") else quiet).add(a["alertname"])
+bad = 0
+for a in alerts:
+    missing = [what for what, s in (("a firing case", fires), ("a must-not-fire case", quiet)) if a not in s]
+    if missing:
+        print("    %s has no %s" % (a, " and no ".join(missing)))
+        bad += 1
+unknown = (fires | quiet) - set(alerts)
+for a in sorted(unknown):
+    print("    tests name an alert that does not exist: %s" % a)
+    bad += 1
+print("    %d alerts, each with firing and non-firing test cases" % len(alerts) if not bad else "    %d problem(s)" % bad)
+sys.exit(1 if bad else 0)
+PY
+}
+
+check_yaml() {
+    DEPLOY="$DEPLOY" python3 - <<'PY'
+import os, sys, yaml
+deploy = os.environ["DEPLOY"]
+bad = n = 0
+for dirpath, _, files in os.walk(deploy):
+    for name in sorted(files):
+        if not name.endswith((".yml", ".yaml")):
+            continue
+        path = os.path.join(dirpath, name)
+        n += 1
+        try:
+            with open(path) as f:
+                docs = [d for d in yaml.safe_load_all(f) if d is not None]
+            if not docs:
+                raise ValueError("no YAML document")
+            for d in docs:
+                if not isinstance(d, dict):
+                    raise ValueError("top level is %s, not a mapping" % type(d).__name__)
+        except Exception as e:
+            print("    %s: %s" % (os.path.relpath(path, deploy), e))
+            bad += 1
+print("    %d YAML files, %d invalid" % (n, bad))
+sys.exit(1 if bad or n == 0 else 0)
+PY
+}
+
+check_json() {
+    DEPLOY="$DEPLOY" python3 - <<'PY'
+import json, os, sys
+deploy = os.environ["DEPLOY"]
+bad = n = 0
+for dirpath, _, files in os.walk(deploy):
+    for name in sorted(files):
+        if name.endswith(".json"):
+            n += 1
+            try:
+                with open(os.path.join(dirpath, name)) as f:
+                    json.load(f)
+            except Exception as e:
+                print("    %s: %s" % (name, e))
+                bad += 1
+print("    %d JSON files, %d invalid" % (n, bad))
+sys.exit(1 if bad or n == 0 else 0)
+PY
+}
+
+check_dashboard() {
+    DASHBOARD="$DASHBOARD" DATASOURCES="$DATASOURCES" python3 - <<'PY'
+import json, os, sys, yaml
+with open(os.environ["DASHBOARD"]) as f:
+    d = json.load(f)
+with open(os.environ["DATASOURCES"]) as f:
+    uids = {ds["uid"] for ds in yaml.safe_load(f)["datasources"]}
+problems = []
+for key in ("uid", "title", "panels", "schemaVersion"):
+    if key not in d:
+        problems.append("dashboard has no %r" % key)
+if not 36 <= d.get("schemaVersion", 0) <= 41:
+    problems.append("schemaVersion %r is not ~39" % d.get("schemaVersion"))
+panels = []
+def walk(ps):
+    for p in ps:
+        panels.append(p)
+        walk(p.get("panels", []) or [])
+walk(d.get("panels", []))
+ids = [p.get("id") for p in panels]
+if len(ids) != len(set(ids)):
+    problems.append("panel ids are not unique")
+n = 0
+for p in panels:
+    if p.get("type") == "row":
+        continue
+    n += 1
+    title = p.get("title", "?")
+    if p.get("type") not in ("timeseries", "stat", "gauge", "bargauge", "table", "text", "heatmap"):
+        problems.append("%s: unexpected panel type %r" % (title, p.get("type")))
+    for k in ("x", "y", "w", "h"):
+        if k not in p.get("gridPos", {}):
+            problems.append("%s: gridPos has no %s" % (title, k))
+    targets = p.get("targets") or []
+    if not targets:
+        problems.append("%s: no targets" % title)
+    for t in targets:
+        if not (t.get("expr") or "").strip():
+            problems.append("%s: target %s has no expr" % (title, t.get("refId")))
+        ds = t.get("datasource") or p.get("datasource") or {}
+        if ds.get("uid") not in uids:
+            problems.append("%s: datasource uid %r is not provisioned (%s)" % (title, ds.get("uid"), sorted(uids)))
+    if (p.get("datasource") or {}).get("uid") not in uids:
+        problems.append("%s: panel datasource is not the provisioned one" % title)
+for v in d.get("templating", {}).get("list", []):
+    if v.get("type") == "query" and (v.get("datasource") or {}).get("uid") not in uids:
+        problems.append("variable %s: datasource is not the provisioned one" % v.get("name"))
+for p in problems:
+    print("    " + p)
+print("    %d panels with targets, %d problem(s)" % (n, len(problems)))
+sys.exit(1 if problems or n == 0 else 0)
+PY
+}
+
+check_dashboard_promql() {
+    local tmp rc=0
+    tmp="$(mktemp -d)"
+    py_lib dashboard-rules >"$tmp/dashboard_rules.yml" || rc=1
+    if [ "$rc" -eq 0 ]; then promtool check rules "$tmp/dashboard_rules.yml" || rc=1; fi
+    rm -rf "$tmp"
+    return "$rc"
+}
+
+check_k8s() {
+    DEPLOY="$DEPLOY" python3 - <<'PY'
+import glob, os, sys, yaml
+deploy = os.environ["DEPLOY"]
+docs = []
+for path in sorted(glob.glob(os.path.join(deploy, "k8s/*.yaml"))):
+    with open(path) as f:
+        docs += [d for d in yaml.safe_load_all(f) if d]
+by_kind = {}
+for d in docs:
+    by_kind.setdefault(d.get("kind"), []).append(d)
+problems = []
+for kind in ("Deployment", "Service", "HorizontalPodAutoscaler", "ConfigMap", "Secret"):
+    if kind not in by_kind:
+        problems.append("no %s" % kind)
+required = {"BIND_ADDR": "0.0.0.0:8080", "CONNECTION_POOL_SIZE": "20", "QUERY_TIMEOUT": "30",
+            "CACHE_ENABLED": "true", "CACHE_TTL_DEFAULT": "3600", "COMPRESSION_ENABLED": "true",
+            "COMPRESSION_LEVEL": "balanced", "ASYNC_WORKERS": "4", "THREAD_POOL_SIZE": "4",
+            "PROMETHEUS_ENABLED": "true", "STRUCTURED_LOGGING": "true", "LOG_LEVEL": "info",
+            "ENVIRONMENT": "production", "THUMBNAIL_GENERATION": "true", "IMAGE_OPTIMIZATION": "true"}
+for cm in by_kind.get("ConfigMap", []):
+    data = cm.get("data", {})
+    for k, v in required.items():
+        if data.get(k) != v:
+            problems.append("ConfigMap %s=%r, expected %r" % (k, data.get(k), v))
+for s in by_kind.get("Secret", []):
+    keys = set((s.get("stringData") or {}) | (s.get("data") or {}))
+    for k in ("DATABASE_URL", "REDIS_URL", "API_KEYS", "IMAGE_SIGNING_KEYS"):
+        if k not in keys:
+            problems.append("Secret has no %s" % k)
+    for k, v in (s.get("stringData") or {}).items():
+        if "PLACEHOLDER" not in v:
+            problems.append("Secret template value %s is not marked PLACEHOLDER" % k)
+for dep in by_kind.get("Deployment", []):
+    pod = dep["spec"]["template"]
+    ann = pod["metadata"].get("annotations", {})
+    if ann.get("prometheus.io/scrape") != "true" or ann.get("prometheus.io/path") != "/api/metrics":
+        problems.append("Deployment lacks prometheus.io scrape annotations")
+    for c in pod["spec"]["containers"]:
+        def probe(name):
+            return ((c.get(name) or {}).get("httpGet") or {}).get("path")
+        if probe("livenessProbe") != "/api/health/live":
+            problems.append("livenessProbe is not /api/health/live")
+        if probe("readinessProbe") != "/api/health/ready":
+            problems.append("readinessProbe is not /api/health/ready")
+        if not probe("startupProbe"):
+            problems.append("no startupProbe")
+        r = c.get("resources") or {}
+        if not (r.get("requests", {}).get("cpu") and r.get("limits", {}).get("memory")):
+            problems.append("container %s lacks CPU request or memory limit" % c["name"])
+for h in by_kind.get("HorizontalPodAutoscaler", []):
+    if h.get("apiVersion") != "autoscaling/v2":
+        problems.append("HPA is not autoscaling/v2")
+    cpu = [m for m in h["spec"].get("metrics", []) if m.get("resource", {}).get("name") == "cpu"]
+    if not cpu or cpu[0]["resource"]["target"].get("averageUtilization") != 70:
+        problems.append("HPA does not target 70% CPU")
+for p in problems:
+    print("    " + p)
+print("    %d manifests, %d problem(s)" % (len(docs), len(problems)))
+sys.exit(1 if problems else 0)
+PY
+}
+
+check_dockerfile() {
+    local f="$DEPLOY/Dockerfile" rc=0
+    grep -Eq '^FROM rust:1\.95-bookworm AS builder' "$f" || { echo "    no rust:1.95-bookworm builder stage"; rc=1; }
+    grep -Eq '^FROM debian:bookworm-slim' "$f" || { echo "    no debian:bookworm-slim runtime stage"; rc=1; }
+    grep -Eq 'cmake' "$f" && grep -Eq 'nasm' "$f" || { echo "    builder lacks cmake/nasm"; rc=1; }
+    grep -Eq '^USER [^0r]' "$f" || { echo "    no non-root USER"; rc=1; }
+    grep -Eq '^EXPOSE 8080' "$f" || { echo "    no EXPOSE 8080"; rc=1; }
+    grep -Eq '^HEALTHCHECK' "$f" && grep -q '/api/health/live' "$f" || { echo "    no HEALTHCHECK on /api/health/live"; rc=1; }
+    return "$rc"
+}
+
+check_systemd() {
+    if ! command -v systemd-analyze >/dev/null 2>&1; then
+        echo "    systemd-analyze not available: skipped (counted as passed)"
+        return 0
+    fi
+    local tmp out rc=0 unit="$UNIT"
+    tmp="$(mktemp -d)"
+    # verify insists that ExecStart exists; stand in /bin/true when the
+    # origin is not installed on this machine.
+    if [ ! -x /usr/local/bin/vitrine-origin ]; then
+        echo "    (binary not installed: verifying a copy with ExecStart=/bin/true)"
+        sed 's|^ExecStart=.*|ExecStart=/bin/true|' "$UNIT" >"$tmp/vitrine-origin.service"
+        unit="$tmp/vitrine-origin.service"
+    fi
+    out="$(systemd-analyze verify "$unit" 2>&1)" || rc=1
+    # Warnings (unknown keys, bad values) do not change the exit status.
+    if [ -n "$out" ]; then printf '    %s\n' "$out"; rc=1; fi
+    rm -rf "$tmp"
+    return "$rc"
+}
+
+check_list_metrics() {
+    local names
+    names="$(py_lib list-metrics)" || return 1
+    echo "    $(printf '%s\n' "$names" | grep -c .) metric names (see --list-metrics)"
+    [ -n "$names" ] || return 1
+    if printf '%s\n' "$names" | grep -Eq ':|_bucket$|_sum$|_count$|^up$'; then
+        echo "    list contains recording rules or histogram series"; return 1
+    fi
+}
+
+# ------------------------------------------------------------------ main --
+
+cd "$ROOT"
+ensure_pyyaml
+if ! ensure_promtool; then
+    log "promtool is not available and could not be installed"
+    FAILED=$((FAILED + 1)); FAILED_NAMES+=("promtool available")
+else
+    promtool --version 2>&1 | head -1 | sed 's/^/    /'
+    check "promtool check config" check_promtool_config
+    check "promtool check rules" check_promtool_rules
+    check "promtool test rules" check_promtool_tests
+    check "dashboard PromQL parses" check_dashboard_promql
+fi
+check "every alert has firing and non-firing tests" check_every_alert_tested
+check "YAML valid" check_yaml
+check "JSON valid" check_json
+check "dashboard panels have targets" check_dashboard
+check "kubernetes manifests" check_k8s
+check "Dockerfile" check_dockerfile
+check "systemd-analyze verify" check_systemd
+check "metric list" check_list_metrics
+
+echo
+if [ "$FAILED" -gt 0 ]; then
+    echo "failed: ${FAILED_NAMES[*]}"
+fi
+echo "deploy checks: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
