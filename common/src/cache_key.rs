@@ -504,7 +504,11 @@ mod tests {
         let o = Offset::default();
         let f = SearchFilters::default();
         let a = search_results("laptop computer", &f, l, o);
-        for q in ["Laptop Computer", "  laptop   computer ", "LAPTOP\tCOMPUTER\n"] {
+        for q in [
+            "Laptop Computer",
+            "  laptop   computer ",
+            "LAPTOP\tCOMPUTER\n",
+        ] {
             assert_eq!(search_results(q, &f, l, o), a, "{q:?}");
         }
         assert_ne!(search_results("laptop computers", &f, l, o), a);
@@ -563,12 +567,8 @@ mod tests {
             l,
             o,
         );
-        let untyped = search_results_with_pairs(
-            "q",
-            &[("price_min", "1000"), ("category", "Laptops")],
-            l,
-            o,
-        );
+        let untyped =
+            search_results_with_pairs("q", &[("price_min", "1000"), ("category", "Laptops")], l, o);
         assert_eq!(typed, untyped);
     }
 
@@ -627,23 +627,28 @@ mod tests {
         let g = s.in_generation(12);
         assert!(g.as_str().starts_with("v1:search:g12:"));
         assert_ne!(g, s.in_generation(13));
-        assert!(g.as_str().starts_with(&namespace_pattern(Namespace::Search)[..10]));
+        assert!(
+            g.as_str()
+                .starts_with(&namespace_pattern(Namespace::Search)[..10])
+        );
     }
 
     #[test]
     fn keys_are_header_and_redis_safe() {
         let weird = "\u{0}\"'\\ \n\r ключ 🔑";
         let keys = [
-            search_results(weird, &SearchFilters::default(), Limit::default(), Offset::default()),
+            search_results(
+                weird,
+                &SearchFilters::default(),
+                Limit::default(),
+                Offset::default(),
+            ),
             thumbnail(weird, weird, weird),
             CacheKey::hashed(Namespace::Other, &[weird]),
             product(i64::MIN),
         ];
         for k in keys {
-            assert!(
-                k.as_str().bytes().all(|b| b.is_ascii_graphic()),
-                "{k}"
-            );
+            assert!(k.as_str().bytes().all(|b| b.is_ascii_graphic()), "{k}");
             assert!(k.as_str().starts_with("v1:"));
         }
     }
@@ -696,7 +701,10 @@ mod tests {
                     x ^= x >> 17;
                     x ^= x << 5;
                     let t = ttl_with_jitter(ns, d, f, x);
-                    assert!(t <= base && t + Duration::from_millis(1) >= lo, "{ns} {f} {t:?}");
+                    assert!(
+                        t <= base && t + Duration::from_millis(1) >= lo,
+                        "{ns} {f} {t:?}"
+                    );
                 }
             }
         }

@@ -375,8 +375,7 @@ pub fn strong_etag(body: &[u8]) -> String {
 }
 
 fn base64url(bytes: &[u8], out: &mut String) {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     for chunk in bytes.chunks(3) {
         let b = [
             chunk[0],
@@ -597,28 +596,81 @@ mod tests {
             (",,, ,", CacheControl::default()),
             ("=", CacheControl::default()),
             ("bogus, x=y=z, ==", CacheControl::default()),
-            ("max-age=abc", CacheControl { max_age: Some(0), ..Default::default() }),
-            ("max-age=-5", CacheControl { max_age: Some(0), ..Default::default() }),
-            ("max-age", CacheControl { max_age: Some(0), ..Default::default() }),
-            ("max-age=\"30\"", CacheControl { max_age: Some(30), ..Default::default() }),
-            ("max-age = 30", CacheControl { max_age: Some(30), ..Default::default() }),
-            ("max-age=30, max-age=90", CacheControl { max_age: Some(30), ..Default::default() }),
+            (
+                "max-age=abc",
+                CacheControl {
+                    max_age: Some(0),
+                    ..Default::default()
+                },
+            ),
+            (
+                "max-age=-5",
+                CacheControl {
+                    max_age: Some(0),
+                    ..Default::default()
+                },
+            ),
+            (
+                "max-age",
+                CacheControl {
+                    max_age: Some(0),
+                    ..Default::default()
+                },
+            ),
+            (
+                "max-age=\"30\"",
+                CacheControl {
+                    max_age: Some(30),
+                    ..Default::default()
+                },
+            ),
+            (
+                "max-age = 30",
+                CacheControl {
+                    max_age: Some(30),
+                    ..Default::default()
+                },
+            ),
+            (
+                "max-age=30, max-age=90",
+                CacheControl {
+                    max_age: Some(30),
+                    ..Default::default()
+                },
+            ),
             (
                 "max-age=99999999999999999999999",
-                CacheControl { max_age: Some(DELTA_SECONDS_MAX), ..Default::default() },
+                CacheControl {
+                    max_age: Some(DELTA_SECONDS_MAX),
+                    ..Default::default()
+                },
             ),
             ("stale-while-revalidate=x", CacheControl::default()),
             ("stale-if-error", CacheControl::default()),
             (
                 "no-cache=\"set-cookie, x-foo\", max-age=5",
-                CacheControl { no_cache: true, max_age: Some(5), ..Default::default() },
+                CacheControl {
+                    no_cache: true,
+                    max_age: Some(5),
+                    ..Default::default()
+                },
             ),
             (
                 "private=\"a,b\", public",
-                CacheControl { private: true, public: true, ..Default::default() },
+                CacheControl {
+                    private: true,
+                    public: true,
+                    ..Default::default()
+                },
             ),
             ("\"unterminated, max-age=5", CacheControl::default()),
-            ("ünïcödé=1, s-maxage=7", CacheControl { s_maxage: Some(7), ..Default::default() }),
+            (
+                "ünïcödé=1, s-maxage=7",
+                CacheControl {
+                    s_maxage: Some(7),
+                    ..Default::default()
+                },
+            ),
         ];
         for (raw, want) in cases {
             assert_eq!(CacheControl::parse(raw), *want, "{raw:?}");
@@ -628,8 +680,21 @@ mod tests {
     #[test]
     fn parse_never_panics_and_round_trips() {
         let atoms = [
-            "max-age", "s-maxage", "=", "1", "99999999999999999999", ",", " ", "\"", "\\",
-            "no-store", "private", "stale-if-error", "stale-while-revalidate", "é", ";",
+            "max-age",
+            "s-maxage",
+            "=",
+            "1",
+            "99999999999999999999",
+            ",",
+            " ",
+            "\"",
+            "\\",
+            "no-store",
+            "private",
+            "stale-if-error",
+            "stale-while-revalidate",
+            "é",
+            ";",
         ];
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         for _ in 0..5000 {
@@ -672,7 +737,12 @@ mod tests {
         );
         assert_eq!(CachePolicy::NO_STORE.header_value(), "no-store");
         // The edge's s-maxage equals the origin cache TTL for the namespace.
-        for ns in [Namespace::Search, Namespace::Product, Namespace::Rec, Namespace::Embed] {
+        for ns in [
+            Namespace::Search,
+            Namespace::Product,
+            Namespace::Rec,
+            Namespace::Embed,
+        ] {
             let cc = CachePolicy::for_namespace(ns, 300).cache_control();
             assert_eq!(
                 cc.s_maxage,
@@ -755,21 +825,35 @@ mod tests {
 
     #[test]
     fn freshness_transitions() {
-        let cc = CacheControl::parse("max-age=60, s-maxage=100, stale-while-revalidate=50, stale-if-error=300");
+        let cc = CacheControl::parse(
+            "max-age=60, s-maxage=100, stale-while-revalidate=50, stale-if-error=300",
+        );
         let t0 = 1_700_000_000;
         let at = |age: u64, shared| freshness(&cc, t0, t0 + age, shared);
         assert_eq!(at(0, true), Freshness::Fresh { remaining: 100 });
         assert_eq!(at(99, true), Freshness::Fresh { remaining: 1 });
-        assert_eq!(at(100, true), Freshness::StaleWhileRevalidate { remaining: 50 });
-        assert_eq!(at(149, true), Freshness::StaleWhileRevalidate { remaining: 1 });
+        assert_eq!(
+            at(100, true),
+            Freshness::StaleWhileRevalidate { remaining: 50 }
+        );
+        assert_eq!(
+            at(149, true),
+            Freshness::StaleWhileRevalidate { remaining: 1 }
+        );
         assert_eq!(at(150, true), Freshness::StaleIfError { remaining: 250 });
         assert_eq!(at(399, true), Freshness::StaleIfError { remaining: 1 });
         assert_eq!(at(400, true), Freshness::Expired);
         // A private cache uses max-age.
         assert_eq!(at(59, false), Freshness::Fresh { remaining: 1 });
-        assert_eq!(at(60, false), Freshness::StaleWhileRevalidate { remaining: 50 });
+        assert_eq!(
+            at(60, false),
+            Freshness::StaleWhileRevalidate { remaining: 50 }
+        );
         // Clock skew: stored "in the future" counts as age 0.
-        assert_eq!(freshness(&cc, t0 + 10, t0, true), Freshness::Fresh { remaining: 100 });
+        assert_eq!(
+            freshness(&cc, t0 + 10, t0, true),
+            Freshness::Fresh { remaining: 100 }
+        );
         // Servability.
         assert!(at(0, true).is_servable());
         assert!(at(120, true).is_servable());
@@ -785,21 +869,43 @@ mod tests {
         assert_eq!(f("no-cache, max-age=60", 0), Freshness::Expired);
         assert_eq!(f("public", 0), Freshness::Expired);
         assert_eq!(f("max-age=0", 0), Freshness::Expired);
-        assert_eq!(f("max-age=abc, stale-while-revalidate=10", 0), Freshness::StaleWhileRevalidate { remaining: 10 });
-        assert_eq!(f("max-age=10, must-revalidate, stale-while-revalidate=10", 10), Freshness::Expired);
-        assert_eq!(f("max-age=10, proxy-revalidate, stale-if-error=10", 10), Freshness::Expired);
         assert_eq!(
-            freshness(&CacheControl::parse("max-age=10, proxy-revalidate, stale-if-error=10"), t0, t0 + 10, false),
+            f("max-age=abc, stale-while-revalidate=10", 0),
+            Freshness::StaleWhileRevalidate { remaining: 10 }
+        );
+        assert_eq!(
+            f("max-age=10, must-revalidate, stale-while-revalidate=10", 10),
+            Freshness::Expired
+        );
+        assert_eq!(
+            f("max-age=10, proxy-revalidate, stale-if-error=10", 10),
+            Freshness::Expired
+        );
+        assert_eq!(
+            freshness(
+                &CacheControl::parse("max-age=10, proxy-revalidate, stale-if-error=10"),
+                t0,
+                t0 + 10,
+                false
+            ),
             Freshness::StaleIfError { remaining: 10 }
         );
         // An SIE window shorter than SWR adds nothing.
         let short_sie = "max-age=10, stale-while-revalidate=30, stale-if-error=5";
-        assert_eq!(f(short_sie, 35), Freshness::StaleWhileRevalidate { remaining: 5 });
+        assert_eq!(
+            f(short_sie, 35),
+            Freshness::StaleWhileRevalidate { remaining: 5 }
+        );
         assert_eq!(f(short_sie, 40), Freshness::Expired);
         // Huge values do not overflow.
         let huge = format!("max-age={}", u64::MAX);
         assert!(matches!(f(&huge, u64::MAX - t0), Freshness::Expired));
-        assert_eq!(f(&huge, 0), Freshness::Fresh { remaining: DELTA_SECONDS_MAX });
+        assert_eq!(
+            f(&huge, 0),
+            Freshness::Fresh {
+                remaining: DELTA_SECONDS_MAX
+            }
+        );
     }
 
     #[test]
@@ -842,13 +948,21 @@ mod tests {
         assert!(!is_storable(200, &cc("public"), false));
         assert!(!is_storable(200, &cc(""), false));
         for status in [100, 206, 304, 400, 401, 403, 429, 500, 502, 503, 504] {
-            assert!(!is_storable(status, &cc("public, max-age=60"), false), "{status}");
+            assert!(
+                !is_storable(status, &cc("public, max-age=60"), false),
+                "{status}"
+            );
         }
         assert_eq!(
-            retention_secs(&cc("s-maxage=100, stale-while-revalidate=50, stale-if-error=300")),
+            retention_secs(&cc(
+                "s-maxage=100, stale-while-revalidate=50, stale-if-error=300"
+            )),
             Some(400)
         );
-        assert_eq!(retention_secs(&cc("max-age=100, must-revalidate, stale-if-error=300")), Some(100));
+        assert_eq!(
+            retention_secs(&cc("max-age=100, must-revalidate, stale-if-error=300")),
+            Some(100)
+        );
         assert_eq!(retention_secs(&cc("no-store, max-age=1")), None);
         assert_eq!(retention_secs(&cc("public")), None);
     }

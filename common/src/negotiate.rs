@@ -253,7 +253,11 @@ pub const COMPRESSION_THRESHOLD_BYTES: u64 = 500;
 /// the response already has a `Content-Encoding` (other than identity) — it is passed
 /// through, never encoded twice. Server-sent events are never compressed: a compressor
 /// buffers, which delays events.
-pub fn should_compress(content_type: &str, content_length: Option<u64>, already_encoded: bool) -> bool {
+pub fn should_compress(
+    content_type: &str,
+    content_length: Option<u64>,
+    already_encoded: bool,
+) -> bool {
     if already_encoded {
         return false;
     }
@@ -409,8 +413,8 @@ pub fn negotiate_image_format(accept: Option<&str>, available: &[AutoFormat]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use EncodingDecision::{Identity, NotAcceptable, Use};
     use Encoding::{Brotli, Deflate, Gzip, Zstd};
+    use EncodingDecision::{Identity, NotAcceptable, Use};
 
     const ALL: &[Encoding] = &Encoding::PREFERENCE;
 
@@ -493,8 +497,16 @@ mod tests {
             // Disabled codings are never chosen; ties go to the server order.
             (Some("br, gzip"), &[Gzip], Use(Gzip)),
             (Some("br, gzip"), &[], Identity),
-            (Some("deflate;q=0.9, gzip;q=0.9, zstd;q=0.9"), ALL, Use(Zstd)),
-            (Some("deflate;q=0.9, gzip;q=0.9"), &[Deflate, Gzip], Use(Gzip)),
+            (
+                Some("deflate;q=0.9, gzip;q=0.9, zstd;q=0.9"),
+                ALL,
+                Use(Zstd),
+            ),
+            (
+                Some("deflate;q=0.9, gzip;q=0.9"),
+                &[Deflate, Gzip],
+                Use(Gzip),
+            ),
             // The first occurrence of a repeated coding counts.
             (Some("gzip;q=0, gzip"), &[Gzip], Identity),
         ];
@@ -545,7 +557,9 @@ mod tests {
                         assert!(enabled.contains(&e), "{h:?}");
                         assert!(AcceptEncoding::parse(&h).quality(e) > 0, "{h:?}");
                     }
-                    Identity => assert!(AcceptEncoding::parse(&h).identity_quality() > 0 || h.trim().is_empty()),
+                    Identity => assert!(
+                        AcceptEncoding::parse(&h).identity_quality() > 0 || h.trim().is_empty()
+                    ),
                     NotAcceptable => assert_eq!(AcceptEncoding::parse(&h).identity_quality(), 0),
                 }
             }
@@ -627,11 +641,19 @@ mod tests {
             (Some("image/avif;q=0.5, image/*"), AVAIL, Jpeg),
             (Some("image/avif;q=0.5, image/jpeg;q=0.4"), AVAIL, Avif),
             (Some("image/avif;q=0, image/webp"), AVAIL, Webp),
-            (Some("image/avif, image/webp;q=0, image/*;q=0"), &[Webp], Jpeg),
+            (
+                Some("image/avif, image/webp;q=0, image/*;q=0"),
+                &[Webp],
+                Jpeg,
+            ),
             (Some("image/webp, image/jpeg;q=0"), AVAIL, Webp),
             (Some("image/jpeg;q=0"), AVAIL, Jpeg),
             // Specific beats wildcard for JPEG.
-            (Some("image/webp;q=0.5, image/jpeg;q=0.1, image/*"), AVAIL, Webp),
+            (
+                Some("image/webp;q=0.5, image/jpeg;q=0.1, image/*"),
+                AVAIL,
+                Webp,
+            ),
             // Malformed elements are ignored.
             (Some("image/avif;q=1.5, image/webp"), AVAIL, Webp),
             (Some("image/avif;q=x"), AVAIL, Jpeg),
