@@ -9,3 +9,10 @@ pub mod spec;
 
 pub use parse::{ImgPath, split_img_path};
 pub use spec::{Dpr, Fit, Format, MAX_SIDE, OutputFormat, OutputSize, Preset, Quality, ThumbSpec};
+pub mod pipeline;
+mod sniff;
+
+pub use pipeline::{
+    ImageInfo, Limits, Output, PipelineError, encoder_available, probe, process, process_many,
+};
+pub use sniff::SourceFormat;
