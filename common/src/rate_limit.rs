@@ -18,7 +18,7 @@
 //! because Redis' Lua and a Durable Object's JavaScript store numbers as doubles.
 //!
 //! Headers follow the IETF httpapi draft "RateLimit header fields for HTTP"
-//! (draft-ietf-httpapi-ratelimit-headers-09 and later), which uses structured-field lists:
+//! (draft-ietf-httpapi-ratelimit-headers-08 to -10), which uses structured-field lists:
 //! `RateLimit-Policy: "search";q=120;w=12` (quota `q` units per window `w` seconds) and
 //! `RateLimit: "search";r=119;t=1` (remaining `r`, seconds `t` until the quota is whole
 //! again). A GCRA quota maps onto that as `q = burst` and `w = burst/rate` rounded up — the
