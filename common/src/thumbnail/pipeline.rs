@@ -11,7 +11,11 @@
 //!    (wasm32), through the `image` crate (zune-jpeg, png, gif, image-webp). Animated inputs use
 //!    their first frame. CMYK/YCCK JPEGs always take the pure path: libjpeg-turbo cannot convert
 //!    them, zune-jpeg does (Adobe-inverted CMYK included);
-//! 5. **to 8-bit sRGB** — 16-bit and greyscale inputs become 8-bit RGB(A); alpha is kept;
+//! 5. **to 8-bit sRGB** — 16-bit and greyscale inputs become 8-bit RGB(A); alpha is kept; an
+//!    embedded RGB ICC profile (Display P3, Adobe RGB, camera profiles…) is converted to sRGB
+//!    with moxcms (pure Rust, so the edge does the same). Profiles that name themselves sRGB are
+//!    skipped as a no-op; CMYK profiles are not applied (zune-jpeg's conversion is used) — a
+//!    known approximation for print-profiled CMYK files;
 //! 6. **resize** with fast_image_resize (SIMD, Lanczos3 convolution), honouring the fit; `cover`
 //!    crops the centre of the source to the box's aspect ratio in the same pass. Resizing is done
 //!    in the stored orientation (on the swapped box for 90° orientations) because it is cheaper
@@ -330,12 +334,44 @@ fn decode(
     #[cfg(feature = "native-codecs")]
     if header.format == SourceFormat::Jpeg
         && !header.cmyk
-        && let Some(px) = native::decode_jpeg(bytes, header, need)?
+        && let Some(mut px) = native::decode_jpeg(bytes, header, need)?
     {
+        if let Some(icc) = sniff::jpeg_icc_profile(bytes) {
+            to_srgb(&mut px, &icc);
+        }
         return Ok((px, None));
     }
     let _ = need;
     decode_pure(bytes, header)
+}
+
+/// Converts pixels tagged with the RGB ICC profile `icc` to sRGB in place. Unparseable, non-RGB
+/// and sRGB profiles leave the pixels as they are (the decoders' output is then taken as sRGB,
+/// which is what browsers do with untagged images).
+fn to_srgb(px: &mut Pixels, icc: &[u8]) {
+    use moxcms::{ColorProfile, DataColorSpace, Layout, TransformOptions};
+    if icc.windows(4).any(|w| w == b"sRGB") {
+        return;
+    }
+    let Ok(profile) = ColorProfile::new_from_slice(icc) else {
+        return;
+    };
+    if profile.color_space != DataColorSpace::Rgb {
+        return;
+    }
+    let layout = if px.alpha { Layout::Rgba } else { Layout::Rgb };
+    let Ok(transform) = profile.create_transform_8bit(
+        layout,
+        &ColorProfile::new_srgb(),
+        layout,
+        TransformOptions::default(),
+    ) else {
+        return;
+    };
+    let mut out = vec![0u8; px.buf.len()];
+    if transform.transform(&px.buf, &mut out).is_ok() {
+        px.buf = out;
+    }
 }
 
 fn map_image_error(e: ImageError) -> PipelineError {
@@ -381,6 +417,7 @@ fn decode_pure(
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(map_image_error)?;
     let orientation = decoder.orientation().ok();
+    let icc = decoder.icc_profile().ok().flatten();
     let image = DynamicImage::from_decoder(decoder).map_err(map_image_error)?;
     let (w, h) = (image.width(), image.height());
     let alpha = image.color().has_alpha();
@@ -393,7 +430,13 @@ fn decode_pure(
         Some(Orientation::NoTransforms) | None => None,
         other => other,
     };
-    Ok((Pixels { buf, w, h, alpha }, orientation))
+    let mut px = Pixels { buf, w, h, alpha };
+    if let Some(icc) = icc
+        && !header.cmyk
+    {
+        to_srgb(&mut px, &icc);
+    }
+    Ok((px, orientation))
 }
 
 // ---------------------------------------------------------------------------------------------

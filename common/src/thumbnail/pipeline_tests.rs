@@ -657,3 +657,61 @@ fn error_codes_are_stable() {
     let statuses: Vec<_> = all.iter().map(PipelineError::status).collect();
     assert_eq!(statuses, [400, 413, 415, 415, 413, 413, 422, 422, 406, 500]);
 }
+
+#[test]
+fn icc_tagged_inputs_are_converted_to_srgb() {
+    use moxcms::{ColorProfile, Layout, TransformOptions};
+    let p3 = ColorProfile::new_display_p3();
+    let icc = p3.encode().unwrap();
+    let colour = [40u8, 180, 90];
+    let mut want = [0u8; 3];
+    p3.create_transform_8bit(
+        Layout::Rgb,
+        &ColorProfile::new_srgb(),
+        Layout::Rgb,
+        TransformOptions::default(),
+    )
+    .unwrap()
+    .transform(&colour, &mut want)
+    .unwrap();
+    assert!(
+        want.iter().zip(colour).any(|(a, b)| a.abs_diff(b) > 10),
+        "P3 differs from sRGB: {want:?}"
+    );
+    let img = RgbImage::from_pixel(16, 16, Rgb(colour));
+
+    // PNG with an iCCP chunk (pure decode path).
+    let mut png = Vec::new();
+    let mut enc = image::codecs::png::PngEncoder::new(&mut png);
+    enc.set_icc_profile(icc.clone()).unwrap();
+    enc.write_image(img.as_raw(), 16, 16, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    // JPEG with an ICC_PROFILE APP2 segment (the native path reads it itself).
+    let plain = jpeg_of(&img);
+    let mut seg = b"ICC_PROFILE\0\x01\x01".to_vec();
+    seg.extend_from_slice(&icc);
+    let mut jpeg = plain[..2].to_vec();
+    jpeg.extend_from_slice(&[0xFF, 0xE2]);
+    jpeg.extend_from_slice(&((seg.len() + 2) as u16).to_be_bytes());
+    jpeg.extend_from_slice(&seg);
+    jpeg.extend_from_slice(&plain[2..]);
+
+    for (name, src) in [("png", png), ("jpeg", jpeg)] {
+        let out = process(
+            &src,
+            &spec(None, None, Fit::Contain),
+            OutputFormat::Png,
+            &Limits::default(),
+        )
+        .unwrap();
+        let p = decode(&out.bytes).into_rgb8().get_pixel(8, 8).0;
+        assert!(
+            p.iter().zip(want).all(|(a, b)| a.abs_diff(b) <= 6),
+            "{name}: got {p:?}, want {want:?}"
+        );
+        assert!(
+            !out.bytes.windows(4).any(|w| w == b"iCCP"),
+            "{name}: profile not copied"
+        );
+    }
+}

@@ -378,3 +378,32 @@ fn webp(b: &[u8], h: &mut Header, max_frames: u32) -> Result<(), PipelineError> 
     }
     Ok(())
 }
+
+/// The ICC profile of a JPEG: the `ICC_PROFILE` APP2 chunks before the first scan, joined in
+/// sequence order. `None` when absent or malformed.
+#[cfg_attr(not(feature = "native-codecs"), allow(dead_code))] // the pure path gets it from image
+pub(crate) fn jpeg_icc_profile(b: &[u8]) -> Option<Vec<u8>> {
+    let mut chunks: Vec<(u8, &[u8])> = Vec::new();
+    let mut i = 2;
+    while b.get(i) == Some(&0xFF) {
+        let marker = *b.get(i + 1)?;
+        if marker == 0xFF {
+            i += 1;
+            continue;
+        }
+        if marker == 0xDA || marker == 0xD9 {
+            break;
+        }
+        let len = be16(b, i + 2).ok()? as usize;
+        let seg = b.get(i + 4..i + 2 + len)?;
+        if marker == 0xE2 && seg.starts_with(b"ICC_PROFILE\0") && seg.len() > 14 {
+            chunks.push((seg[12], &seg[14..]));
+        }
+        i += 2 + len.max(2);
+    }
+    if chunks.is_empty() {
+        return None;
+    }
+    chunks.sort_by_key(|c| c.0);
+    Some(chunks.iter().flat_map(|c| c.1.iter().copied()).collect())
+}
