@@ -81,7 +81,10 @@ fn bounded(value: &str, min: usize, max: usize) -> Result<(), String> {
     if n > max {
         return Err(format!("must be at most {max} characters (got {n})"));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err("must not contain control characters".to_owned());
     }
     Ok(())
@@ -197,11 +200,15 @@ impl Attributes {
     pub fn parse(value: serde_json::Value) -> Result<Self, InvalidInput> {
         match value {
             serde_json::Value::Object(map) => {
-                let size = serde_json::to_vec(&map).map(|v| v.len()).unwrap_or(usize::MAX);
+                let size = serde_json::to_vec(&map)
+                    .map(|v| v.len())
+                    .unwrap_or(usize::MAX);
                 if size > MAX_ATTRIBUTES_BYTES {
                     Err(InvalidInput::new(
                         "attributes",
-                        format!("must serialize to at most {MAX_ATTRIBUTES_BYTES} bytes (got {size})"),
+                        format!(
+                            "must serialize to at most {MAX_ATTRIBUTES_BYTES} bytes (got {size})"
+                        ),
                     ))
                 } else {
                     Ok(Self(map))
@@ -375,13 +382,13 @@ pub struct SearchFilters {
 impl SearchFilters {
     /// Rejects an empty price range, which can only be a client mistake.
     pub fn check(&self) -> Result<(), InvalidInput> {
-        if let (Some(lo), Some(hi)) = (self.price_min, self.price_max) {
-            if lo > hi {
-                return Err(InvalidInput::new(
-                    "price_min",
-                    "must not be greater than price_max",
-                ));
-            }
+        if let (Some(lo), Some(hi)) = (self.price_min, self.price_max)
+            && lo > hi
+        {
+            return Err(InvalidInput::new(
+                "price_min",
+                "must not be greater than price_max",
+            ));
         }
         Ok(())
     }
@@ -496,7 +503,9 @@ mod tests {
     fn rejects_negative_price_naming_the_field() {
         let mut v = product_json();
         v["price"] = serde_json::json!(-5);
-        let err = serde_json::from_value::<NewProduct>(v).unwrap_err().to_string();
+        let err = serde_json::from_value::<NewProduct>(v)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("price"), "{err}");
     }
 
@@ -504,7 +513,9 @@ mod tests {
     fn rejects_unknown_fields() {
         let mut v = product_json();
         v["colour"] = serde_json::json!("red");
-        let err = serde_json::from_value::<NewProduct>(v).unwrap_err().to_string();
+        let err = serde_json::from_value::<NewProduct>(v)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("colour"), "{err}");
     }
 

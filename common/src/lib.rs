@@ -5,8 +5,8 @@
 //! unchanged inside a Cloudflare Worker.
 
 pub mod api;
-pub mod error;
 pub mod cache_key;
+pub mod error;
 pub mod http_cache;
 pub mod negotiate;
 pub mod rate_limit;

@@ -1,1 +1,82 @@
-fn main() {}
+//! `vitrine-origin`: parses the command line and settings, then hands over to the library.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use vitrine_origin::{config::Settings, db::Db, demo, import, startup, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "vitrine-origin",
+    version,
+    about = "The Vitrine origin service (settings come from the environment; see README.md)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve HTTP (the default).
+    Serve,
+    /// Import products from a CSV or NDJSON file (idempotent on sku).
+    Import { file: PathBuf },
+    /// Create the demo catalog (products with generated images).
+    SeedDemo {
+        #[arg(long, default_value_t = demo::DEFAULT_PRODUCTS)]
+        count: usize,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("vitrine-origin: {e}");
+            std::process::exit(2);
+        }
+    };
+    telemetry::init(&settings);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let listener = tokio::net::TcpListener::bind(settings.bind_addr)
+                .await
+                .with_context(|| format!("binding {}", settings.bind_addr))?;
+            let state = startup::build_state(settings).await?;
+            startup::run(listener, state, startup::shutdown_signal()).await
+        }
+        Command::Import { file } => {
+            let db = Db::connect(&settings).await?;
+            let s = import::import_file(&db, &file).await?;
+            println!(
+                "imported {}: {} inserted, {} updated, {} unchanged, {} rejected in {:.2} s ({:.0} rows/s)",
+                file.display(),
+                s.inserted,
+                s.updated,
+                s.unchanged,
+                s.rejected,
+                s.seconds,
+                s.rows_per_second()
+            );
+            for (line, reason) in &s.errors {
+                println!("  line {line}: {reason}");
+            }
+            Ok(())
+        }
+        Command::SeedDemo { count } => {
+            let mut settings = settings;
+            settings.seed_demo = false;
+            let state = startup::build_state(settings).await?;
+            let s = demo::seed(&state, count, true).await?;
+            println!(
+                "demo catalog: {} inserted, {} updated, {} unchanged",
+                s.inserted, s.updated, s.unchanged
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,1 +1,16 @@
+//! The origin's integration tests: one binary (faster to link), a module per concern.
+//!
+//! Most tests run twice, against SQLite and against the real Postgres on this machine
+//! (`TEST_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`), each in
+//! a fresh database. A Postgres that cannot be reached fails the test with a message that
+//! says how to start it.
+#![allow(clippy::unwrap_used)]
 
+mod helpers;
+
+mod errors;
+mod health;
+mod in_process;
+mod products;
+mod search;
+mod shutdown;

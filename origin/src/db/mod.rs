@@ -1,0 +1,192 @@
+//! Catalog storage: one `Db` over either Postgres or SQLite, chosen by `DATABASE_URL`.
+//!
+//! The two backends differ in SQL dialect (bulk upserts, JSON, timestamps) more than in
+//! shape, so each query is written once per backend in the submodules and `Db` dispatches
+//! on the pool. Queries are plain strings checked by the integration tests against both
+//! real databases (no compile-time database needed). Every call is bounded by
+//! `QUERY_TIMEOUT`, and the pool follows the seed: min 5, max 20, acquire timeout 30 s,
+//! connections recycled after an hour.
+
+pub mod images;
+pub mod products;
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    ConnectOptions,
+    postgres::{PgConnectOptions, PgPool, PgPoolOptions},
+    sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    },
+};
+
+use crate::config::{DatabaseUrl, Settings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// A uniqueness rule was broken (e.g. a duplicate SKU).
+    #[error("{0}")]
+    Conflict(String),
+    /// The database cannot be reached right now.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The query ran past `QUERY_TIMEOUT`.
+    #[error("query timed out")]
+    Timeout,
+    #[error(transparent)]
+    Other(anyhow::Error),
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => DbError::Conflict(format!(
+                "a record with this unique value already exists ({})",
+                db.message()
+            )),
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => DbError::Unavailable(e.to_string()),
+            sqlx::Error::Database(db)
+                if db.code().is_some_and(|c| {
+                    c.starts_with("08") || c == "57P01" || c == "57P03" || c == "53300"
+                }) =>
+            {
+                // Postgres connection exceptions, admin shutdown, cannot connect now, too many connections.
+                DbError::Unavailable(e.to_string())
+            }
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("57014") => DbError::Timeout,
+            _ => DbError::Other(e.into()),
+        }
+    }
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+
+#[derive(Clone, Debug)]
+pub enum Pool {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// The catalog database: a pool plus the query timeout.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: Pool,
+    query_timeout: Duration,
+    max_connections: u32,
+}
+
+impl Db {
+    /// Connects (creating the SQLite file and its folder when needed) and runs migrations.
+    pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
+        let db = match &settings.database_url {
+            DatabaseUrl::Postgres(url) => {
+                let statement_timeout = format!("{}", settings.query_timeout.as_millis());
+                let options = PgConnectOptions::from_str(url)?
+                    .options([("statement_timeout", statement_timeout.as_str())])
+                    .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
+                let pool = PgPoolOptions::new()
+                    .max_connections(settings.pool_max)
+                    .min_connections(settings.pool_min)
+                    .acquire_timeout(settings.acquire_timeout)
+                    .max_lifetime(settings.connection_max_lifetime)
+                    .idle_timeout(Duration::from_secs(600))
+                    .connect_with(options)
+                    .await?;
+                sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+                Pool::Postgres(pool)
+            }
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(parent) = std::path::Path::new(path).parent()
+                    && !parent.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(parent)?;
+                }
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(settings.query_timeout.min(Duration::from_secs(10)));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(settings.pool_max)
+                    .min_connections(settings.pool_min.min(settings.pool_max))
+                    .acquire_timeout(settings.acquire_timeout)
+                    .max_lifetime(settings.connection_max_lifetime)
+                    .connect_with(options)
+                    .await?;
+                sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+                Pool::Sqlite(pool)
+            }
+        };
+        Ok(Db {
+            pool: db,
+            query_timeout: settings.query_timeout,
+            max_connections: settings.pool_max,
+        })
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self.pool {
+            Pool::Postgres(_) => "postgres",
+            Pool::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// Runs `fut` under `QUERY_TIMEOUT`.
+    pub(crate) async fn timed<T>(
+        &self,
+        fut: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+    ) -> DbResult<T> {
+        match tokio::time::timeout(self.query_timeout, fut).await {
+            Ok(result) => result.map_err(DbError::from),
+            Err(_) => Err(DbError::Timeout),
+        }
+    }
+
+    /// A cheap round trip used by readiness checks.
+    pub async fn ping(&self) -> DbResult<()> {
+        match &self.pool {
+            Pool::Postgres(p) => {
+                self.timed(sqlx::query("SELECT 1").execute(p)).await?;
+            }
+            Pool::Sqlite(p) => {
+                self.timed(sqlx::query("SELECT 1").execute(p)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Pool usage: (open connections, idle connections, max connections).
+    pub fn pool_stats(&self) -> PoolStats {
+        let (size, idle) = match &self.pool {
+            Pool::Postgres(p) => (p.size(), p.num_idle() as u32),
+            Pool::Sqlite(p) => (p.size(), p.num_idle() as u32),
+        };
+        PoolStats {
+            open: size,
+            idle,
+            active: size.saturating_sub(idle),
+            max: self.max_connections,
+        }
+    }
+
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Postgres(p) => p.close().await,
+            Pool::Sqlite(p) => p.close().await,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct PoolStats {
+    pub open: u32,
+    pub idle: u32,
+    pub active: u32,
+    pub max: u32,
+}

@@ -1,0 +1,147 @@
+//! Health and status endpoints: liveness (the process answers), readiness (it can serve:
+//! the database answers), and per-component detail with latencies for operators.
+
+use std::time::{Duration, Instant};
+
+use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
+use serde_json::{Value, json};
+
+use crate::state::AppState;
+
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+async fn database(state: &AppState) -> (bool, Value) {
+    let started = Instant::now();
+    let ping = tokio::time::timeout(READY_TIMEOUT, state.db.ping()).await;
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let (ok, error) = match ping {
+        Ok(Ok(())) => (true, None),
+        Ok(Err(e)) => (false, Some(e.to_string())),
+        Err(_) => (
+            false,
+            Some(format!("no answer within {} s", READY_TIMEOUT.as_secs())),
+        ),
+    };
+    if let Some(e) = &error {
+        tracing::warn!(error = %e, "database health check failed");
+    }
+    (
+        ok,
+        json!({
+            "status": if ok { "ok" } else { "down" },
+            "backend": state.db.backend(),
+            "latency_ms": latency_ms,
+            "pool": state.db.pool_stats(),
+            "error": error.map(|_| "the database did not answer; see the server log"),
+        }),
+    )
+}
+
+fn search(state: &AppState) -> Value {
+    let started = Instant::now();
+    let docs = state.search.num_docs();
+    json!({
+        "status": "ok",
+        "documents": docs,
+        "indexed_until": state.search.indexed_max_updated_at(),
+        "latency_ms": started.elapsed().as_secs_f64() * 1000.0,
+    })
+}
+
+fn cache(state: &AppState) -> Value {
+    json!({
+        "status": "ok",
+        "enabled": state.settings.cache_enabled,
+        "redis_configured": state.settings.redis_url.is_some(),
+        "tiers": [],
+        "detail": "no response cache tier is active yet; every request is computed",
+    })
+}
+
+fn performance(state: &AppState) -> Value {
+    json!({
+        "status": "ok",
+        "uptime_s": state.started_at.elapsed().as_secs(),
+        "requests": state.stats.snapshot(),
+    })
+}
+
+fn with_status(ok: bool, body: Value) -> impl IntoResponse {
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body))
+}
+
+pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    let (db_ok, db) = database(&state).await;
+    with_status(
+        db_ok,
+        json!({
+            "status": if db_ok { "healthy" } else { "unhealthy" },
+            "version": env!("CARGO_PKG_VERSION"),
+            "uptime_s": state.started_at.elapsed().as_secs(),
+            "checks": { "database": db["status"] },
+        }),
+    )
+}
+
+pub async fn detailed(State(state): State<AppState>) -> impl IntoResponse {
+    let (db_ok, db) = database(&state).await;
+    with_status(
+        db_ok,
+        json!({
+            "status": if db_ok { "healthy" } else { "unhealthy" },
+            "version": env!("CARGO_PKG_VERSION"),
+            "environment": state.settings.environment.as_str(),
+            "uptime_s": state.started_at.elapsed().as_secs(),
+            "components": {
+                "database": db,
+                "search": search(&state),
+                "cache": cache(&state),
+                "performance": performance(&state),
+            },
+        }),
+    )
+}
+
+pub async fn database_health(State(state): State<AppState>) -> impl IntoResponse {
+    let (ok, db) = database(&state).await;
+    with_status(ok, db)
+}
+
+pub async fn cache_health(State(state): State<AppState>) -> impl IntoResponse {
+    Json(cache(&state))
+}
+
+pub async fn performance_health(State(state): State<AppState>) -> impl IntoResponse {
+    Json(performance(&state))
+}
+
+pub async fn live() -> impl IntoResponse {
+    Json(json!({ "status": "alive" }))
+}
+
+pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    let (ok, db) = database(&state).await;
+    with_status(
+        ok,
+        json!({ "status": if ok { "ready" } else { "not ready" }, "database": db["status"] }),
+    )
+}
+
+pub async fn status(State(state): State<AppState>) -> impl IntoResponse {
+    let products = state.db.fingerprint().await.ok().map(|fp| fp.count);
+    Json(json!({
+        "service": "vitrine-origin",
+        "version": env!("CARGO_PKG_VERSION"),
+        "environment": state.settings.environment.as_str(),
+        "uptime_s": state.started_at.elapsed().as_secs(),
+        "database": state.db.backend(),
+        "products": products,
+        "search_documents": state.search.num_docs(),
+        "requests": state.stats.snapshot(),
+    }))
+}

@@ -1,0 +1,153 @@
+//! The router: every route, and the middleware stack around it.
+//!
+//! Order of the layers (outermost first): request id → panic catcher → trace/log → request
+//! stats → timeout → body limit → handler. The request id is assigned first so every log
+//! line and error carries it.
+
+pub mod health;
+pub mod images;
+pub mod products;
+pub mod search;
+
+use std::time::Instant;
+
+use axum::{
+    Router,
+    error_handling::HandleErrorLayer,
+    extract::{DefaultBodyLimit, MatchedPath, Request, State},
+    http::{HeaderValue, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use tower::ServiceBuilder;
+use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+
+use crate::{error::ApiError, state::AppState};
+
+pub const REQUEST_ID: &str = "x-request-id";
+
+pub fn router(state: AppState) -> Router {
+    let settings = state.settings.clone();
+    let api = Router::new()
+        .route("/api/products", get(products::list).post(products::create))
+        .route(
+            "/api/products/bulk",
+            post(products::bulk).layer(DefaultBodyLimit::max(settings.bulk_max_bytes)),
+        )
+        .route(
+            "/api/products/{id}",
+            get(products::get)
+                .put(products::update)
+                .delete(products::delete),
+        )
+        .route("/api/search/text", get(search::get).post(search::post))
+        .route("/api/images/{id}", get(images::original))
+        .route("/api/health", get(health::health))
+        .route("/api/health/detailed", get(health::detailed))
+        .route("/api/health/cache", get(health::cache_health))
+        .route("/api/health/database", get(health::database_health))
+        .route("/api/health/performance", get(health::performance_health))
+        .route("/api/health/live", get(health::live))
+        .route("/api/health/ready", get(health::ready))
+        .route("/api/status", get(health::status))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(settings.max_body_bytes));
+
+    let timeout = settings.request_timeout;
+    api.layer(
+        ServiceBuilder::new()
+            .layer(middleware::from_fn(request_id))
+            .layer(CatchPanicLayer::custom(panic_response))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(|req: &Request| {
+                        let id = req
+                            .headers()
+                            .get(REQUEST_ID)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("-");
+                        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                    })
+                    .on_request(())
+                    .on_response(()),
+            )
+            .layer(middleware::from_fn_with_state(state.clone(), record))
+            .layer(HandleErrorLayer::new(move |_: tower::BoxError| async move {
+                ApiError::Timeout(format!(
+                    "the request took longer than {} s and was abandoned",
+                    timeout.as_secs_f64()
+                ))
+            }))
+            .timeout(timeout),
+    )
+    .with_state(state)
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::NotFound(format!(
+        "no route for {} {}",
+        req.method(),
+        req.uri().path()
+    ))
+}
+
+async fn method_not_allowed(req: Request) -> Response {
+    let mut r = ApiError::BadRequest(format!(
+        "{} is not allowed on {}",
+        req.method(),
+        req.uri().path()
+    ))
+    .into_response();
+    *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    r
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+}
+
+/// Accepts a client's request id when it is short and plain, else makes one (UUIDv7, so ids
+/// sort by time), and echoes it on the response.
+async fn request_id(mut req: Request, next: Next) -> Response {
+    let incoming = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+        })
+        .map(str::to_owned);
+    let id = incoming.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+    req.headers_mut().insert(REQUEST_ID, value.clone());
+    let mut response = next.run(req).await;
+    response.headers_mut().insert(REQUEST_ID, value);
+    response
+}
+
+/// Logs one line per request with route template, status and latency; feeds the counters.
+async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().clone();
+    let response = next.run(req).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    state.stats.record(status, elapsed.as_micros() as u64);
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::error!(%method, route, status, latency_ms, "request finished");
+    } else {
+        tracing::info!(%method, route, status, latency_ms, "request finished");
+    }
+    response
+}

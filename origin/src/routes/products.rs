@@ -1,0 +1,263 @@
+//! The product API: read freely, write with an API key.
+
+use axum::{
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, StatusCode, header},
+    response::IntoResponse,
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use serde::Deserialize;
+use vitrine_common::api::{Limit, NewProduct, Product, ProductPage};
+
+use crate::{
+    auth::RequireApiKey,
+    error::{ApiError, ApiJson, ApiPath, ApiQuery},
+    state::AppState,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    #[serde(default)]
+    limit: Option<Limit>,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+/// Cursors are opaque to clients: base64url of `id:<last id>`.
+fn encode_cursor(last_id: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("id:{last_id}"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .and_then(|s| s.strip_prefix("id:").and_then(|n| n.parse::<i64>().ok()))
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| ApiError::BadRequest("cursor: not a cursor returned by this API".into()))
+}
+
+fn parse_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "id: {raw:?} is not a product id (a positive integer)"
+        ))
+    })
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<ApiJson<ProductPage>, ApiError> {
+    let limit = params.limit.unwrap_or_default().get();
+    let after = match params.cursor.as_deref() {
+        Some(c) => decode_cursor(c)?,
+        None => 0,
+    };
+    // Fetch one more than asked to know whether a next page exists.
+    let mut products = state.db.list_products(after, limit + 1).await?;
+    let next_cursor = if products.len() > limit as usize {
+        products.truncate(limit as usize);
+        products.last().map(|p| encode_cursor(p.id))
+    } else {
+        None
+    };
+    Ok(ApiJson(ProductPage {
+        products,
+        next_cursor,
+    }))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<ApiJson<Product>, ApiError> {
+    let id = parse_id(&id)?;
+    state
+        .db
+        .get_product(id)
+        .await?
+        .map(ApiJson)
+        .ok_or_else(|| ApiError::not_found(format!("no product with id {id}")))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    _key: RequireApiKey,
+    ApiJson(new): ApiJson<NewProduct>,
+) -> Result<impl IntoResponse, ApiError> {
+    let product = state.db.create_product(&new).await?;
+    state
+        .search
+        .apply(vec![product.clone()], vec![])
+        .await
+        .map_err(ApiError::internal)?;
+    let location = format!("/api/products/{}", product.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        ApiJson(product),
+    ))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    _key: RequireApiKey,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(new): ApiJson<NewProduct>,
+) -> Result<ApiJson<Product>, ApiError> {
+    let id = parse_id(&id)?;
+    let product = state
+        .db
+        .update_product(id, &new)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no product with id {id}")))?;
+    state
+        .search
+        .apply(vec![product.clone()], vec![])
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(ApiJson(product))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    _key: RequireApiKey,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id)?;
+    if !state.db.delete_product(id).await? {
+        return Err(ApiError::not_found(format!("no product with id {id}")));
+    }
+    state
+        .search
+        .apply(vec![], vec![id])
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// One rejected NDJSON line.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Rejected {
+    pub line: usize,
+    pub error: String,
+}
+
+/// Parses NDJSON rows, collecting per-line errors (a bad row never sinks the batch).
+pub fn parse_ndjson(
+    body: &str,
+    max_items: usize,
+) -> Result<(Vec<NewProduct>, Vec<Rejected>), ApiError> {
+    let mut rows = Vec::new();
+    let mut rejected = Vec::new();
+    for (i, line) in body.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if rows.len() + rejected.len() >= max_items {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "a bulk request may hold at most {max_items} products"
+            )));
+        }
+        match serde_json::from_str::<NewProduct>(line) {
+            Ok(p) => rows.push(p),
+            Err(e) => rejected.push(Rejected {
+                line: i + 1,
+                error: e.to_string(),
+            }),
+        }
+    }
+    Ok((rows, rejected))
+}
+
+pub async fn bulk(
+    State(state): State<AppState>,
+    _key: RequireApiKey,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    if !matches!(
+        content_type.as_str(),
+        "application/x-ndjson"
+            | "application/ndjson"
+            | "application/jsonl"
+            | "application/jsonlines"
+    ) {
+        return Err(ApiError::UnsupportedMediaType(
+            "bulk bodies are NDJSON: send `Content-Type: application/x-ndjson`, one product per line".into(),
+        ));
+    }
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(format!(
+                "the bulk body is larger than {} bytes",
+                state.settings.bulk_max_bytes
+            ))
+        } else {
+            ApiError::BadRequest(e.body_text())
+        }
+    })?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::BadRequest("the body is not valid UTF-8".into()))?;
+    let (rows, rejected) = parse_ndjson(text, state.settings.bulk_max_items)?;
+    let summary = state.db.upsert_many(&rows).await?;
+    state
+        .search
+        .apply(summary.changed.clone(), vec![])
+        .await
+        .map_err(ApiError::internal)?;
+    let status = if rows.is_empty() && !rejected.is_empty() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let shown: Vec<_> = rejected.iter().take(100).cloned().collect();
+    Ok((
+        status,
+        ApiJson(serde_json::json!({
+            "inserted": summary.inserted,
+            "updated": summary.updated,
+            "unchanged": summary.unchanged,
+            "rejected": rejected.len(),
+            "errors": shown,
+        })),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        assert_eq!(decode_cursor(&encode_cursor(42)).unwrap(), 42);
+        assert!(decode_cursor("not-base64!").is_err());
+        assert!(decode_cursor(&URL_SAFE_NO_PAD.encode("id:-5")).is_err());
+    }
+
+    #[test]
+    fn ndjson_collects_line_errors_and_bounds_count() {
+        let body = "{\"sku\":\"A-1\",\"title\":\"T\",\"brand\":\"B\",\"category\":\"C\",\"price\":1}\n\nnot json\n";
+        let (rows, rejected) = parse_ndjson(body, 10).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(rejected[0].line, 3);
+        assert!(parse_ndjson(body, 1).is_err());
+    }
+}

@@ -1,0 +1,440 @@
+//! Text search over the catalog with tantivy.
+//!
+//! Why this shape:
+//! - **BM25 per field with boosts** (title ×3, brand ×2, category ×1.5, description ×1): the
+//!   title says what a product *is*; a term that only appears deep in a description should
+//!   rank below one in the title.
+//! - **Typo tolerance** through a Levenshtein automaton on a catch-all field (1 edit for terms
+//!   of 5+ characters, 2 for 9+, transpositions count as one) with a small constant score,
+//!   so an exact hit always outranks a fuzzy one.
+//! - **Prefix on the last term** (search-as-you-type): `lap` finds "laptop" while typing.
+//! - **All terms must match** (each term: exact OR fuzzy OR prefix); when that finds
+//!   nothing, any term may match, the usual fallback of shop search.
+//! - **Filters** (category, brand, price range) score nothing; **facet counts** for category
+//!   and brand are computed over the filtered hits in the same pass.
+//! - The full product JSON is stored in the index, so a search never touches the database.
+//!
+//! The index is kept in step with every write (`apply`), and rebuilt from the database at
+//! start when it is missing or stale (document count, newest `updated_at` and schema
+//! version are kept in the commit payload). A periodic sync picks up writes made by other
+//! origin instances or by `vitrine-origin import`.
+
+mod query;
+
+use std::{
+    path::Path,
+    sync::{Arc, Mutex},
+    time::Instant,
+};
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term,
+    collector::{Count, FacetCollector, TopDocs},
+    directory::MmapDirectory,
+    schema::{
+        FAST, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
+        TextFieldIndexing, TextOptions, Value,
+    },
+    tokenizer::{
+        AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+        TextAnalyzer,
+    },
+};
+use vitrine_common::api::{Facets, Product, SearchFilters, SearchHit};
+
+use crate::db::{Db, products::Fingerprint};
+
+/// Bump when the schema or analysis changes: a stored index with another version is rebuilt.
+const SCHEMA_VERSION: u32 = 1;
+const ANALYZER: &str = "vitrine";
+const PREFIX_ANALYZER: &str = "vitrine_prefix";
+
+#[derive(Clone, Copy)]
+pub(crate) struct Fields {
+    pub id: Field,
+    pub title: Field,
+    pub brand: Field,
+    pub category: Field,
+    pub description: Field,
+    /// Everything searchable in one field: the target of fuzzy and prefix matching.
+    pub all: Field,
+    pub prefix: Field,
+    pub category_exact: Field,
+    pub brand_exact: Field,
+    pub category_facet: Field,
+    pub brand_facet: Field,
+    pub price: Field,
+    pub doc: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = |tokenizer: &str, positions: bool| {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(tokenizer)
+                .set_index_option(if positions {
+                    IndexRecordOption::WithFreqsAndPositions
+                } else {
+                    IndexRecordOption::WithFreqs
+                }),
+        )
+    };
+    let fields = Fields {
+        id: b.add_u64_field("id", INDEXED | FAST | STORED),
+        title: b.add_text_field("title", text(ANALYZER, true)),
+        brand: b.add_text_field("brand", text(ANALYZER, false)),
+        category: b.add_text_field("category", text(ANALYZER, false)),
+        description: b.add_text_field("description", text(ANALYZER, false)),
+        all: b.add_text_field("all", text(ANALYZER, false)),
+        prefix: b.add_text_field("prefix", text(PREFIX_ANALYZER, false)),
+        category_exact: b.add_text_field("category_exact", STRING),
+        brand_exact: b.add_text_field("brand_exact", STRING),
+        category_facet: b.add_facet_field("category_facet", FacetOptions::default()),
+        brand_facet: b.add_facet_field("brand_facet", FacetOptions::default()),
+        price: b.add_i64_field("price", INDEXED | FAST),
+        doc: b.add_text_field("doc", STORED),
+    };
+    (b.build(), fields)
+}
+
+fn register_analyzers(index: &Index) {
+    let stemmed = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(Stemmer::new(Language::English))
+        .build();
+    let plain = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build();
+    index.tokenizers().register(ANALYZER, stemmed);
+    index.tokenizers().register(PREFIX_ANALYZER, plain);
+}
+
+/// What the commit payload records about the indexed catalog.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq)]
+struct Payload {
+    schema_version: u32,
+    max_updated_at: Option<DateTime<Utc>>,
+}
+
+/// One search request after parsing.
+#[derive(Debug, Clone)]
+pub struct SearchQuery {
+    pub text: String,
+    pub filters: SearchFilters,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// The outcome of a search, before it is wrapped into the API response.
+#[derive(Debug, Clone)]
+pub struct SearchOutcome {
+    pub hits: Vec<SearchHit>,
+    pub total: u64,
+    pub facets: Facets,
+}
+
+struct Inner {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter<TantivyDocument>>,
+    fields: Fields,
+    indexed_max: Mutex<Option<DateTime<Utc>>>,
+}
+
+/// The text-search index; cheap to clone.
+#[derive(Clone)]
+pub struct SearchIndex {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex")
+            .field("docs", &self.num_docs())
+            .finish()
+    }
+}
+
+impl SearchIndex {
+    /// Opens (or creates) the index in `dir`, or in memory when `dir` is `None`.
+    pub fn open(dir: Option<&Path>) -> anyhow::Result<Self> {
+        let (schema, fields) = schema();
+        let index = match dir {
+            None => Index::create_in_ram(schema.clone()),
+            Some(dir) => {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating search index folder {}", dir.display()))?;
+                let directory = MmapDirectory::open(dir)?;
+                match Index::open_or_create(directory, schema.clone()) {
+                    Ok(index) => index,
+                    Err(e) => {
+                        // A schema change or a damaged index: start afresh, it is rebuilt from the DB.
+                        tracing::warn!(error = %e, "search index unusable; recreating it");
+                        std::fs::remove_dir_all(dir)?;
+                        std::fs::create_dir_all(dir)?;
+                        Index::create_in_dir(dir, schema.clone())?
+                    }
+                }
+            }
+        };
+        register_analyzers(&index);
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let writer = index.writer_with_num_threads(1, 64 * 1024 * 1024)?;
+        let payload = Self::read_payload(&index);
+        Ok(SearchIndex {
+            inner: Arc::new(Inner {
+                index,
+                reader,
+                writer: Mutex::new(writer),
+                fields,
+                indexed_max: Mutex::new(payload.and_then(|p| p.max_updated_at)),
+            }),
+        })
+    }
+
+    fn read_payload(index: &Index) -> Option<Payload> {
+        let metas = index.load_metas().ok()?;
+        serde_json::from_str(metas.payload.as_deref()?).ok()
+    }
+
+    pub fn num_docs(&self) -> u64 {
+        self.inner.reader.searcher().num_docs()
+    }
+
+    /// Newest `updated_at` the index has seen.
+    pub fn indexed_max_updated_at(&self) -> Option<DateTime<Utc>> {
+        self.inner.indexed_max.lock().map(|g| *g).unwrap_or(None)
+    }
+
+    /// True when the stored index matches the catalog fingerprint and schema version.
+    pub fn is_fresh(&self, fp: &Fingerprint) -> bool {
+        let payload = Self::read_payload(&self.inner.index);
+        let version_ok = payload
+            .as_ref()
+            .is_some_and(|p| p.schema_version == SCHEMA_VERSION);
+        version_ok
+            && self.num_docs() == fp.count as u64
+            && self.indexed_max_updated_at() == fp.max_updated_at
+    }
+
+    fn to_document(&self, p: &Product) -> anyhow::Result<TantivyDocument> {
+        let f = &self.inner.fields;
+        let mut doc = TantivyDocument::default();
+        doc.add_u64(f.id, p.id as u64);
+        doc.add_text(f.title, &p.title);
+        doc.add_text(f.brand, &p.brand);
+        doc.add_text(f.category, &p.category);
+        doc.add_text(f.description, &p.description);
+        for text in [&p.title, &p.brand, &p.category, &p.description] {
+            doc.add_text(f.all, text);
+            doc.add_text(f.prefix, text);
+        }
+        doc.add_text(f.category_exact, &p.category);
+        doc.add_text(f.brand_exact, &p.brand);
+        doc.add_facet(
+            f.category_facet,
+            tantivy::schema::Facet::from_path([&p.category]),
+        );
+        doc.add_facet(f.brand_facet, tantivy::schema::Facet::from_path([&p.brand]));
+        doc.add_i64(f.price, p.price);
+        doc.add_text(f.doc, serde_json::to_string(p)?);
+        Ok(doc)
+    }
+
+    fn commit(
+        &self,
+        writer: &mut IndexWriter<TantivyDocument>,
+        max: Option<DateTime<Utc>>,
+    ) -> anyhow::Result<()> {
+        let payload = serde_json::to_string(&Payload {
+            schema_version: SCHEMA_VERSION,
+            max_updated_at: max,
+        })?;
+        let mut prepared = writer.prepare_commit()?;
+        prepared.set_payload(&payload);
+        prepared.commit()?;
+        self.inner.reader.reload()?;
+        if let Ok(mut g) = self.inner.indexed_max.lock() {
+            *g = max;
+        }
+        Ok(())
+    }
+
+    /// Upserts and deletes documents, then commits (blocking: call from a blocking thread).
+    pub fn apply_blocking(&self, upserts: &[Product], deletes: &[i64]) -> anyhow::Result<()> {
+        let f = self.inner.fields;
+        let mut writer = self
+            .inner
+            .writer
+            .lock()
+            .map_err(|_| anyhow::anyhow!("search writer lock poisoned"))?;
+        let mut max = self.indexed_max_updated_at();
+        for id in deletes {
+            writer.delete_term(Term::from_field_u64(f.id, *id as u64));
+        }
+        for p in upserts {
+            writer.delete_term(Term::from_field_u64(f.id, p.id as u64));
+            writer.add_document(self.to_document(p)?)?;
+            if max.is_none_or(|m| p.updated_at > m) {
+                max = Some(p.updated_at);
+            }
+        }
+        self.commit(&mut writer, max)
+    }
+
+    /// Async wrapper of [`Self::apply_blocking`].
+    pub async fn apply(&self, upserts: Vec<Product>, deletes: Vec<i64>) -> anyhow::Result<()> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.apply_blocking(&upserts, &deletes)).await?
+    }
+
+    /// Replaces the whole index with the catalog in `db`.
+    ///
+    /// Holds the writer for the whole rebuild, so a concurrent write waits instead of
+    /// committing a half-built index; readers keep the previous commit until the end.
+    pub async fn rebuild(&self, db: &Db) -> anyhow::Result<u64> {
+        let started = Instant::now();
+        let this = self.clone();
+        let db = db.clone();
+        let handle = tokio::runtime::Handle::current();
+        let docs = tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
+            let mut w = this
+                .inner
+                .writer
+                .lock()
+                .map_err(|_| anyhow::anyhow!("search writer lock poisoned"))?;
+            w.delete_all_documents()?;
+            let mut after = 0i64;
+            let mut docs = 0u64;
+            let mut max: Option<DateTime<Utc>> = None;
+            loop {
+                let page = handle.block_on(db.list_products(after, 5_000))?;
+                let Some(last) = page.last() else { break };
+                after = last.id;
+                for p in &page {
+                    if max.is_none_or(|m| p.updated_at > m) {
+                        max = Some(p.updated_at);
+                    }
+                    w.add_document(this.to_document(p)?)?;
+                }
+                docs += page.len() as u64;
+            }
+            this.commit(&mut w, max)?;
+            Ok(docs)
+        })
+        .await??;
+        tracing::info!(
+            docs,
+            ms = started.elapsed().as_millis() as u64,
+            "search index rebuilt"
+        );
+        Ok(docs)
+    }
+
+    /// Rebuilds when stale; returns whether it did.
+    pub async fn ensure_fresh(&self, db: &Db) -> anyhow::Result<bool> {
+        let fp = db.fingerprint().await?;
+        if self.is_fresh(&fp) {
+            tracing::info!(docs = fp.count, "search index is up to date");
+            Ok(false)
+        } else {
+            self.rebuild(db).await?;
+            Ok(true)
+        }
+    }
+
+    /// Catches up with writes made elsewhere (other instances, the import command).
+    pub async fn sync(&self, db: &Db) -> anyhow::Result<()> {
+        let fp = db.fingerprint().await?;
+        let indexed = self.indexed_max_updated_at();
+        if fp.max_updated_at > indexed {
+            // Re-read a small window before the newest indexed change: another writer's
+            // clock may lag ours. Re-applying a row is idempotent.
+            let since = indexed
+                .map(|t| t - chrono::Duration::seconds(5))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC);
+            let mut after = 0;
+            loop {
+                let page = db.products_changed_since(since, after, 5_000).await?;
+                let Some(last) = page.last() else { break };
+                after = last.id;
+                self.apply(page, Vec::new()).await?;
+            }
+        }
+        if self.num_docs() != fp.count as u64 {
+            // Deletions made elsewhere leave no trace to sync from: rebuild.
+            self.rebuild(db).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs a search (blocking: call from a blocking thread).
+    pub fn search_blocking(&self, q: &SearchQuery) -> anyhow::Result<SearchOutcome> {
+        let f = self.inner.fields;
+        let searcher = self.inner.reader.searcher();
+        let built = query::build(&self.inner.index, &f, &q.text, &q.filters, true)?;
+        let run = |query: &dyn tantivy::query::Query| -> anyhow::Result<_> {
+            let mut categories = FacetCollector::for_field("category_facet");
+            categories.add_facet(tantivy::schema::Facet::root());
+            let mut brands = FacetCollector::for_field("brand_facet");
+            brands.add_facet(tantivy::schema::Facet::root());
+            let top = TopDocs::with_limit(q.limit as usize).and_offset(q.offset as usize);
+            Ok(searcher.search(query, &(top, Count, categories, brands))?)
+        };
+        let (mut top, mut total, mut cats, mut brands) = run(built.as_ref())?;
+        if total == 0 && !q.text.trim().is_empty() {
+            let relaxed = query::build(&self.inner.index, &f, &q.text, &q.filters, false)?;
+            (top, total, cats, brands) = run(relaxed.as_ref())?;
+        }
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, addr) in top {
+            hits.push(SearchHit {
+                product: self.stored_product(&searcher, addr)?,
+                score,
+            });
+        }
+        let facet_counts = |counts: tantivy::collector::FacetCounts| {
+            counts
+                .get("/")
+                .filter_map(|(facet, n)| facet.to_path().last().map(|name| ((*name).to_owned(), n)))
+                .collect()
+        };
+        Ok(SearchOutcome {
+            hits,
+            total: total as u64,
+            facets: Facets {
+                category: facet_counts(cats),
+                brand: facet_counts(brands),
+            },
+        })
+    }
+
+    fn stored_product(
+        &self,
+        searcher: &tantivy::Searcher,
+        addr: DocAddress,
+    ) -> anyhow::Result<Product> {
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        let json = doc
+            .get_first(self.inner.fields.doc)
+            .and_then(|v| v.as_str())
+            .context("indexed document has no stored product")?;
+        Ok(serde_json::from_str(json)?)
+    }
+
+    /// Async wrapper of [`Self::search_blocking`].
+    pub async fn search(&self, q: SearchQuery) -> anyhow::Result<SearchOutcome> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.search_blocking(&q)).await?
+    }
+}

@@ -1,0 +1,40 @@
+//! The one application state every handler receives: cheap to clone (Arcs inside), with
+//! sub-states that handlers can extract on their own through `FromRef`.
+
+use std::{sync::Arc, time::Instant};
+
+use axum::extract::FromRef;
+
+use crate::{
+    auth::ApiKeys, config::Settings, db::Db, images::Images, search::SearchIndex,
+    stats::RequestStats,
+};
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub search: SearchIndex,
+    pub images: Images,
+    pub api_keys: ApiKeys,
+    pub stats: Arc<RequestStats>,
+    pub started_at: Instant,
+}
+
+impl FromRef<AppState> for Db {
+    fn from_ref(state: &AppState) -> Self {
+        state.db.clone()
+    }
+}
+
+impl FromRef<AppState> for SearchIndex {
+    fn from_ref(state: &AppState) -> Self {
+        state.search.clone()
+    }
+}
+
+impl FromRef<AppState> for ApiKeys {
+    fn from_ref(state: &AppState) -> Self {
+        state.api_keys.clone()
+    }
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The whole test suite: `scripts/test.sh` (CI runs exactly this through .ci/run).
+#
+# 1. makes sure the services the tests talk to are running: PostgreSQL and Redis are
+#    started where installed but stopped; where missing, it says what to install;
+# 2. checks formatting and lints (cargo fmt, clippy -D warnings), and that the pure core
+#    builds for wasm32 (the edge's target);
+# 3. runs every Rust test: unit tests, the origin's integration tests against SQLite and
+#    the real Postgres, and the end-to-end tests that run the real binary;
+# 4. checks the deployment and monitoring configuration (promtool rule tests etc.).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# A build folder outside the clone, so a fresh clone (CI) reuses earlier builds.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vitrine-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+
+step() { printf '\n==> %s\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+step "services"
+bash scripts/services.sh
+
+step "toolchain"
+cargo --version
+rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown \
+    || rustup target add wasm32-unknown-unknown \
+    || echo "warning: could not add the wasm32 target; the wasm build check will fail"
+
+step "format and lints"
+cargo fmt --all -- --check || die "run: cargo fmt --all"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "the pure core builds for wasm32 (the edge's target)"
+cargo build -p vitrine-common --target wasm32-unknown-unknown --locked
+
+step "rust tests (unit, origin integration on SQLite and Postgres, end-to-end)"
+# Drop test databases left by interrupted runs.
+psql "$TEST_DATABASE_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'vitrine_test_%'" 2>/dev/null \
+    | while read -r db; do psql "$TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true; done
+cargo test --workspace --locked --no-fail-fast
+
+step "deployment and monitoring configuration"
+bash scripts/check-deploy.sh
+
+step "all suites passed"
