@@ -41,9 +41,12 @@ step "rust tests (unit, origin integration on SQLite and Postgres, end-to-end)"
 # Drop test databases left by interrupted runs.
 psql "$TEST_DATABASE_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'vitrine_test_%'" 2>/dev/null \
     | while read -r db; do psql "$TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true; done
-cargo test --workspace --locked --no-fail-fast
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$CARGO_TARGET_DIR/test-output.log"
+rust_passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$CARGO_TARGET_DIR/test-output.log" | awk '{s+=$4} END {print s+0}')
+rust_failed=$(grep -Eo '[0-9]+ failed' "$CARGO_TARGET_DIR/test-output.log" | awk '{s+=$1} END {print s+0}')
 
 step "deployment and monitoring configuration"
 bash scripts/check-deploy.sh
 
 step "all suites passed"
+echo "summary: ${rust_passed} passed, ${rust_failed} failed"
