@@ -174,6 +174,10 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub bulk_max_bytes: usize,
     pub bulk_max_items: usize,
+    /// Largest photo accepted by image search.
+    pub image_search_max_bytes: usize,
+    /// Up to this many products, visual search scans exactly; above, it uses HNSW.
+    pub visual_exact_threshold: usize,
     pub request_timeout: Duration,
     pub shutdown_timeout: Duration,
 }
@@ -293,6 +297,20 @@ impl Settings {
             max_body_bytes: parse_num(&get, "MAX_BODY_BYTES", 1024 * 1024, 1024, 1 << 30)?,
             bulk_max_bytes: parse_num(&get, "BULK_MAX_BYTES", 64 * 1024 * 1024, 1024, 1 << 31)?,
             bulk_max_items: parse_num(&get, "BULK_MAX_ITEMS", 10_000, 1, 1_000_000)?,
+            image_search_max_bytes: parse_num(
+                &get,
+                "IMAGE_SEARCH_MAX_BYTES",
+                16 * 1024 * 1024,
+                1024,
+                256 * 1024 * 1024,
+            )?,
+            visual_exact_threshold: parse_num(
+                &get,
+                "VISUAL_EXACT_THRESHOLD",
+                20_000,
+                0,
+                100_000_000,
+            )?,
             request_timeout: parse_duration(&get, "REQUEST_TIMEOUT", Duration::from_secs(30))?,
             shutdown_timeout: parse_duration(&get, "SHUTDOWN_TIMEOUT", Duration::from_secs(30))?,
             data_dir,

@@ -456,6 +456,7 @@ pub async fn seed(
     }
     let summary = state.db.upsert_many(&rows).await?;
     state.search.apply(summary.changed.clone(), vec![]).await?;
+    state.visual.on_products_changed(&summary.changed).await;
     bar.finish_and_clear();
     tracing::info!(
         inserted = summary.inserted,

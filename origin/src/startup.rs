@@ -15,7 +15,10 @@ use crate::{
     demo,
     images::{Images, store::FsStore},
     routes,
-    search::SearchIndex,
+    search::{
+        SearchIndex,
+        visual::{VisualSearch, descriptor::HandcraftedEmbedder, index::IndexConfig},
+    },
     state::AppState,
     stats::RequestStats,
 };
@@ -37,7 +40,17 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         store: Arc::new(FsStore::new(settings.data_dir.join("originals"))),
         db: db.clone(),
     };
+    let visual = VisualSearch::start(
+        db.clone(),
+        images.clone(),
+        Arc::new(HandcraftedEmbedder),
+        IndexConfig {
+            exact_threshold: settings.visual_exact_threshold,
+            ..IndexConfig::default()
+        },
+    );
     let state = AppState {
+        visual,
         api_keys: ApiKeys::new(&settings.api_keys),
         settings: Arc::new(settings),
         db,
@@ -54,6 +67,12 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         }
     }
     state.search.ensure_fresh(&state.db).await?;
+    let loaded = state.visual.load().await?;
+    tracing::info!(
+        products = loaded,
+        pending = state.visual.pending(),
+        "visual index loaded"
+    );
     Ok(state)
 }
 
@@ -89,8 +108,17 @@ async fn search_sync_loop(state: AppState, mut stop: tokio::sync::watch::Receive
             _ = tokio::time::sleep(every) => {}
             _ = stop.changed() => return,
         }
-        if let Err(e) = state.search.sync(&state.db).await {
-            tracing::warn!(error = %e, "search index sync failed; will retry");
+        match state.search.sync(&state.db).await {
+            Ok(outcome) => {
+                if outcome.rebuilt {
+                    if let Err(e) = state.visual.load().await {
+                        tracing::warn!(error = %e, "visual index reload failed");
+                    }
+                } else if !outcome.changed.is_empty() {
+                    state.visual.on_products_changed(&outcome.changed).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "search index sync failed; will retry"),
         }
     }
 }

@@ -6,7 +6,11 @@ use std::{sync::Arc, time::Instant};
 use axum::extract::FromRef;
 
 use crate::{
-    auth::ApiKeys, config::Settings, db::Db, images::Images, search::SearchIndex,
+    auth::ApiKeys,
+    config::Settings,
+    db::Db,
+    images::Images,
+    search::{SearchIndex, visual::VisualSearch},
     stats::RequestStats,
 };
 
@@ -15,6 +19,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: Db,
     pub search: SearchIndex,
+    pub visual: VisualSearch,
     pub images: Images,
     pub api_keys: ApiKeys,
     pub stats: Arc<RequestStats>,

@@ -7,6 +7,7 @@
 //! `QUERY_TIMEOUT`, and the pool follows the seed: min 5, max 20, acquire timeout 30 s,
 //! connections recycled after an hour.
 
+pub mod descriptors;
 pub mod images;
 pub mod products;
 

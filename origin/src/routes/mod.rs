@@ -8,6 +8,7 @@ pub mod health;
 pub mod images;
 pub mod products;
 pub mod search;
+pub mod visual;
 
 use std::time::Instant;
 
@@ -42,6 +43,12 @@ pub fn router(state: AppState) -> Router {
                 .delete(products::delete),
         )
         .route("/api/search/text", get(search::get).post(search::post))
+        .route(
+            "/api/search/image",
+            post(visual::search_image)
+                .layer(DefaultBodyLimit::max(settings.image_search_max_bytes)),
+        )
+        .route("/api/products/{id}/similar", get(visual::similar))
         .route("/api/images/{id}", get(images::original))
         .route("/api/health", get(health::health))
         .route("/api/health/detailed", get(health::detailed))

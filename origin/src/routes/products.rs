@@ -95,6 +95,10 @@ pub async fn create(
         .apply(vec![product.clone()], vec![])
         .await
         .map_err(ApiError::internal)?;
+    state
+        .visual
+        .on_products_changed(std::slice::from_ref(&product))
+        .await;
     let location = format!("/api/products/{}", product.id);
     Ok((
         StatusCode::CREATED,
@@ -120,6 +124,10 @@ pub async fn update(
         .apply(vec![product.clone()], vec![])
         .await
         .map_err(ApiError::internal)?;
+    state
+        .visual
+        .on_products_changed(std::slice::from_ref(&product))
+        .await;
     Ok(ApiJson(product))
 }
 
@@ -137,6 +145,7 @@ pub async fn delete(
         .apply(vec![], vec![id])
         .await
         .map_err(ApiError::internal)?;
+    state.visual.on_products_deleted(&[id]);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -222,6 +231,7 @@ pub async fn bulk(
         .apply(summary.changed.clone(), vec![])
         .await
         .map_err(ApiError::internal)?;
+    state.visual.on_products_changed(&summary.changed).await;
     let status = if rows.is_empty() && !rejected.is_empty() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {

@@ -20,6 +20,7 @@
 //! origin instances or by `vitrine-origin import`.
 
 mod query;
+pub mod visual;
 
 use std::{
     path::Path,
@@ -121,6 +122,13 @@ fn register_analyzers(index: &Index) {
 struct Payload {
     schema_version: u32,
     max_updated_at: Option<DateTime<Utc>>,
+}
+
+/// What a sync found.
+#[derive(Debug, Default)]
+pub struct SyncOutcome {
+    pub changed: Vec<Product>,
+    pub rebuilt: bool,
 }
 
 /// One search request after parsing.
@@ -353,10 +361,12 @@ impl SearchIndex {
         }
     }
 
-    /// Catches up with writes made elsewhere (other instances, the import command).
-    pub async fn sync(&self, db: &Db) -> anyhow::Result<()> {
+    /// Catches up with writes made elsewhere (other instances, the import command) and
+    /// returns what changed, so other indexes can follow.
+    pub async fn sync(&self, db: &Db) -> anyhow::Result<SyncOutcome> {
         let fp = db.fingerprint().await?;
         let indexed = self.indexed_max_updated_at();
+        let mut outcome = SyncOutcome::default();
         if fp.max_updated_at > indexed {
             // Re-read a small window before the newest indexed change: another writer's
             // clock may lag ours. Re-applying a row is idempotent.
@@ -368,14 +378,16 @@ impl SearchIndex {
                 let page = db.products_changed_since(since, after, 5_000).await?;
                 let Some(last) = page.last() else { break };
                 after = last.id;
+                outcome.changed.extend(page.iter().cloned());
                 self.apply(page, Vec::new()).await?;
             }
         }
         if self.num_docs() != fp.count as u64 {
             // Deletions made elsewhere leave no trace to sync from: rebuild.
             self.rebuild(db).await?;
+            outcome.rebuilt = true;
         }
-        Ok(())
+        Ok(outcome)
     }
 
     /// Runs a search (blocking: call from a blocking thread).

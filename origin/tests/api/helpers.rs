@@ -64,8 +64,19 @@ impl TestApp {
         json
     }
 
+    /// Stops the server but keeps its data folder (database file, originals) for a restart.
+    pub async fn stop_keeping_data(mut self) -> tempfile::TempDir {
+        self.shutdown_and_wait().await;
+        let placeholder = tempfile::tempdir().expect("tempdir");
+        std::mem::replace(&mut self._dir, placeholder)
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
+        self.shutdown_and_wait().await;
+    }
+
+    async fn shutdown_and_wait(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

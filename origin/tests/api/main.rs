@@ -14,3 +14,4 @@ mod in_process;
 mod products;
 mod search;
 mod shutdown;
+mod visual;

@@ -1,0 +1,167 @@
+//! Stored visual descriptors (see `search::visual`).
+
+use chrono::Utc;
+
+use super::{Db, DbResult, Pool};
+
+/// A product with a stored descriptor, as loaded into the visual index.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IndexedRow {
+    pub id: i64,
+    pub category: String,
+    pub brand: String,
+    pub price: i64,
+    pub image_id: String,
+    pub vector: Vec<u8>,
+    pub phash: i64,
+}
+
+impl Db {
+    pub async fn put_descriptor(
+        &self,
+        image_id: &str,
+        version: i32,
+        dims: i32,
+        vector: &[u8],
+        phash: u64,
+    ) -> DbResult<()> {
+        let sql = "INSERT INTO image_descriptors (image_id, version, dims, vector, phash, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                   ON CONFLICT (image_id, version) DO UPDATE SET dims = excluded.dims, vector = excluded.vector, phash = excluded.phash";
+        // Stored as the signed bit pattern: both backends have signed 64-bit integers only.
+        let phash = phash as i64;
+        let now = Utc::now();
+        match &self.pool {
+            Pool::Postgres(p) => {
+                self.timed(
+                    sqlx::query(sql)
+                        .bind(image_id)
+                        .bind(version)
+                        .bind(dims)
+                        .bind(vector)
+                        .bind(phash)
+                        .bind(now)
+                        .execute(p),
+                )
+                .await?;
+            }
+            Pool::Sqlite(p) => {
+                self.timed(
+                    sqlx::query(sql)
+                        .bind(image_id)
+                        .bind(version)
+                        .bind(dims)
+                        .bind(vector)
+                        .bind(phash)
+                        .bind(now)
+                        .execute(p),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn get_descriptor(
+        &self,
+        image_id: &str,
+        version: i32,
+    ) -> DbResult<Option<(Vec<u8>, u64)>> {
+        let sql =
+            "SELECT vector, phash FROM image_descriptors WHERE image_id = $1 AND version = $2";
+        let row: Option<(Vec<u8>, i64)> = match &self.pool {
+            Pool::Postgres(p) => {
+                self.timed(
+                    sqlx::query_as(sql)
+                        .bind(image_id)
+                        .bind(version)
+                        .fetch_optional(p),
+                )
+                .await?
+            }
+            Pool::Sqlite(p) => {
+                self.timed(
+                    sqlx::query_as(sql)
+                        .bind(image_id)
+                        .bind(version)
+                        .fetch_optional(p),
+                )
+                .await?
+            }
+        };
+        Ok(row.map(|(v, h)| (v, h as u64)))
+    }
+
+    /// Products (id > `after`, in id order) whose image has a descriptor of `version`.
+    pub async fn indexed_products(
+        &self,
+        version: i32,
+        after: i64,
+        limit: u32,
+    ) -> DbResult<Vec<IndexedRow>> {
+        let sql = "SELECT p.id, p.category, p.brand, p.price, p.image_id, d.vector, d.phash \
+                   FROM products p JOIN image_descriptors d ON d.image_id = p.image_id AND d.version = $1 \
+                   WHERE p.id > $2 ORDER BY p.id LIMIT $3";
+        let limit = i64::from(limit);
+        Ok(match &self.pool {
+            Pool::Postgres(p) => {
+                self.timed(
+                    sqlx::query_as(sql)
+                        .bind(version)
+                        .bind(after)
+                        .bind(limit)
+                        .fetch_all(p),
+                )
+                .await?
+            }
+            Pool::Sqlite(p) => {
+                self.timed(
+                    sqlx::query_as(sql)
+                        .bind(version)
+                        .bind(after)
+                        .bind(limit)
+                        .fetch_all(p),
+                )
+                .await?
+            }
+        })
+    }
+
+    /// Image ids used by products that have no descriptor of `version` yet.
+    pub async fn images_missing_descriptors(
+        &self,
+        version: i32,
+        limit: u32,
+    ) -> DbResult<Vec<String>> {
+        let sql = "SELECT DISTINCT p.image_id FROM products p \
+                   LEFT JOIN image_descriptors d ON d.image_id = p.image_id AND d.version = $1 \
+                   WHERE p.image_id IS NOT NULL AND d.image_id IS NULL LIMIT $2";
+        let limit = i64::from(limit);
+        let rows: Vec<(String,)> = match &self.pool {
+            Pool::Postgres(p) => {
+                self.timed(sqlx::query_as(sql).bind(version).bind(limit).fetch_all(p))
+                    .await?
+            }
+            Pool::Sqlite(p) => {
+                self.timed(sqlx::query_as(sql).bind(version).bind(limit).fetch_all(p))
+                    .await?
+            }
+        };
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// Ids of products that show `image_id`.
+    pub async fn products_with_image(&self, image_id: &str) -> DbResult<Vec<i64>> {
+        let sql = "SELECT id FROM products WHERE image_id = $1 ORDER BY id";
+        let rows: Vec<(i64,)> = match &self.pool {
+            Pool::Postgres(p) => {
+                self.timed(sqlx::query_as(sql).bind(image_id).fetch_all(p))
+                    .await?
+            }
+            Pool::Sqlite(p) => {
+                self.timed(sqlx::query_as(sql).bind(image_id).fetch_all(p))
+                    .await?
+            }
+        };
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+}

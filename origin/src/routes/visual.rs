@@ -1,0 +1,253 @@
+//! Search by photo: `POST /api/search/image` (multipart) and
+//! `GET /api/products/{id}/similar`.
+
+use std::{sync::Arc, time::Instant};
+
+use axum::extract::{Multipart, State, multipart::MultipartRejection};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use vitrine_common::{
+    api::{Brand, Category, Limit, Price, Product, SearchFilters},
+    signature,
+};
+
+use crate::{
+    error::{ApiError, ApiJson, ApiPath, ApiQuery},
+    search::visual::index::{Hit, MetaFilter},
+    state::AppState,
+};
+
+/// One visual-search result: the product, its similarity and a thumbnail URL.
+#[derive(Debug, Serialize)]
+pub struct ImageHit {
+    #[serde(flatten)]
+    pub product: Product,
+    pub score: f32,
+    /// True when the photo is (almost) the same picture as the product's.
+    pub duplicate: bool,
+    pub thumbnail_url: Option<String>,
+}
+
+fn filter_of(filters: &SearchFilters, exclude: Option<i64>) -> MetaFilter {
+    MetaFilter {
+        category: filters.category.as_ref().map(|c| c.as_str().to_owned()),
+        brand: filters.brand.as_ref().map(|b| b.as_str().to_owned()),
+        price_min: filters.price_min.map(|p| p.minor_units()),
+        price_max: filters.price_max.map(|p| p.minor_units()),
+        exclude,
+    }
+}
+
+/// A signed `/img` URL for a result thumbnail (unsigned `_` when no keys are configured).
+pub fn thumbnail_url(state: &AppState, image_id: &str) -> String {
+    let path = format!("/w:300/h:300/fit:inside/f:auto/{image_id}");
+    let sig = match state.settings.image_signing_keys.first() {
+        Some(key) => signature::sign(key.0.as_bytes(), &path),
+        None => "_".to_owned(),
+    };
+    format!("/img/{sig}{path}")
+}
+
+/// Products for `hits`, best first; near-duplicates of the query photo rank above the rest.
+async fn hydrate(
+    state: &AppState,
+    hits: &[Hit],
+    phash: Option<u64>,
+    thumbnails: bool,
+) -> Result<Vec<ImageHit>, ApiError> {
+    let ids: Vec<i64> = hits.iter().map(|h| h.product_id).collect();
+    let mut by_id: std::collections::HashMap<i64, Product> = state
+        .db
+        .get_products(&ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let mut out: Vec<ImageHit> = hits
+        .iter()
+        .filter_map(|h| {
+            let product = by_id.remove(&h.product_id)?;
+            let duplicate = phash
+                .and_then(|ph| state.visual.index.phash_distance(h.product_id, ph))
+                .is_some_and(|d| d <= 6 && h.score > 0.9);
+            let thumbnail_url = if thumbnails {
+                product
+                    .image_id
+                    .as_deref()
+                    .map(|id| thumbnail_url(state, id))
+            } else {
+                None
+            };
+            Some(ImageHit {
+                product,
+                score: h.score,
+                duplicate,
+                thumbnail_url,
+            })
+        })
+        .collect();
+    // Stable: duplicates first, otherwise the index's order (score, then id).
+    out.sort_by_key(|h| !h.duplicate);
+    Ok(out)
+}
+
+fn field_error(name: &'static str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::InvalidField(vitrine_common::error::InvalidInput::new(
+        name,
+        e.to_string(),
+    ))
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge("the upload is larger than the limit".into())
+    } else {
+        ApiError::BadRequest(format!("malformed multipart body: {}", e.body_text()))
+    }
+}
+
+fn parse_bool(name: &'static str, v: &str) -> Result<bool, ApiError> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(field_error(name, "expected true or false")),
+    }
+}
+
+fn parse_int(name: &'static str, v: &str) -> Result<i64, ApiError> {
+    v.trim()
+        .parse::<i64>()
+        .map_err(|_| field_error(name, "expected an integer"))
+}
+
+pub async fn search_image(
+    State(state): State<AppState>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<ApiJson<serde_json::Value>, ApiError> {
+    let started = Instant::now();
+    let mut multipart = multipart.map_err(|e| {
+        ApiError::UnsupportedMediaType(format!(
+            "send the photo as multipart/form-data with a field named `image` ({})",
+            e.body_text()
+        ))
+    })?;
+    let mut image: Option<Vec<u8>> = None;
+    let mut limit = Limit::default();
+    let mut filters = SearchFilters::default();
+    let mut thumbnails = true;
+    let mut _cache_result = true;
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "image" => image = Some(field.bytes().await.map_err(multipart_error)?.to_vec()),
+            other => {
+                let text = field.text().await.map_err(multipart_error)?;
+                match other {
+                    "limit" => limit = Limit::parse(parse_int("limit", &text)?)?,
+                    "category" => filters.category = Some(Category::parse(&text)?),
+                    "brand" => filters.brand = Some(Brand::parse(&text)?),
+                    "price_min" => {
+                        filters.price_min = Some(Price::parse(parse_int("price_min", &text)?)?)
+                    }
+                    "price_max" => {
+                        filters.price_max = Some(Price::parse(parse_int("price_max", &text)?)?)
+                    }
+                    "generate_thumbnails" => thumbnails = parse_bool("generate_thumbnails", &text)?,
+                    "cache_result" => _cache_result = parse_bool("cache_result", &text)?,
+                    _ => {
+                        return Err(ApiError::BadRequest(format!(
+                            "unknown form field {other:?}; expected image, limit, category, brand, price_min, price_max, generate_thumbnails, cache_result"
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    filters.check()?;
+    let image = image.ok_or_else(|| field_error("image", "the form has no `image` file field"))?;
+    let content_hash = blake3::hash(&image).to_hex().to_string();
+    let descriptor = state
+        .visual
+        .describe_bytes(Arc::new(image))
+        .await
+        .map_err(crate::routes::visual::pipeline_error)?;
+    let hits = state.visual.index.search(
+        &descriptor.vector,
+        limit.get() as usize,
+        &filter_of(&filters, None),
+    );
+    let results = hydrate(&state, &hits, Some(descriptor.phash), thumbnails).await?;
+    Ok(ApiJson(json!({
+        "results": results,
+        "took_ms": started.elapsed().as_secs_f64() * 1000.0,
+        "query": {"content_hash": content_hash, "phash": format!("{:016x}", descriptor.phash)},
+    })))
+}
+
+/// Maps a pipeline refusal to the matching 4xx.
+pub fn pipeline_error(e: vitrine_common::thumbnail::pipeline::PipelineError) -> ApiError {
+    let detail = format!("{e} ({})", e.code());
+    match e.status() {
+        413 => ApiError::PayloadTooLarge(detail),
+        415 => ApiError::UnsupportedMediaType(detail),
+        422 => ApiError::Unprocessable(detail),
+        406 => ApiError::NotAcceptable(detail),
+        400 => ApiError::BadRequest(detail),
+        _ => ApiError::internal(anyhow::anyhow!(detail)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimilarParams {
+    #[serde(default)]
+    limit: Option<Limit>,
+    #[serde(default)]
+    category: Option<Category>,
+    #[serde(default)]
+    brand: Option<Brand>,
+    #[serde(default)]
+    price_min: Option<Price>,
+    #[serde(default)]
+    price_max: Option<Price>,
+}
+
+pub async fn similar(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(p): ApiQuery<SimilarParams>,
+) -> Result<ApiJson<serde_json::Value>, ApiError> {
+    let started = Instant::now();
+    let id = id.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "id: {id:?} is not a product id (a positive integer)"
+        ))
+    })?;
+    if state.db.get_product(id).await?.is_none() {
+        return Err(ApiError::not_found(format!("no product with id {id}")));
+    }
+    let Some((vector, _)) = state.visual.index.vector_of(id) else {
+        return Err(ApiError::Unavailable {
+            detail: format!("product {id} has no indexed image yet; retry shortly"),
+            retry_after_secs: 2,
+        });
+    };
+    let filters = SearchFilters {
+        category: p.category,
+        brand: p.brand,
+        price_min: p.price_min,
+        price_max: p.price_max,
+    };
+    filters.check()?;
+    let hits = state.visual.index.search(
+        &vector,
+        p.limit.unwrap_or_default().get() as usize,
+        &filter_of(&filters, Some(id)),
+    );
+    let results = hydrate(&state, &hits, None, true).await?;
+    Ok(ApiJson(json!({
+        "product_id": id,
+        "results": results,
+        "took_ms": started.elapsed().as_secs_f64() * 1000.0,
+    })))
+}

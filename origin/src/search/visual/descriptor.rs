@@ -1,0 +1,483 @@
+//! The visual descriptor (version 1): a fixed-length vector that says what a product photo
+//! looks like, computed on the CPU from decoded pixels, with no model to download.
+//!
+//! Product photos are mostly one object on a plain background, and shoppers' query photos
+//! are the same object cropped, rescaled, recompressed, brighter or darker, slightly
+//! rotated or padded. The parts below are chosen for exactly those changes:
+//!
+//! 1. **Foreground weighting.** The background colour is estimated from the border ring
+//!    (per-channel median) and every pixel is weighted by how far it is from it, so white
+//!    padding or a studio backdrop contributes (almost) nothing. The object's bounding box
+//!    (from that weight) frames the spatial parts, which makes them insensitive to padding,
+//!    translation and scale.
+//! 2. **Colour histogram** in HSV: 12 hues × 3 saturations × 3 values, soft-assigned across
+//!    neighbouring hues, plus 4 grey levels for unsaturated pixels; weighted by foreground
+//!    and by a centre-weighted Gaussian. Hue barely moves under brightness changes and JPEG
+//!    recompression, so colour is the most robust cue for "the same product".
+//! 3. **Gradient-orientation histograms** (HOG-like) on a 4×4 grid over the object's box,
+//!    8 unsigned orientations, magnitude-weighted: the shape and texture part, which tells
+//!    a red mug from a red lamp. Gradients are computed on luminance, so colour shifts don't
+//!    change them, and orientation bins are soft so small rotations only blur them.
+//! 4. **Colour layout**: mean Lab colour on a 4×4 grid over the box — where the colours are.
+//!
+//! Each part is square-rooted (Hellinger kernel: stops a few dominant bins from swamping
+//! the rest) and L2-normalised, weighted, concatenated and L2-normalised again, so the
+//! cosine similarity of two descriptors is just their dot product.
+//!
+//! A 64-bit **perceptual hash** (DCT of a 32×32 luminance image, 8×8 low frequencies
+//! against their median) is computed too: a Hamming distance of a few bits means "the same
+//! picture", which search uses to rank exact duplicates first.
+//!
+//! The output is deterministic (no randomness, no threads, fixed iteration order), and every
+//! stored vector carries [`DESCRIPTOR_VERSION`]: changing anything here must bump it, which
+//! makes the origin re-index stored images at start.
+
+use vitrine_common::thumbnail::pipeline::RgbPixels;
+
+/// Bump on any change to how descriptors are computed.
+pub const DESCRIPTOR_VERSION: i32 = 1;
+/// Images are analysed at this longest side: enough detail for shape, cheap to scan.
+pub const ANALYSIS_SIDE: u32 = 128;
+
+const HUE_BINS: usize = 12;
+const SAT_BINS: usize = 3;
+const VAL_BINS: usize = 3;
+const GREY_BINS: usize = 4;
+const COLOUR_DIMS: usize = HUE_BINS * SAT_BINS * VAL_BINS + GREY_BINS;
+const GRID: usize = 4;
+const ORIENT_BINS: usize = 8;
+const HOG_DIMS: usize = GRID * GRID * ORIENT_BINS;
+const LAYOUT_DIMS: usize = GRID * GRID * 3;
+/// Length of a version-1 descriptor.
+pub const DIMS: usize = COLOUR_DIMS + HOG_DIMS + LAYOUT_DIMS;
+
+const COLOUR_WEIGHT: f32 = 1.0;
+const HOG_WEIGHT: f32 = 0.9;
+const LAYOUT_WEIGHT: f32 = 0.7;
+
+/// A descriptor and its perceptual hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Descriptor {
+    pub vector: Vec<f32>,
+    pub phash: u64,
+}
+
+/// Anything that turns pixels into a unit vector. The hand-made descriptor below is one; a
+/// neural embedder (e.g. CLIP through candle, weights given by a setting) can be another,
+/// without touching the index or the API.
+pub trait Embedder: Send + Sync {
+    /// A short name and version stored with every vector (e.g. `hist-hog-v1`).
+    fn version(&self) -> i32;
+    fn dims(&self) -> usize;
+    fn embed(&self, pixels: &RgbPixels) -> Descriptor;
+}
+
+/// The CPU descriptor described in the module docs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HandcraftedEmbedder;
+
+impl Embedder for HandcraftedEmbedder {
+    fn version(&self) -> i32 {
+        DESCRIPTOR_VERSION
+    }
+    fn dims(&self) -> usize {
+        DIMS
+    }
+    fn embed(&self, pixels: &RgbPixels) -> Descriptor {
+        describe(pixels)
+    }
+}
+
+fn median(values: &mut [u8]) -> u8 {
+    values.sort_unstable();
+    values.get(values.len() / 2).copied().unwrap_or(255)
+}
+
+/// RGB (0..=255) → HSV with h in [0, 1), s and v in [0, 1].
+fn hsv(r: f32, g: f32, b: f32) -> (f32, f32, f32) {
+    let max = r.max(g).max(b);
+    let min = r.min(g).min(b);
+    let d = max - min;
+    let v = max / 255.0;
+    let s = if max > 0.0 { d / max } else { 0.0 };
+    let h = if d <= f32::EPSILON {
+        0.0
+    } else if max == r {
+        ((g - b) / d).rem_euclid(6.0) / 6.0
+    } else if max == g {
+        ((b - r) / d + 2.0) / 6.0
+    } else {
+        ((r - g) / d + 4.0) / 6.0
+    };
+    (h.rem_euclid(1.0), s, v)
+}
+
+fn srgb_to_linear(c: f32) -> f32 {
+    let c = c / 255.0;
+    if c <= 0.04045 {
+        c / 12.92
+    } else {
+        ((c + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+/// sRGB → CIE Lab (D65), scaled to roughly unit range.
+fn lab(r: f32, g: f32, b: f32) -> [f32; 3] {
+    let (r, g, b) = (srgb_to_linear(r), srgb_to_linear(g), srgb_to_linear(b));
+    let x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
+    let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    let z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;
+    let f = |t: f32| {
+        if t > 0.008856 {
+            t.cbrt()
+        } else {
+            7.787 * t + 16.0 / 116.0
+        }
+    };
+    let (fx, fy, fz) = (f(x), f(y), f(z));
+    [
+        (116.0 * fy - 16.0) / 100.0,
+        5.0 * (fx - fy),
+        2.0 * (fy - fz),
+    ]
+}
+
+fn sqrt_l2(part: &mut [f32]) {
+    for v in part.iter_mut() {
+        *v = v.max(0.0).sqrt();
+    }
+    l2(part);
+}
+
+fn l2(part: &mut [f32]) {
+    let norm = part.iter().map(|v| v * v).sum::<f32>().sqrt();
+    if norm > 1e-12 {
+        for v in part.iter_mut() {
+            *v /= norm;
+        }
+    }
+}
+
+/// Computes the version-1 descriptor of `px` (any size; typically ≤ [`ANALYSIS_SIDE`]).
+pub fn describe(px: &RgbPixels) -> Descriptor {
+    let (w, h) = (px.w.max(1) as usize, px.h.max(1) as usize);
+    let n = w * h;
+    let at = |x: usize, y: usize| {
+        let i = (y * w + x) * 3;
+        match px.buf.get(i..i + 3) {
+            Some(p) => [f32::from(p[0]), f32::from(p[1]), f32::from(p[2])],
+            None => [255.0; 3],
+        }
+    };
+
+    // 1. Background from the border ring; foreground weight per pixel.
+    let mut border: [Vec<u8>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for y in 0..h {
+        for x in 0..w {
+            if x == 0 || y == 0 || x + 1 == w || y + 1 == h {
+                let p = at(x, y);
+                for c in 0..3 {
+                    border[c].push(p[c] as u8);
+                }
+            }
+        }
+    }
+    let bg = [
+        f32::from(median(&mut border[0])),
+        f32::from(median(&mut border[1])),
+        f32::from(median(&mut border[2])),
+    ];
+    let mut fg = vec![0f32; n];
+    let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0usize, 0usize);
+    for y in 0..h {
+        for x in 0..w {
+            let p = at(x, y);
+            let d =
+                ((p[0] - bg[0]).powi(2) + (p[1] - bg[1]).powi(2) + (p[2] - bg[2]).powi(2)).sqrt();
+            let weight = ((d - 12.0) / 40.0).clamp(0.0, 1.0);
+            fg[y * w + x] = weight;
+            if weight > 0.5 {
+                x0 = x0.min(x);
+                y0 = y0.min(y);
+                x1 = x1.max(x);
+                y1 = y1.max(y);
+            }
+        }
+    }
+    // No clear foreground (a flat or busy photo): use the whole frame, every pixel counts.
+    let foreground_found = x1 > x0 + 2 && y1 > y0 + 2;
+    if !foreground_found {
+        (x0, y0, x1, y1) = (0, 0, w - 1, h - 1);
+        fg.iter_mut().for_each(|v| *v = 1.0);
+    }
+    let (bw, bh) = ((x1 - x0 + 1) as f32, (y1 - y0 + 1) as f32);
+    let (cx, cy) = (x0 as f32 + bw / 2.0, y0 as f32 + bh / 2.0);
+
+    let mut colour = vec![0f32; COLOUR_DIMS];
+    let mut layout = vec![0f32; LAYOUT_DIMS];
+    let mut layout_w = [0f32; GRID * GRID];
+    let mut hog = vec![0f32; HOG_DIMS];
+    let mut luma = vec![0f32; n];
+    for y in 0..h {
+        for x in 0..w {
+            let p = at(x, y);
+            luma[y * w + x] = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+        }
+    }
+    let cell_of = |x: usize, y: usize| -> Option<(usize, usize, f32, f32)> {
+        if x < x0 || x > x1 || y < y0 || y > y1 {
+            return None;
+        }
+        let gx = ((x - x0) as f32 + 0.5) / bw * GRID as f32;
+        let gy = ((y - y0) as f32 + 0.5) / bh * GRID as f32;
+        Some((
+            (gx as usize).min(GRID - 1),
+            (gy as usize).min(GRID - 1),
+            gx,
+            gy,
+        ))
+    };
+
+    for y in 0..h {
+        for x in 0..w {
+            let weight = fg[y * w + x];
+            if weight <= 0.0 {
+                continue;
+            }
+            let p = at(x, y);
+            // 2. Colour, centre-weighted.
+            let dx = (x as f32 + 0.5 - cx) / (bw * 0.6);
+            let dy = (y as f32 + 0.5 - cy) / (bh * 0.6);
+            let centre = (-(dx * dx + dy * dy)).exp().max(0.2);
+            let cw = weight * centre;
+            let (hue, sat, val) = hsv(p[0], p[1], p[2]);
+            if sat < 0.2 || val < 0.12 {
+                let g = ((val * GREY_BINS as f32) as usize).min(GREY_BINS - 1);
+                colour[HUE_BINS * SAT_BINS * VAL_BINS + g] += cw;
+            } else {
+                let s = (((sat - 0.2) / 0.8 * SAT_BINS as f32) as usize).min(SAT_BINS - 1);
+                let v = ((val * VAL_BINS as f32) as usize).min(VAL_BINS - 1);
+                let hf = hue * HUE_BINS as f32 - 0.5;
+                let h0 = hf.floor();
+                let frac = hf - h0;
+                let h0 = (h0 as i32).rem_euclid(HUE_BINS as i32) as usize;
+                let h1 = (h0 + 1) % HUE_BINS;
+                colour[(h0 * SAT_BINS + s) * VAL_BINS + v] += cw * (1.0 - frac);
+                colour[(h1 * SAT_BINS + s) * VAL_BINS + v] += cw * frac;
+            }
+            // 4. Colour layout.
+            if let Some((gx, gy, _, _)) = cell_of(x, y) {
+                let l = lab(p[0], p[1], p[2]);
+                let cell = gy * GRID + gx;
+                for c in 0..3 {
+                    layout[cell * 3 + c] += l[c] * weight;
+                }
+                layout_w[cell] += weight;
+            }
+        }
+    }
+    for cell in 0..GRID * GRID {
+        if layout_w[cell] > 1e-6 {
+            for c in 0..3 {
+                layout[cell * 3 + c] /= layout_w[cell];
+            }
+        } else {
+            // An empty cell looks like the background.
+            let l = lab(bg[0], bg[1], bg[2]);
+            layout[cell * 3..cell * 3 + 3].copy_from_slice(&l);
+        }
+    }
+
+    // 3. Gradient orientations over the object's box.
+    for y in 1..h.saturating_sub(1) {
+        for x in 1..w.saturating_sub(1) {
+            let Some((_, _, gx, gy)) = cell_of(x, y) else {
+                continue;
+            };
+            let l = |xx: usize, yy: usize| luma[yy * w + xx];
+            let dx = l(x + 1, y) - l(x - 1, y);
+            let dy = l(x, y + 1) - l(x, y - 1);
+            let mag = (dx * dx + dy * dy).sqrt();
+            if mag < 4.0 {
+                continue;
+            }
+            let angle = dy.atan2(dx).rem_euclid(std::f32::consts::PI) / std::f32::consts::PI;
+            let of = angle * ORIENT_BINS as f32 - 0.5;
+            let o0f = of.floor();
+            let ofrac = of - o0f;
+            let o0 = (o0f as i32).rem_euclid(ORIENT_BINS as i32) as usize;
+            let o1 = (o0 + 1) % ORIENT_BINS;
+            // Bilinear over cells, so an edge near a cell boundary counts in both.
+            let (fx, fy) = (gx - 0.5, gy - 0.5);
+            let (cx0, cy0) = (fx.floor(), fy.floor());
+            let (ax, ay) = (fx - cx0, fy - cy0);
+            for (ddx, wx) in [(0i32, 1.0 - ax), (1, ax)] {
+                for (ddy, wy) in [(0i32, 1.0 - ay), (1, ay)] {
+                    let (ci, cj) = (cx0 as i32 + ddx, cy0 as i32 + ddy);
+                    if ci < 0 || cj < 0 || ci >= GRID as i32 || cj >= GRID as i32 {
+                        continue;
+                    }
+                    let cell = cj as usize * GRID + ci as usize;
+                    let m = mag * wx * wy;
+                    hog[cell * ORIENT_BINS + o0] += m * (1.0 - ofrac);
+                    hog[cell * ORIENT_BINS + o1] += m * ofrac;
+                }
+            }
+        }
+    }
+
+    sqrt_l2(&mut colour);
+    sqrt_l2(&mut hog);
+    l2(&mut layout);
+    let mut vector = Vec::with_capacity(DIMS);
+    vector.extend(colour.iter().map(|v| v * COLOUR_WEIGHT));
+    vector.extend(hog.iter().map(|v| v * HOG_WEIGHT));
+    vector.extend(layout.iter().map(|v| v * LAYOUT_WEIGHT));
+    l2(&mut vector);
+    Descriptor {
+        vector,
+        phash: phash(&luma, w, h),
+    }
+}
+
+/// 64-bit DCT perceptual hash of a luminance image.
+pub fn phash(luma: &[f32], w: usize, h: usize) -> u64 {
+    const N: usize = 32;
+    // Box-sample to 32×32.
+    let mut small = [[0f32; N]; N];
+    for (j, row) in small.iter_mut().enumerate() {
+        for (i, v) in row.iter_mut().enumerate() {
+            let (xa, xb) = (i * w / N, ((i + 1) * w / N).max(i * w / N + 1).min(w));
+            let (ya, yb) = (j * h / N, ((j + 1) * h / N).max(j * h / N + 1).min(h));
+            let mut sum = 0.0;
+            let mut count = 0.0;
+            for y in ya..yb {
+                for x in xa..xb {
+                    sum += luma.get(y * w + x).copied().unwrap_or(0.0);
+                    count += 1.0;
+                }
+            }
+            *v = if count > 0.0 { sum / count } else { 0.0 };
+        }
+    }
+    // 2-D DCT-II, only the 8×8 lowest frequencies.
+    let cos: Vec<Vec<f32>> = (0..8)
+        .map(|k| {
+            (0..N)
+                .map(|n| (std::f32::consts::PI / N as f32 * (n as f32 + 0.5) * k as f32).cos())
+                .collect()
+        })
+        .collect();
+    let mut coeffs = [0f32; 64];
+    for v in 0..8 {
+        for u in 0..8 {
+            let mut s = 0.0;
+            for (y, row) in small.iter().enumerate() {
+                let mut r = 0.0;
+                for (x, value) in row.iter().enumerate() {
+                    r += value * cos[u][x];
+                }
+                s += r * cos[v][y];
+            }
+            coeffs[v * 8 + u] = s;
+        }
+    }
+    let mut ac: Vec<f32> = coeffs[1..].to_vec();
+    ac.sort_by(|a, b| a.total_cmp(b));
+    let median = ac[ac.len() / 2];
+    let mut hash = 0u64;
+    for (i, c) in coeffs.iter().enumerate().skip(1) {
+        if *c > median {
+            hash |= 1 << i;
+        }
+    }
+    hash
+}
+
+/// Serialises a vector for the database (little-endian f32s).
+pub fn to_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// The inverse of [`to_bytes`]; `None` when the length is not a whole number of f32s.
+pub fn from_bytes(b: &[u8]) -> Option<Vec<f32>> {
+    if !b.len().is_multiple_of(4) {
+        return None;
+    }
+    Some(
+        b.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn solid_with_square(bg: [u8; 3], fgc: [u8; 3], size: u32, sq: (u32, u32, u32)) -> RgbPixels {
+        let mut buf = Vec::new();
+        for y in 0..size {
+            for x in 0..size {
+                let inside = x >= sq.0 && x < sq.0 + sq.2 && y >= sq.1 && y < sq.1 + sq.2;
+                buf.extend_from_slice(if inside { &fgc } else { &bg });
+            }
+        }
+        RgbPixels {
+            w: size,
+            h: size,
+            buf,
+        }
+    }
+
+    fn dot(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
+    #[test]
+    fn unit_length_fixed_size_and_deterministic() {
+        let px = solid_with_square([255, 255, 255], [200, 30, 30], 64, (16, 16, 32));
+        let a = describe(&px);
+        let b = describe(&px);
+        assert_eq!(a.vector.len(), DIMS);
+        assert_eq!(
+            a.vector.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            b.vector.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
+        assert_eq!(a.phash, b.phash);
+        assert!((dot(&a.vector, &a.vector) - 1.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn padding_and_position_matter_little_colour_matters_a_lot() {
+        let red = describe(&solid_with_square(
+            [255, 255, 255],
+            [200, 30, 30],
+            64,
+            (16, 16, 32),
+        ));
+        let red_moved = describe(&solid_with_square(
+            [255, 255, 255],
+            [200, 30, 30],
+            96,
+            (10, 40, 32),
+        ));
+        let blue = describe(&solid_with_square(
+            [255, 255, 255],
+            [30, 30, 200],
+            64,
+            (16, 16, 32),
+        ));
+        let same = dot(&red.vector, &red_moved.vector);
+        let other = dot(&red.vector, &blue.vector);
+        assert!(same > 0.95, "{same}");
+        assert!(other < same - 0.2, "{other} vs {same}");
+    }
+
+    #[test]
+    fn bytes_round_trip() {
+        let v = vec![0.5f32, -1.25, 3.0];
+        assert_eq!(from_bytes(&to_bytes(&v)).unwrap(), v);
+        assert!(from_bytes(&[1, 2, 3]).is_none());
+    }
+}

@@ -1,0 +1,202 @@
+//! Search by photo, through the HTTP API.
+
+use crate::helpers::{Backend, spawn_app, spawn_on};
+use crate::on_both_backends;
+
+on_both_backends!(a_product_photo_finds_its_product_first);
+
+async fn upload(
+    app: &crate::helpers::TestApp,
+    bytes: Vec<u8>,
+    fields: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
+    let mut form = reqwest::multipart::Form::new().part(
+        "image",
+        reqwest::multipart::Part::bytes(bytes).file_name("photo.jpg"),
+    );
+    for (k, v) in fields {
+        form = form.text(k.to_string(), v.to_string());
+    }
+    let r = app
+        .client
+        .post(app.url("/api/search/image"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+async fn seeded(backend: Backend, n: usize) -> crate::helpers::TestApp {
+    let app = spawn_app(backend).await;
+    vitrine_origin::demo::seed(&app.state, n, false)
+        .await
+        .unwrap();
+    app.state.visual.wait_idle().await;
+    app
+}
+
+async fn a_product_photo_finds_its_product_first(backend: Backend) {
+    let app = seeded(backend, 24).await;
+    assert_eq!(app.state.visual.index.len(), 24);
+    for i in [0usize, 7, 13] {
+        let photo = vitrine_origin::demo::render_image(i).unwrap();
+        let sku = format!("DEMO-{i:05}");
+        let (status, v) = upload(&app, photo, &[("limit", "5")]).await;
+        assert_eq!(status, 200, "{v}");
+        let results = v["results"].as_array().unwrap();
+        assert_eq!(results.len(), 5);
+        assert_eq!(results[0]["sku"], sku, "{v}");
+        assert_eq!(results[0]["duplicate"], true);
+        assert!(results[0]["score"].as_f64().unwrap() > 0.99);
+        assert!(
+            results[0]["thumbnail_url"]
+                .as_str()
+                .unwrap()
+                .starts_with("/img/")
+        );
+        let scores: Vec<f64> = results[1..]
+            .iter()
+            .map(|r| r["score"].as_f64().unwrap())
+            .collect();
+        assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_fill_the_requested_top_k() {
+    let app = seeded(Backend::Sqlite, 30).await;
+    let photo = vitrine_origin::demo::render_image(0).unwrap();
+    // Three mugs in the catalog: asking for 20 mugs returns exactly the three.
+    let (status, v) = upload(
+        &app,
+        photo.clone(),
+        &[("limit", "20"), ("category", "Mugs")],
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3, "{v}");
+    assert!(results.iter().all(|r| r["category"] == "Mugs"));
+    // A price ceiling still fills the page.
+    let (_, v) = upload(&app, photo, &[("limit", "10"), ("price_max", "20000")]).await;
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 10, "{v}");
+    assert!(
+        results
+            .iter()
+            .all(|r| r["price"].as_i64().unwrap() <= 20_000)
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn similar_products_exclude_the_product_itself() {
+    let app = seeded(Backend::Sqlite, 20).await;
+    let (status, v) = app.get_json("/api/products/1/similar?limit=5").await;
+    assert_eq!(status, 200, "{v}");
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 5);
+    assert!(results.iter().all(|r| r["id"] != 1));
+    let (status, _) = app.get_json("/api/products/999999/similar").await;
+    assert_eq!(status, 404);
+    let (status, _) = app.get_json("/api/products/abc/similar").await;
+    assert_eq!(status, 400);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_uploads_get_the_pipelines_4xx() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (status, p) = upload(&app, Vec::new(), &[]).await;
+    assert_eq!(status, 400, "{p}");
+    let (status, p) = upload(&app, b"definitely not an image".to_vec(), &[]).await;
+    assert_eq!(status, 415, "{p}");
+    let (status, p) = upload(
+        &app,
+        b"<svg xmlns='http://www.w3.org/2000/svg'></svg>".to_vec(),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 415, "{p}");
+    let (status, p) = upload(
+        &app,
+        vitrine_origin::demo::render_image(1).unwrap()[..500].to_vec(),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 422, "{p}");
+    let (status, p) = upload(
+        &app,
+        vitrine_origin::demo::render_image(1).unwrap(),
+        &[("limit", "500")],
+    )
+    .await;
+    assert_eq!(status, 422, "{p}");
+    let (status, p) = upload(
+        &app,
+        vitrine_origin::demo::render_image(1).unwrap(),
+        &[("colour", "red")],
+    )
+    .await;
+    assert_eq!(status, 400, "{p}");
+    let form = reqwest::multipart::Form::new().text("limit", "5");
+    let r = app
+        .client
+        .post(app.url("/api/search/image"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let r = app
+        .client
+        .post(app.url("/api/search/image"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn descriptors_are_deterministic_and_reindexed_on_version_change() {
+    let app = seeded(Backend::Sqlite, 6).await;
+    let photo = vitrine_origin::demo::render_image(3).unwrap();
+    let a = app
+        .state
+        .visual
+        .describe_bytes(std::sync::Arc::new(photo.clone()))
+        .await
+        .unwrap();
+    let b = app
+        .state
+        .visual
+        .describe_bytes(std::sync::Arc::new(photo))
+        .await
+        .unwrap();
+    assert_eq!(
+        a.vector.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        b.vector.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    );
+    // Pretend the stored descriptors were made by an older version: move them to version 0.
+    let url = app.database_url.clone();
+    let dir = app.stop_keeping_data().await;
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("UPDATE image_descriptors SET version = 0")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    // A restart finds no current-version descriptors and re-indexes every product image.
+    let app = spawn_on(url, dir, &[]).await;
+    app.state.visual.wait_idle().await;
+    assert_eq!(app.state.visual.index.len(), 6);
+    app.stop().await;
+}
