@@ -455,9 +455,46 @@ impl fmt::Display for Tag {
     }
 }
 
+/// The canonical form of a request target for URL-keyed caches (the edge's Cache API, the
+/// origin's response cache): the path as is, then the query's `name=value` pairs sorted
+/// (byte order, stable among equal names) with empty pairs dropped. `?b=2&a=1&` and `?a=1&b=2`
+/// name one entry; percent-encoding is kept as sent, so the same bytes mean the same entry
+/// and nothing is decoded twice. No query (or an empty one) gives the bare path.
+pub fn canonical_target(path: &str, query: Option<&str>) -> String {
+    let mut pairs: Vec<&str> = query
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .collect();
+    if pairs.is_empty() {
+        return path.to_owned();
+    }
+    pairs.sort_by(|a, b| {
+        let name = |p: &str| p.split_once('=').map_or(p, |(n, _)| n).to_owned();
+        name(a).cmp(&name(b))
+    });
+    format!("{path}?{}", pairs.join("&"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canonical_targets_sort_query_pairs() {
+        assert_eq!(canonical_target("/api/products", None), "/api/products");
+        assert_eq!(canonical_target("/api/products", Some("")), "/api/products");
+        assert_eq!(
+            canonical_target("/api/search/text", Some("q=red&limit=5&&")),
+            "/api/search/text?limit=5&q=red"
+        );
+        assert_eq!(
+            canonical_target("/a", Some("b=2&a=1")),
+            canonical_target("/a", Some("a=1&b=2"))
+        );
+        // Equal names keep their order: `tag=x&tag=y` and `tag=y&tag=x` may differ in meaning.
+        assert_eq!(canonical_target("/a", Some("t=y&a=1&t=x")), "/a?a=1&t=y&t=x");
+    }
     use crate::api::{Brand, Category, Price};
 
     fn filters() -> SearchFilters {
