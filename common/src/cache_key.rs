@@ -493,7 +493,10 @@ mod tests {
             canonical_target("/a", Some("a=1&b=2"))
         );
         // Equal names keep their order: `tag=x&tag=y` and `tag=y&tag=x` may differ in meaning.
-        assert_eq!(canonical_target("/a", Some("t=y&a=1&t=x")), "/a?a=1&t=y&t=x");
+        assert_eq!(
+            canonical_target("/a", Some("t=y&a=1&t=x")),
+            "/a?a=1&t=y&t=x"
+        );
     }
     use crate::api::{Brand, Category, Price};
 

@@ -197,10 +197,7 @@ impl StoredMeta {
         if !cc.is_empty() {
             meta.cache_control = cc.join(", ");
         }
-        if let Some((_, etag)) = headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("etag"))
-        {
+        if let Some((_, etag)) = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("etag")) {
             meta.headers.retain(|(k, _)| k != "etag");
             meta.headers.push(("etag".into(), etag.clone()));
         }
@@ -219,10 +216,7 @@ impl StoredMeta {
         if !self.cache_control.is_empty() {
             out.push(("cache-control".into(), self.cache_control.clone()));
         }
-        out.push((
-            "age".into(),
-            now.saturating_sub(self.stored_at).to_string(),
-        ));
+        out.push(("age".into(), now.saturating_sub(self.stored_at).to_string()));
         if let Some(vary) = merge_vary(self.header("vary"), add_vary) {
             out.push(("vary".into(), vary));
         }
@@ -254,10 +248,7 @@ pub fn merge_vary(existing: Option<&str>, add: &[&str]) -> Option<String> {
 /// `Server-Timing` for a response: total edge time, the cache outcome and, when the origin
 /// was asked, its time.
 pub fn server_timing(x_cache: XCache, edge_ms: f64, origin_ms: Option<f64>) -> String {
-    let mut s = format!(
-        "edge;dur={edge_ms:.1}, cache;desc={}",
-        x_cache.as_str()
-    );
+    let mut s = format!("edge;dur={edge_ms:.1}, cache;desc={}", x_cache.as_str());
     if let Some(o) = origin_ms {
         s.push_str(&format!(", origin;dur={o:.1}"));
     }
@@ -508,7 +499,12 @@ mod wasm {
 
         async fn fetch(&self, mut req: worker::Request) -> worker::Result<Response> {
             let storage = self.state.storage();
-            let mut urls: Vec<String> = storage.get(URLS_KEY).await.ok().flatten().unwrap_or_default();
+            let mut urls: Vec<String> = storage
+                .get(URLS_KEY)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default();
             match req.path().as_str() {
                 "/add" => {
                     let url = req.text().await?;
@@ -530,8 +526,16 @@ mod wasm {
         }
     }
 
-    async fn tag_call(env: &worker::Env, tag: &str, path: &str, body: Option<&str>) -> worker::Result<Response> {
-        let stub = env.durable_object(TAG_BINDING)?.id_from_name(tag)?.get_stub()?;
+    async fn tag_call(
+        env: &worker::Env,
+        tag: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> worker::Result<Response> {
+        let stub = env
+            .durable_object(TAG_BINDING)?
+            .id_from_name(tag)?
+            .get_stub()?;
         let mut init = worker::RequestInit::new();
         init.with_method(worker::Method::Post)
             .with_body(body.map(wasm_bindgen::JsValue::from_str));
@@ -540,7 +544,11 @@ mod wasm {
     }
 
     /// Records that the entry at `url` carries `tags`.
-    pub async fn index_tags(env: &worker::Env, tags: &[String], url: &str) -> Result<(), EdgeError> {
+    pub async fn index_tags(
+        env: &worker::Env,
+        tags: &[String],
+        url: &str,
+    ) -> Result<(), EdgeError> {
         for tag in tags {
             tag_call(env, tag, "/add", Some(url)).await?;
         }
@@ -643,7 +651,10 @@ mod tests {
             h(&[("content-type", "text/plain")]),
             h(&[("cache-control", "max-age=60"), ("vary", "*")]),
         ] {
-            assert!(StoredMeta::from_origin(200, &bad, 0, false).is_none(), "{bad:?}");
+            assert!(
+                StoredMeta::from_origin(200, &bad, 0, false).is_none(),
+                "{bad:?}"
+            );
         }
         assert!(StoredMeta::from_origin(206, &ok, 0, false).is_none());
         // With credentials only an explicit public/s-maxage allows sharing.
@@ -661,7 +672,10 @@ mod tests {
             meta.freshness(103),
             Freshness::StaleWhileRevalidate { .. }
         ));
-        assert!(matches!(meta.freshness(108), Freshness::StaleIfError { .. }));
+        assert!(matches!(
+            meta.freshness(108),
+            Freshness::StaleIfError { .. }
+        ));
         assert_eq!(meta.freshness(200), Freshness::Expired);
         assert_eq!(meta.retention(), Some(12));
     }
@@ -682,7 +696,10 @@ mod tests {
         assert!(meta.not_modified(Some("*")));
         assert!(!meta.not_modified(Some("\"other\"")));
         assert!(!meta.not_modified(None));
-        let fresh = meta.refreshed(&h(&[("Cache-Control", "max-age=99"), ("ETag", "\"n\"")]), 50);
+        let fresh = meta.refreshed(
+            &h(&[("Cache-Control", "max-age=99"), ("ETag", "\"n\"")]),
+            50,
+        );
         assert_eq!(fresh.stored_at, 50);
         assert_eq!(fresh.cache_control, "max-age=99");
         assert_eq!(fresh.header("etag"), Some("\"n\""));

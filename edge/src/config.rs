@@ -337,9 +337,18 @@ mod tests {
         assert_eq!(name(&[o, ("PURGE_TOKEN", "short")]), "PURGE_TOKEN");
         assert_eq!(name(&[o, ("RATE_LIMIT_SEARCH", "x")]), "RATE_LIMIT_SEARCH");
         assert_eq!(name(&[o, ("EDGE_ENCODINGS", "lzma")]), "EDGE_ENCODINGS");
-        assert_eq!(name(&[o, ("IMAGE_SIGNING_KEYS", "short")]), "IMAGE_SIGNING_KEYS");
-        assert_eq!(name(&[o, ("RATE_LIMIT_ENABLED", "maybe")]), "RATE_LIMIT_ENABLED");
-        assert_eq!(name(&[o, ("EDGE_THUMB_MAX_SIDE", "4096")]), "EDGE_THUMB_MAX_SIDE");
+        assert_eq!(
+            name(&[o, ("IMAGE_SIGNING_KEYS", "short")]),
+            "IMAGE_SIGNING_KEYS"
+        );
+        assert_eq!(
+            name(&[o, ("RATE_LIMIT_ENABLED", "maybe")]),
+            "RATE_LIMIT_ENABLED"
+        );
+        assert_eq!(
+            name(&[o, ("EDGE_THUMB_MAX_SIDE", "4096")]),
+            "EDGE_THUMB_MAX_SIDE"
+        );
     }
 
     #[test]

@@ -197,7 +197,9 @@ mod wasm {
                     Either::Left((Ok(buf), _)) => js_sys::Uint8Array::new(&buf).to_vec(),
                     Either::Left((Err(e), _)) => return Err(js_err(e)),
                     Either::Right(_) => {
-                        return Err(EdgeError::OriginTimeout(settings.origin_timeout.as_millis()));
+                        return Err(EdgeError::OriginTimeout(
+                            settings.origin_timeout.as_millis(),
+                        ));
                     }
                 }
             }

@@ -150,15 +150,21 @@ mod wasm {
 
         async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
             let body: CheckRequest = req.json().await?;
-            let settings =
-                Settings::from_env(&self.env).map_err(|e| worker::Error::RustError(e.to_string()))?;
+            let settings = Settings::from_env(&self.env)
+                .map_err(|e| worker::Error::RustError(e.to_string()))?;
             let class = RouteClass::parse(&body.class)
                 .map_err(|e| worker::Error::RustError(e.to_string()))?;
             let quota = settings.rate_limits.get(class);
             let stored = match self.tat.get() {
                 Some(t) => t,
                 None => {
-                    let t = self.state.storage().get::<u64>(TAT_KEY).await.ok().flatten();
+                    let t = self
+                        .state
+                        .storage()
+                        .get::<u64>(TAT_KEY)
+                        .await
+                        .ok()
+                        .flatten();
                     self.tat.set(Some(t));
                     t
                 }
@@ -225,7 +231,10 @@ mod tests {
         let s = settings();
         let known = client_id(&s, Some("key-aaaaaaa"), Some("203.0.113.1"));
         assert!(known.starts_with("key:") && !known.contains("aaaa"));
-        assert_eq!(client_id(&s, Some("made-up-key"), Some("203.0.113.1")), "ip:203.0.113.1");
+        assert_eq!(
+            client_id(&s, Some("made-up-key"), Some("203.0.113.1")),
+            "ip:203.0.113.1"
+        );
         assert_eq!(client_id(&s, None, None), "ip:unknown");
         assert_eq!(api_key(Some("Bearer abc"), None), Some("abc"));
         assert_eq!(api_key(None, Some("xyz")), Some("xyz"));
@@ -249,15 +258,19 @@ mod tests {
         }
         let d = last.unwrap();
         assert!(!d.allowed, "the 4th request of a burst of 3 is refused");
-        let wire: WireDecision = serde_json::from_str(
-            &serde_json::to_string(&WireDecision::from(d)).unwrap(),
-        )
-        .unwrap();
+        let wire: WireDecision =
+            serde_json::from_str(&serde_json::to_string(&WireDecision::from(d)).unwrap()).unwrap();
         let back = Decision::from(wire);
         assert_eq!(back, d);
         assert_eq!(back.retry_after_secs(), 1);
         let [(p, pv), (r, rv)] = headers(&s, RouteClass::Search, &back);
-        assert_eq!((p.as_str(), pv.as_str()), ("ratelimit-policy", "\"search\";q=3;w=3"));
-        assert_eq!((r.as_str(), rv.as_str()), ("ratelimit", "\"search\";r=0;t=3"));
+        assert_eq!(
+            (p.as_str(), pv.as_str()),
+            ("ratelimit-policy", "\"search\";q=3;w=3")
+        );
+        assert_eq!(
+            (r.as_str(), rv.as_str()),
+            ("ratelimit", "\"search\";r=0;t=3")
+        );
     }
 }

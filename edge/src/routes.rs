@@ -100,7 +100,8 @@ mod wasm {
         let global = js_sys::global();
         js_sys::Reflect::get(&global, &"crypto".into())
             .and_then(|c| {
-                let f: js_sys::Function = js_sys::Reflect::get(&c, &"randomUUID".into())?.dyn_into()?;
+                let f: js_sys::Function =
+                    js_sys::Reflect::get(&c, &"randomUUID".into())?.dyn_into()?;
                 f.call0(&c)
             })
             .ok()
@@ -132,7 +133,11 @@ mod wasm {
                     .filter(|(k, _)| {
                         !matches!(
                             k.as_str(),
-                            "if-none-match" | "if-modified-since" | "if-match" | "if-range" | "range"
+                            "if-none-match"
+                                | "if-modified-since"
+                                | "if-match"
+                                | "if-range"
+                                | "range"
                         )
                     })
                     .cloned()
@@ -204,9 +209,15 @@ mod wasm {
             if let Some(t) = thumb {
                 headers.push(("x-edge-thumbnail".into(), t.into()));
             }
-            if entry.meta.not_modified(self.header("if-none-match").as_deref()) {
+            if entry
+                .meta
+                .not_modified(self.header("if-none-match").as_deref())
+            {
                 headers.retain(|(k, _)| {
-                    !matches!(k.as_str(), "content-type" | "content-encoding" | "content-length")
+                    !matches!(
+                        k.as_str(),
+                        "content-type" | "content-encoding" | "content-length"
+                    )
                 });
                 return Reply {
                     status: 304,
@@ -421,10 +432,8 @@ mod wasm {
         let mut extra: Vec<(String, String)> = Vec::new();
         if settings.rate_limit_enabled && !matches!(route, Route::Health | Route::Purge) {
             let class = RouteClass::classify(&method, &path);
-            let key = rate_limit::api_key(
-                find("authorization").as_deref(),
-                find("x-api-key").as_deref(),
-            );
+            let (authorization, x_api_key) = (find("authorization"), find("x-api-key"));
+            let key = rate_limit::api_key(authorization.as_deref(), x_api_key.as_deref());
             let client = rate_limit::client_id(&settings, key, client_ip.as_deref());
             if let Some(decision) = rate_limit::check_remote(&env, class, &client).await {
                 extra.extend(rate_limit::headers(&settings, class, &decision));
@@ -437,18 +446,18 @@ mod wasm {
             }
         }
 
-        let variant = match encoding_variant(find("accept-encoding").as_deref(), &settings.encodings)
-        {
-            Some(v) => v,
-            None => {
-                return Ok(error_response(
-                    EdgeError::NotAcceptable,
-                    &request_id,
-                    started,
-                    &extra,
-                ));
-            }
-        };
+        let variant =
+            match encoding_variant(find("accept-encoding").as_deref(), &settings.encodings) {
+                Some(v) => v,
+                None => {
+                    return Ok(error_response(
+                        EdgeError::NotAcceptable,
+                        &request_id,
+                        started,
+                        &extra,
+                    ));
+                }
+            };
         let cx = Cx {
             settings: settings.clone(),
             env: &env,

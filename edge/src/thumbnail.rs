@@ -59,7 +59,10 @@ pub fn plan(settings: &Settings, path: &str, accept: Option<&str>) -> Result<Pla
     let spec = ThumbSpec::parse(img.options)?;
     let (format, vary_accept) = match spec.format.fixed() {
         Some(f) => (f, false),
-        None => (output_format(negotiate_image_format(accept, EDGE_AUTO)), true),
+        None => (
+            output_format(negotiate_image_format(accept, EDGE_AUTO)),
+            true,
+        ),
     };
     if !encoder_available(format) {
         return Ok(Plan::Origin {
@@ -95,7 +98,8 @@ pub fn accept_source(
         Ok(info) => {
             let size = spec.output_size(info.width, info.height);
             let max = settings.thumbs.max_output_side;
-            if size.resize_w.max(size.resize_h) > max.saturating_mul(2) || size.out_w.max(size.out_h) > max
+            if size.resize_w.max(size.resize_h) > max.saturating_mul(2)
+                || size.out_w.max(size.out_h) > max
             {
                 Ok(Err("output larger than the edge limit"))
             } else {
@@ -115,9 +119,9 @@ pub use wasm::*;
 #[cfg(target_arch = "wasm32")]
 mod wasm {
     use vitrine_common::cache_key;
-    use vitrine_common::http_cache::{CachePolicy, EntityTag};
     use vitrine_common::cache_key::Namespace;
-    use vitrine_common::thumbnail::{process, probe};
+    use vitrine_common::http_cache::{CachePolicy, EntityTag};
+    use vitrine_common::thumbnail::{probe, process};
 
     use super::{Plan, accept_source, plan};
     use crate::cache::{self, Entry, Outcome, StoredMeta, XCache, entry_url};

@@ -1,0 +1,79 @@
+# Shared by scripts/edge-test.sh and scripts/edge-bench.sh: free ports, starting the real
+# origin, the stub origin and `wrangler dev` as process groups, waiting for readiness, and
+# stopping everything on exit. Source it; it expects ROOT and WORK to be set.
+
+export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false CLOUDFLARE_CF_FETCH_ENABLED=false
+export WRANGLER_LOG_PATH="$WORK/wrangler-logs" NO_UPDATE_NOTIFIER=1 CI="${CI:-true}"
+export PATH="$HOME/.cargo/bin:$PATH"
+PIDS=()
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start NAME CMD...: runs CMD in its own process group, output to $WORK/NAME.log.
+start() {
+    local name=$1; shift
+    setsid "$@" >"$WORK/$name.log" 2>&1 &
+    PIDS+=($!)
+}
+
+stop_all() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill -TERM -- "-$pid" 2>/dev/null || true
+    done
+    sleep 0.5
+    for pid in "${PIDS[@]}"; do
+        kill -KILL -- "-$pid" 2>/dev/null || true
+    done
+    PIDS=()
+}
+
+# wait_http NAME URL SECONDS: polls until URL answers 200.
+wait_http() {
+    local name=$1 url=$2 secs=$3 i
+    for ((i = 0; i < secs * 4; i++)); do
+        if curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.25
+    done
+    echo "error: $name did not become ready at $url within ${secs}s; last log lines:" >&2
+    tail -n 40 "$WORK/$name.log" >&2 || true
+    return 1
+}
+
+require_toolchain() {
+    command -v wasm-bindgen >/dev/null && [[ -x "$ROOT/edge/node_modules/.bin/wrangler" ]] || {
+        echo "error: the edge toolchain is missing; run: bash scripts/edge-setup.sh" >&2
+        exit 1
+    }
+}
+
+# start_origin PORT: the real origin on SQLite with the demo catalog.
+start_origin() {
+    local port=$1
+    start origin env DATA_DIR="$WORK/origin-data" DEMO_PRODUCTS=30 BIND_ADDR="127.0.0.1:$port" \
+        API_KEYS=edge-test-api-key RUST_LOG=warn LOG_LEVEL=warn \
+        "$CARGO_TARGET_DIR/debug/vitrine-origin"
+    wait_http origin "http://127.0.0.1:$port/api/health/live" 120
+}
+
+# start_stub PORT: the stub origin (tests/edge/stub-origin.mjs) serving $WORK/fixtures.
+start_stub() {
+    local port=$1
+    start stub env FIXTURES_DIR="$WORK/fixtures" node "$ROOT/tests/edge/stub-origin.mjs" "$port"
+    wait_http stub "http://127.0.0.1:$port/__stub/ids" 30
+}
+
+# start_edge NAME PORT VAR:VALUE...: `wrangler dev` on PORT with the given vars.
+start_edge() {
+    local name=$1 port=$2; shift 2
+    local vars=() v
+    for v in "$@"; do vars+=(--var "$v"); done
+    start "$name" "$ROOT/edge/node_modules/.bin/wrangler" dev --cwd "$ROOT" --ip 127.0.0.1 \
+        --port "$port" --inspector-port "$(free_port)" --persist-to "$WORK/$name-state" \
+        --show-interactive-dev-session=false --log-level warn "${vars[@]}"
+    wait_http "$name" "http://127.0.0.1:$port/__edge/health" 180
+}
