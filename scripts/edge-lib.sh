@@ -56,7 +56,7 @@ start_origin() {
     local port=$1
     start origin env DATA_DIR="$WORK/origin-data" DEMO_PRODUCTS=30 BIND_ADDR="127.0.0.1:$port" \
         API_KEYS=edge-test-api-key RUST_LOG=warn LOG_LEVEL=warn \
-        "$CARGO_TARGET_DIR/debug/vitrine-origin"
+        "${ORIGIN_BIN:-$CARGO_TARGET_DIR/debug/vitrine-origin}"
     wait_http origin "http://127.0.0.1:$port/api/health/live" 120
 }
 

@@ -16,7 +16,8 @@ trap 'exit 130' INT TERM
 require_toolchain
 echo "==> building the Worker, the origin and the fixture program"
 bash scripts/edge-build.sh
-cargo build --locked -p vitrine-origin --bin vitrine-origin
+# ORIGIN_BIN: an already built origin binary (skips building it here).
+[[ -n "${ORIGIN_BIN:-}" ]] || cargo build --locked -p vitrine-origin --bin vitrine-origin
 cargo build --locked -p vitrine-edge --example native_thumb
 mkdir -p "$WORK/fixtures"
 "$CARGO_TARGET_DIR/debug/examples/native_thumb" fixtures "$WORK/fixtures"

@@ -17,7 +17,14 @@ for (const [k, v] of Object.entries({ EDGE_STUB, EDGE_REAL, STUB, ORIGIN, PURGE_
 
 const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
-const json = (r) => JSON.parse(r.body.toString());
+// Like a browser: undo the content coding the edge (or the front line) applied.
+const decoded = (r) => {
+  const enc = r.headers["content-encoding"];
+  if (enc === "br") return zlib.brotliDecompressSync(r.body);
+  if (enc === "gzip") return zlib.gunzipSync(r.body);
+  return r.body;
+};
+const json = (r) => JSON.parse(decoded(r).toString());
 const stubCount = async (path) => (json(await raw(`${STUB}/__stub/counters`))[path] || 0);
 const xcache = (r) => r.headers["x-cache"];
 
@@ -67,29 +74,30 @@ test("stale-while-revalidate: STALE served at once, refreshed in the background"
   assert.equal(xcache(c), "HIT");
 });
 
-test("br/gzip negotiation: one normalised variant per coding, passed through undecoded", async () => {
-  const br = await raw(`${EDGE_STUB}/compress`, { headers: { "accept-encoding": "gzip, deflate, br" } });
+test("br/gzip negotiation: one normalised variant, origin bytes passed through undecoded", async () => {
+  // Under wrangler dev (as on Cloudflare) the Worker sees `Accept-Encoding: br, gzip` whatever
+  // the client sent, and the front line transcodes for clients that want something else. So
+  // the Worker asks the origin for exactly one normalised coding (br), caches that one variant,
+  // and every client gets a body in the coding it accepts from that single entry.
+  const origin = await raw(`${STUB}/compress`, { headers: { "accept-encoding": "br" } });
+  const br = await raw(`${EDGE_STUB}/compress`, { headers: { "accept-encoding": "gzip;q=0.5, br" } });
   assert.equal(br.headers["content-encoding"], "br");
+  assert.equal(xcache(br), "MISS");
   assert.match(br.headers.vary, /accept-encoding/i);
-  const plain = zlib.brotliDecompressSync(br.body).toString();
-  assert.equal(JSON.parse(plain).products.length, 60);
+  assert.ok(br.body.equals(origin.body), "the origin's br bytes, not decoded and re-encoded");
+  const text = zlib.brotliDecompressSync(br.body).toString();
+  assert.equal(JSON.parse(text).products.length, 60);
   const gz = await raw(`${EDGE_STUB}/compress`, { headers: { "accept-encoding": "gzip" } });
   assert.equal(gz.headers["content-encoding"], "gzip");
-  assert.equal(xcache(gz), "MISS", "its own variant");
-  assert.equal(zlib.gunzipSync(gz.body).toString(), plain);
-  // Another spelling of "gzip is best" shares the gzip entry.
-  const gz2 = await raw(`${EDGE_STUB}/compress`, { headers: { "accept-encoding": "br;q=0.5, GZIP;q=1" } });
-  assert.equal(gz2.headers["content-encoding"], "gzip");
-  assert.equal(xcache(gz2), "HIT");
+  assert.equal(xcache(gz), "HIT", "served from the same normalised entry");
+  assert.equal(zlib.gunzipSync(gz.body).toString(), text);
   const id = await raw(`${EDGE_STUB}/compress`, { headers: { "accept-encoding": "identity" } });
   assert.equal(id.headers["content-encoding"], undefined);
-  assert.equal(id.body.toString(), plain);
+  assert.equal(id.body.toString(), text);
   const asked = json(await raw(`${STUB}/__stub/seen`))
-    .filter((s) => s.path === "/compress")
+    .filter((s) => s.path === "/compress" && s.headers["x-request-id"])
     .map((s) => s.headers["accept-encoding"]);
-  assert.deepEqual(asked, ["br", "gzip", "identity"], "the origin only ever sees normalised tokens");
-  const none = await raw(`${EDGE_STUB}/compress`, { headers: { "accept-encoding": "identity;q=0, *;q=0" } });
-  assert.equal(none.status, 406);
+  assert.deepEqual(asked, ["br"], "the origin was asked once, for one normalised token");
 });
 
 test("not stored: private and Set-Cookie responses", async () => {
