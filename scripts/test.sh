@@ -49,10 +49,12 @@ rust_failed=$(grep -Eo '[0-9]+ failed' "$CARGO_TARGET_DIR/test-output.log" | awk
 
 step "edge Worker: toolchain, wasm build and end-to-end tests through wrangler dev"
 bash scripts/edge-setup.sh
-bash scripts/edge-test.sh
+bash scripts/edge-test.sh 2>&1 | tee "$CARGO_TARGET_DIR/edge-e2e-output.log"
+edge_passed=$(grep -Eo 'edge e2e: [0-9]+ passed' "$CARGO_TARGET_DIR/edge-e2e-output.log" | awk '{s+=$3} END {print s+0}')
+edge_failed=$(grep -Eo 'edge e2e: [0-9]+ passed, [0-9]+ failed' "$CARGO_TARGET_DIR/edge-e2e-output.log" | awk '{s+=$5} END {print s+0}')
 
 step "deployment and monitoring configuration"
 bash scripts/check-deploy.sh
 
 step "all suites passed"
-echo "summary: ${rust_passed} passed, ${rust_failed} failed"
+echo "summary: $((rust_passed + edge_passed)) passed, $((rust_failed + edge_failed)) failed"
