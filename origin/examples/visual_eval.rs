@@ -178,6 +178,18 @@ fn main() {
             e.3 += 1;
             if rank == Some(0) {
                 e.0 += 1;
+            } else if std::env::var("VERBOSE").is_ok() {
+                let top = hits.first().map(|h| h.product_id).unwrap_or(-1);
+                let top = usize::try_from(top)
+                    .ok()
+                    .and_then(|t| files.get(t))
+                    .map(|p| p.display().to_string())
+                    .unwrap_or(format!("distractor {top}"));
+                println!(
+                    "  {} under {name}: rank {:?}, first is {top}",
+                    files[i].display(),
+                    rank.map(|r| r + 1)
+                );
             }
             if let Some(r) = rank {
                 e.1 += 1;

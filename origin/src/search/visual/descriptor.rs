@@ -1,4 +1,4 @@
-//! The visual descriptor (version 1): a fixed-length vector that says what a product photo
+//! The visual descriptor (version 2): a fixed-length vector that says what a product photo
 //! looks like, computed on the CPU from decoded pixels, with no model to download.
 //!
 //! Product photos are mostly one object on a plain background, and shoppers' query photos
@@ -35,7 +35,7 @@
 use vitrine_common::thumbnail::pipeline::RgbPixels;
 
 /// Bump on any change to how descriptors are computed.
-pub const DESCRIPTOR_VERSION: i32 = 1;
+pub const DESCRIPTOR_VERSION: i32 = 2;
 /// Images are analysed at this longest side: enough detail for shape, cheap to scan.
 pub const ANALYSIS_SIDE: u32 = 128;
 
@@ -142,6 +142,15 @@ fn lab(r: f32, g: f32, b: f32) -> [f32; 3] {
     ]
 }
 
+/// Linear ("soft") assignment of `x` in [0, 1] to `bins` bins: two bins and their weights.
+fn soft_bins(x: f32, bins: usize) -> [(usize, f32); 2] {
+    let f = (x.clamp(0.0, 1.0) * bins as f32 - 0.5).clamp(0.0, (bins - 1) as f32);
+    let lo = f.floor() as usize;
+    let hi = (lo + 1).min(bins - 1);
+    let frac = f - lo as f32;
+    [(lo, 1.0 - frac), (hi, frac)]
+}
+
 fn sqrt_l2(part: &mut [f32]) {
     for v in part.iter_mut() {
         *v = v.max(0.0).sqrt();
@@ -187,14 +196,37 @@ pub fn describe(px: &RgbPixels) -> Descriptor {
         f32::from(median(&mut border[1])),
         f32::from(median(&mut border[2])),
     ];
+    let distance_to_bg = |p: [f32; 3]| {
+        ((p[0] - bg[0]).powi(2) + (p[1] - bg[1]).powi(2) + (p[2] - bg[2]).powi(2)).sqrt()
+    };
+    // A plain backdrop (most of the border close to its median colour) is suppressed; a
+    // photo whose border is busy (a scene, a full-frame shot) is all foreground. Deciding
+    // this from the border keeps padding and rotation (which add a plain border around a
+    // busy photo) consistent with the original.
+    let border_len = border[0].len().max(1);
+    let mut plain = 0usize;
+    for y in 0..h {
+        for x in 0..w {
+            if (x == 0 || y == 0 || x + 1 == w || y + 1 == h) && distance_to_bg(at(x, y)) < 30.0 {
+                plain += 1;
+            }
+        }
+    }
+    let plain_backdrop = plain * 10 >= border_len * 7;
     let mut fg = vec![0f32; n];
     let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0usize, 0usize);
     for y in 0..h {
         for x in 0..w {
             let p = at(x, y);
-            let d =
-                ((p[0] - bg[0]).powi(2) + (p[1] - bg[1]).powi(2) + (p[2] - bg[2]).powi(2)).sqrt();
-            let weight = ((d - 12.0) / 40.0).clamp(0.0, 1.0);
+            let weight = if plain_backdrop {
+                ((distance_to_bg(p) - 12.0) / 40.0).clamp(0.0, 1.0)
+            } else if p[0].min(p[1]).min(p[2]) >= 248.0 {
+                // Pure white inside a busy photo is fill (padding, rotation corners) or a
+                // blown highlight: neither says what the product is.
+                0.0
+            } else {
+                1.0
+            };
             fg[y * w + x] = weight;
             if weight > 0.5 {
                 x0 = x0.min(x);
@@ -252,18 +284,21 @@ pub fn describe(px: &RgbPixels) -> Descriptor {
             let cw = weight * centre;
             let (hue, sat, val) = hsv(p[0], p[1], p[2]);
             if sat < 0.2 || val < 0.12 {
-                let g = ((val * GREY_BINS as f32) as usize).min(GREY_BINS - 1);
-                colour[HUE_BINS * SAT_BINS * VAL_BINS + g] += cw;
+                for (g, gw) in soft_bins(val, GREY_BINS) {
+                    colour[HUE_BINS * SAT_BINS * VAL_BINS + g] += cw * gw;
+                }
             } else {
                 let s = (((sat - 0.2) / 0.8 * SAT_BINS as f32) as usize).min(SAT_BINS - 1);
-                let v = ((val * VAL_BINS as f32) as usize).min(VAL_BINS - 1);
                 let hf = hue * HUE_BINS as f32 - 0.5;
                 let h0 = hf.floor();
                 let frac = hf - h0;
                 let h0 = (h0 as i32).rem_euclid(HUE_BINS as i32) as usize;
                 let h1 = (h0 + 1) % HUE_BINS;
-                colour[(h0 * SAT_BINS + s) * VAL_BINS + v] += cw * (1.0 - frac);
-                colour[(h1 * SAT_BINS + s) * VAL_BINS + v] += cw * frac;
+                // Value is soft-binned too: a brighter or darker copy moves mass gradually.
+                for (v, vw) in soft_bins(val, VAL_BINS) {
+                    colour[(h0 * SAT_BINS + s) * VAL_BINS + v] += cw * (1.0 - frac) * vw;
+                    colour[(h1 * SAT_BINS + s) * VAL_BINS + v] += cw * frac * vw;
+                }
             }
             // 4. Colour layout.
             if let Some((gx, gy, _, _)) = cell_of(x, y) {
@@ -297,7 +332,19 @@ pub fn describe(px: &RgbPixels) -> Descriptor {
             let l = |xx: usize, yy: usize| luma[yy * w + xx];
             let dx = l(x + 1, y) - l(x - 1, y);
             let dy = l(x, y + 1) - l(x, y - 1);
-            let mag = (dx * dx + dy * dy).sqrt();
+            // In a busy photo, edges against white fill (rotation corners) are artefacts and
+            // count only as much as both sides are foreground. On a plain backdrop the
+            // silhouette is the product's shape and counts fully.
+            let f = |xx: usize, yy: usize| fg[yy * w + xx];
+            let support = if plain_backdrop {
+                1.0
+            } else {
+                f(x + 1, y)
+                    .min(f(x - 1, y))
+                    .min(f(x, y + 1))
+                    .min(f(x, y - 1))
+            };
+            let mag = (dx * dx + dy * dy).sqrt() * support;
             if mag < 4.0 {
                 continue;
             }
@@ -326,6 +373,11 @@ pub fn describe(px: &RgbPixels) -> Descriptor {
         }
     }
 
+    // Relative lightness only: a brighter or darker copy keeps its layout.
+    let mean_l = (0..GRID * GRID).map(|c| layout[c * 3]).sum::<f32>() / (GRID * GRID) as f32;
+    for cell in 0..GRID * GRID {
+        layout[cell * 3] -= mean_l;
+    }
     sqrt_l2(&mut colour);
     sqrt_l2(&mut hog);
     l2(&mut layout);
