@@ -1,8 +1,9 @@
 //! The router: every route, and the middleware stack around it.
 //!
-//! Order of the layers (outermost first): request id → panic catcher → trace/log → request
-//! stats → timeout → body limit → handler. The request id is assigned first so every log
-//! line and error carries it.
+//! Order of the layers (outermost first): request id → trace span → request log, stats and
+//! metrics → panic catcher → timeout → body limit → handler. The request id is assigned
+//! first so every log line and error carries it; the panic catcher sits inside the
+//! recorder so a panicking handler is logged and counted as the 500 it answers.
 
 pub mod health;
 pub mod images;
@@ -69,7 +70,6 @@ pub fn router(state: AppState) -> Router {
     api.layer(
         ServiceBuilder::new()
             .layer(middleware::from_fn(request_id))
-            .layer(CatchPanicLayer::custom(panic_response))
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(|req: &Request| {
@@ -84,6 +84,7 @@ pub fn router(state: AppState) -> Router {
                     .on_response(()),
             )
             .layer(middleware::from_fn_with_state(state.clone(), record))
+            .layer(CatchPanicLayer::custom(panic_response))
             .layer(HandleErrorLayer::new(move |_: tower::BoxError| async move {
                 ApiError::Timeout(format!(
                     "the request took longer than {} s and was abandoned",
