@@ -4,7 +4,7 @@
 //!
 //! `cargo bench -p vitrine-origin --bench monitoring`
 //! (`BENCH_SECONDS` per measurement, default 3; `BENCH_ROUNDS`, default 5;
-//! `BENCH_CONCURRENCY`, default 32).
+//! `BENCH_CONCURRENCY`, default 32; `BENCH_LOGGING=false` to measure the metrics alone).
 //!
 //! *On* is production's observability: `MONITORING_ENABLED=true` (Prometheus counters and
 //! histogram, the `/api/performance` window) and the per-request JSON log line at `info`,
@@ -152,7 +152,11 @@ fn main() {
                 .with_writer(std::io::sink),
         )
         .init();
+    // BENCH_LOGGING=false keeps the log filter at warn in both modes, to separate the
+    // metrics' share of the overhead from the log line's.
+    let logging = std::env::var("BENCH_LOGGING").map_or(true, |v| v != "false");
     let set_logging = |on: bool| {
+        let on = on && logging;
         filter_handle
             .reload(EnvFilter::new(if on { "info" } else { "warn" }))
             .expect("reloading the log filter");
