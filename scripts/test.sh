@@ -9,7 +9,8 @@
 #    the real Postgres, and the end-to-end tests that run the real binary;
 # 4. builds the edge Worker (wasm32) and runs its end-to-end tests through `wrangler dev`
 #    against the real origin and a stub origin (scripts/edge-setup.sh installs the toolchain);
-# 5. checks the deployment and monitoring configuration (promtool rule tests etc.).
+# 5. checks the deployment and monitoring configuration (promtool rule tests etc.);
+# 6. runs the real Prometheus server against the real origin binary (scripts/prometheus-e2e.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -55,6 +56,9 @@ edge_failed=$(grep -Eo 'edge e2e: [0-9]+ passed, [0-9]+ failed' "$CARGO_TARGET_D
 
 step "deployment and monitoring configuration"
 bash scripts/check-deploy.sh
+
+step "real Prometheus end to end (scrapes a test origin with deploy/prometheus/)"
+bash scripts/prometheus-e2e.sh
 
 step "all suites passed"
 echo "summary: $((rust_passed + edge_passed)) passed, $((rust_failed + edge_failed)) failed"

@@ -163,6 +163,9 @@ pub struct Settings {
     pub prometheus_enabled: bool,
     pub structured_logging: bool,
     pub log_level: String,
+    /// Memory this instance should stay within (`MEMORY_BUDGET_BYTES`), exported as
+    /// `vitrine_memory_budget_bytes` for the memory alert; 0 means no budget.
+    pub memory_budget_bytes: u64,
     pub environment: Environment,
     pub api_keys: Vec<ApiKey>,
     pub image_signing_keys: Vec<ApiKey>,
@@ -281,6 +284,12 @@ impl Settings {
             prometheus_enabled: parse_bool(&get, "PROMETHEUS_ENABLED", true)?,
             structured_logging: parse_bool(&get, "STRUCTURED_LOGGING", false)?,
             log_level,
+            memory_budget_bytes: parse_with(
+                &get,
+                "MEMORY_BUDGET_BYTES",
+                Some(1 << 30),
+                parse_bytes_str,
+            )?,
             environment: parse_with(&get, "ENVIRONMENT", Some(Environment::Development), |v| {
                 v.parse()
             })?,
@@ -389,6 +398,32 @@ pub fn parse_duration_str(raw: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Parses a byte count: `1073741824`, or with a suffix `K`/`M`/`G` (powers of 1000) or
+/// `Ki`/`Mi`/`Gi` (powers of 1024), as Kubernetes writes memory limits (`1Gi`).
+pub fn parse_bytes_str(raw: &str) -> Result<u64, String> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (num, unit) = raw.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| "expected a byte count such as 1073741824, 512Mi or 1Gi".to_string())?;
+    let factor: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "K" | "k" => 1000,
+        "M" => 1000_u64.pow(2),
+        "G" => 1000_u64.pow(3),
+        "T" => 1000_u64.pow(4),
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        "Ti" => 1 << 40,
+        other => return Err(format!("unknown unit {other:?}; use K, M, G, Ki, Mi or Gi")),
+    };
+    n.checked_mul(factor)
+        .filter(|b| *b <= 1 << 50)
+        .ok_or_else(|| "out of range".to_string())
+}
+
 fn parse_duration(
     get: &impl Fn(&str) -> Option<String>,
     var: &'static str,
@@ -458,6 +493,8 @@ mod tests {
             ("BROTLI_QUALITY", "12"),
             ("API_KEYS", "short"),
             ("COMPRESSION_LEVEL", "ultra"),
+            ("MEMORY_BUDGET_BYTES", "lots"),
+            ("MEMORY_BUDGET_BYTES", "1Zi"),
         ] {
             let e = settings(&[(var, value)]).unwrap_err();
             assert_eq!(e.var, var, "{e}");
@@ -475,6 +512,18 @@ mod tests {
         assert_eq!(parse_duration_str("2m").unwrap(), Duration::from_secs(120));
         assert!(parse_duration_str("5 fortnights").is_err());
         assert!(parse_duration_str("-1").is_err());
+    }
+
+    #[test]
+    fn byte_counts_accept_units() {
+        assert_eq!(settings(&[]).unwrap().memory_budget_bytes, 1 << 30);
+        assert_eq!(parse_bytes_str("1073741824").unwrap(), 1 << 30);
+        assert_eq!(parse_bytes_str("512Mi").unwrap(), 512 << 20);
+        assert_eq!(parse_bytes_str("2G").unwrap(), 2_000_000_000);
+        assert_eq!(parse_bytes_str("0").unwrap(), 0);
+        assert!(parse_bytes_str("-1").is_err());
+        assert!(parse_bytes_str("99999999999Ti").is_err());
+        assert!(parse_bytes_str("Gi").is_err());
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::{
     db::Db,
     demo,
     images::{Images, store::FsStore},
+    metrics::Metrics,
     routes,
     search::{
         SearchIndex,
@@ -26,12 +27,16 @@ use crate::{
 /// Connects the database (running migrations), opens the search index (rebuilding it when
 /// stale) and, on the embedded default with an empty catalog, seeds the demo catalog.
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
-    let db = Db::connect(&settings).await.with_context(|| {
-        format!(
-            "connecting to the {} database",
-            settings.database_url.backend()
-        )
-    })?;
+    let metrics = Arc::new(Metrics::new(&settings).context("declaring the metrics")?);
+    let db = Db::connect(&settings)
+        .await
+        .with_context(|| {
+            format!(
+                "connecting to the {} database",
+                settings.database_url.backend()
+            )
+        })?
+        .with_metrics(metrics.clone());
     let search = match &settings.search_index {
         IndexLocation::Memory => SearchIndex::open(None)?,
         IndexLocation::Dir(dir) => SearchIndex::open(Some(dir))?,
@@ -57,6 +62,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         search,
         images,
         stats: Arc::new(RequestStats::default()),
+        metrics,
         started_at: Instant::now(),
     };
     if state.settings.embedded_database && state.settings.seed_demo {

@@ -10,6 +10,7 @@ use crate::{
     config::Settings,
     db::Db,
     images::Images,
+    metrics::Metrics,
     search::{SearchIndex, visual::VisualSearch},
     stats::RequestStats,
 };
@@ -23,6 +24,8 @@ pub struct AppState {
     pub images: Images,
     pub api_keys: ApiKeys,
     pub stats: Arc<RequestStats>,
+    /// Prometheus metrics and the windows behind `/api/performance`.
+    pub metrics: Arc<Metrics>,
     pub started_at: Instant,
 }
 

@@ -192,14 +192,15 @@ async fn embedded_defaults_seed_search_import_and_stop_gracefully() {
     let finished: Vec<serde_json::Value> = logs
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
-        .filter(|v: &serde_json::Value| v["fields"]["message"] == "request finished")
+        .filter(|v: &serde_json::Value| v["message"] == "request finished")
         .collect();
     assert!(!finished.is_empty(), "no request log lines in: {logs}");
     assert!(
-        finished
-            .iter()
-            .any(|v| v["span"]["request_id"].is_string()
-                && v["fields"]["route"] == "/api/search/text"),
+        finished.iter().any(|v| v["request_id"].is_string()
+            && v["request_id"] == v["span"]["request_id"]
+            && v["route"] == "/api/search/text"
+            && v["status"] == 200
+            && v["latency_ms"].is_number()),
         "{logs}"
     );
     let _ = std::fs::remove_dir_all(&dir);

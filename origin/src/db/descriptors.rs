@@ -33,6 +33,7 @@ impl Db {
         match &self.pool {
             Pool::Postgres(p) => {
                 self.timed(
+                    "descriptor_put",
                     sqlx::query(sql)
                         .bind(image_id)
                         .bind(version)
@@ -46,6 +47,7 @@ impl Db {
             }
             Pool::Sqlite(p) => {
                 self.timed(
+                    "descriptor_put",
                     sqlx::query(sql)
                         .bind(image_id)
                         .bind(version)
@@ -71,6 +73,7 @@ impl Db {
         let row: Option<(Vec<u8>, i64)> = match &self.pool {
             Pool::Postgres(p) => {
                 self.timed(
+                    "descriptor_get",
                     sqlx::query_as(sql)
                         .bind(image_id)
                         .bind(version)
@@ -80,6 +83,7 @@ impl Db {
             }
             Pool::Sqlite(p) => {
                 self.timed(
+                    "descriptor_get",
                     sqlx::query_as(sql)
                         .bind(image_id)
                         .bind(version)
@@ -105,6 +109,7 @@ impl Db {
         Ok(match &self.pool {
             Pool::Postgres(p) => {
                 self.timed(
+                    "descriptor_indexed_products",
                     sqlx::query_as(sql)
                         .bind(version)
                         .bind(after)
@@ -115,6 +120,7 @@ impl Db {
             }
             Pool::Sqlite(p) => {
                 self.timed(
+                    "descriptor_indexed_products",
                     sqlx::query_as(sql)
                         .bind(version)
                         .bind(after)
@@ -138,12 +144,18 @@ impl Db {
         let limit = i64::from(limit);
         let rows: Vec<(String,)> = match &self.pool {
             Pool::Postgres(p) => {
-                self.timed(sqlx::query_as(sql).bind(version).bind(limit).fetch_all(p))
-                    .await?
+                self.timed(
+                    "descriptor_missing",
+                    sqlx::query_as(sql).bind(version).bind(limit).fetch_all(p),
+                )
+                .await?
             }
             Pool::Sqlite(p) => {
-                self.timed(sqlx::query_as(sql).bind(version).bind(limit).fetch_all(p))
-                    .await?
+                self.timed(
+                    "descriptor_missing",
+                    sqlx::query_as(sql).bind(version).bind(limit).fetch_all(p),
+                )
+                .await?
             }
         };
         Ok(rows.into_iter().map(|(id,)| id).collect())
@@ -154,12 +166,18 @@ impl Db {
         let sql = "SELECT id FROM products WHERE image_id = $1 ORDER BY id";
         let rows: Vec<(i64,)> = match &self.pool {
             Pool::Postgres(p) => {
-                self.timed(sqlx::query_as(sql).bind(image_id).fetch_all(p))
-                    .await?
+                self.timed(
+                    "product_by_image",
+                    sqlx::query_as(sql).bind(image_id).fetch_all(p),
+                )
+                .await?
             }
             Pool::Sqlite(p) => {
-                self.timed(sqlx::query_as(sql).bind(image_id).fetch_all(p))
-                    .await?
+                self.timed(
+                    "product_by_image",
+                    sqlx::query_as(sql).bind(image_id).fetch_all(p),
+                )
+                .await?
             }
         };
         Ok(rows.into_iter().map(|(id,)| id).collect())

@@ -22,6 +22,7 @@ impl Db {
         macro_rules! run {
             ($pool:expr) => {
                 self.timed(
+                    "image_insert",
                     sqlx::query(sql)
                         .bind(&image.id)
                         .bind(image.width)
@@ -49,11 +50,11 @@ impl Db {
         let sql = "SELECT id, width, height, format, bytes, created_at FROM images WHERE id = $1";
         Ok(match &self.pool {
             Pool::Postgres(p) => {
-                self.timed(sqlx::query_as(sql).bind(id).fetch_optional(p))
+                self.timed("image_get", sqlx::query_as(sql).bind(id).fetch_optional(p))
                     .await?
             }
             Pool::Sqlite(p) => {
-                self.timed(sqlx::query_as(sql).bind(id).fetch_optional(p))
+                self.timed("image_get", sqlx::query_as(sql).bind(id).fetch_optional(p))
                     .await?
             }
         })

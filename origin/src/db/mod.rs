@@ -11,7 +11,11 @@ pub mod descriptors;
 pub mod images;
 pub mod products;
 
-use std::{str::FromStr, time::Duration};
+use std::{
+    str::FromStr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use sqlx::{
     ConnectOptions,
@@ -21,7 +25,10 @@ use sqlx::{
     },
 };
 
-use crate::config::{DatabaseUrl, Settings};
+use crate::{
+    config::{DatabaseUrl, Settings},
+    metrics::Metrics,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -78,6 +85,8 @@ pub struct Db {
     pub pool: Pool,
     query_timeout: Duration,
     max_connections: u32,
+    /// Where query durations go (`db_query_duration_seconds`); `None` for the CLI tools.
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Db {
@@ -128,7 +137,14 @@ impl Db {
             pool: db,
             query_timeout: settings.query_timeout,
             max_connections: settings.pool_max,
+            metrics: None,
         })
+    }
+
+    /// Records every query's duration in `metrics` from now on.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Db {
+        self.metrics = Some(metrics);
+        self
     }
 
     pub fn backend(&self) -> &'static str {
@@ -138,12 +154,20 @@ impl Db {
         }
     }
 
-    /// Runs `fut` under `QUERY_TIMEOUT`.
+    /// Runs `fut` under `QUERY_TIMEOUT` and records its duration as
+    /// `db_query_duration_seconds{query_type}` (`query_type` names the call site, e.g.
+    /// `"product_get"`; failed and timed-out queries are recorded too).
     pub(crate) async fn timed<T>(
         &self,
+        query_type: &'static str,
         fut: impl std::future::Future<Output = Result<T, sqlx::Error>>,
     ) -> DbResult<T> {
-        match tokio::time::timeout(self.query_timeout, fut).await {
+        let started = Instant::now();
+        let result = tokio::time::timeout(self.query_timeout, fut).await;
+        if let Some(m) = &self.metrics {
+            m.db_query(query_type, started.elapsed().as_secs_f64());
+        }
+        match result {
             Ok(result) => result.map_err(DbError::from),
             Err(_) => Err(DbError::Timeout),
         }
@@ -153,10 +177,12 @@ impl Db {
     pub async fn ping(&self) -> DbResult<()> {
         match &self.pool {
             Pool::Postgres(p) => {
-                self.timed(sqlx::query("SELECT 1").execute(p)).await?;
+                self.timed("ping", sqlx::query("SELECT 1").execute(p))
+                    .await?;
             }
             Pool::Sqlite(p) => {
-                self.timed(sqlx::query("SELECT 1").execute(p)).await?;
+                self.timed("ping", sqlx::query("SELECT 1").execute(p))
+                    .await?;
             }
         }
         Ok(())
@@ -184,7 +210,7 @@ impl Db {
     }
 }
 
-#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct PoolStats {
     pub open: u32,
     pub idle: u32,

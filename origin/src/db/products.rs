@@ -86,6 +86,7 @@ impl Db {
         let row: Option<ProductRow> = match &self.pool {
             Pool::Postgres(p) => {
                 self.timed(
+                    "product_get",
                     sqlx::query_as(AssertSqlSafe(sql.as_str()))
                         .bind(id)
                         .fetch_optional(p),
@@ -94,6 +95,7 @@ impl Db {
             }
             Pool::Sqlite(p) => {
                 self.timed(
+                    "product_get",
                     sqlx::query_as(AssertSqlSafe(sql.as_str()))
                         .bind(id)
                         .fetch_optional(p),
@@ -112,6 +114,7 @@ impl Db {
             Pool::Postgres(p) => {
                 let sql = format!("SELECT {COLUMNS} FROM products WHERE id = ANY($1)");
                 self.timed(
+                    "product_get_many",
                     sqlx::query_as(AssertSqlSafe(sql.as_str()))
                         .bind(ids)
                         .fetch_all(p),
@@ -126,7 +129,8 @@ impl Db {
                     sep.push_bind(*id);
                 }
                 qb.push(")");
-                self.timed(qb.build_query_as().fetch_all(p)).await?
+                self.timed("product_get_many", qb.build_query_as().fetch_all(p))
+                    .await?
             }
         };
         Ok(rows.into_iter().map(Product::from).collect())
@@ -139,6 +143,7 @@ impl Db {
         let rows: Vec<ProductRow> = match &self.pool {
             Pool::Postgres(p) => {
                 self.timed(
+                    "product_list",
                     sqlx::query_as(AssertSqlSafe(sql.as_str()))
                         .bind(after)
                         .bind(limit)
@@ -148,6 +153,7 @@ impl Db {
             }
             Pool::Sqlite(p) => {
                 self.timed(
+                    "product_list",
                     sqlx::query_as(AssertSqlSafe(sql.as_str()))
                         .bind(after)
                         .bind(limit)
@@ -173,6 +179,7 @@ impl Db {
         let rows: Vec<ProductRow> = match &self.pool {
             Pool::Postgres(p) => {
                 self.timed(
+                    "product_changed_since",
                     sqlx::query_as(AssertSqlSafe(sql.as_str()))
                         .bind(since)
                         .bind(after_id)
@@ -183,6 +190,7 @@ impl Db {
             }
             Pool::Sqlite(p) => {
                 self.timed(
+                    "product_changed_since",
                     sqlx::query_as(AssertSqlSafe(sql.as_str()))
                         .bind(since)
                         .bind(after_id)
@@ -198,11 +206,15 @@ impl Db {
     pub async fn fingerprint(&self) -> DbResult<Fingerprint> {
         let sql = "SELECT COUNT(*) AS count, MAX(updated_at) AS max_updated_at FROM products";
         let (count, max_updated_at): (i64, Option<DateTime<Utc>>) = match &self.pool {
-            Pool::Postgres(p) => self.timed(sqlx::query_as(sql).fetch_one(p)).await?,
+            Pool::Postgres(p) => {
+                self.timed("catalog_fingerprint", sqlx::query_as(sql).fetch_one(p))
+                    .await?
+            }
             Pool::Sqlite(p) => {
                 // SQLite's MAX() loses the column's declared type, so read it as text.
-                let (count, max): (i64, Option<String>) =
-                    self.timed(sqlx::query_as(sql).fetch_one(p)).await?;
+                let (count, max): (i64, Option<String>) = self
+                    .timed("catalog_fingerprint", sqlx::query_as(sql).fetch_one(p))
+                    .await?;
                 let max = max
                     .map(|s| DateTime::parse_from_rfc3339(&s).map(|d| d.with_timezone(&Utc)))
                     .transpose()
@@ -225,6 +237,7 @@ impl Db {
         macro_rules! run {
             ($pool:expr) => {
                 self.timed(
+                    "product_insert",
                     sqlx::query_as::<_, ProductRow>(AssertSqlSafe(sql.as_str()))
                         .bind(p.sku.as_str())
                         .bind(p.title.as_str())
@@ -265,6 +278,7 @@ impl Db {
         macro_rules! run {
             ($pool:expr) => {
                 self.timed(
+                    "product_update",
                     sqlx::query_as::<_, ProductRow>(AssertSqlSafe(sql.as_str()))
                         .bind(p.sku.as_str())
                         .bind(p.title.as_str())
@@ -300,11 +314,11 @@ impl Db {
         let sql = "DELETE FROM products WHERE id = $1";
         let affected = match &self.pool {
             Pool::Postgres(p) => self
-                .timed(sqlx::query(sql).bind(id).execute(p))
+                .timed("product_delete", sqlx::query(sql).bind(id).execute(p))
                 .await?
                 .rows_affected(),
             Pool::Sqlite(p) => self
-                .timed(sqlx::query(sql).bind(id).execute(p))
+                .timed("product_delete", sqlx::query(sql).bind(id).execute(p))
                 .await?
                 .rows_affected(),
         };
@@ -335,7 +349,7 @@ impl Db {
                 }
             }
             Pool::Sqlite(pool) => {
-                let mut tx = self.timed(pool.begin()).await?;
+                let mut tx = self.timed("bulk_begin", pool.begin()).await?;
                 // 12 binds per row, SQLite allows 32766 per statement.
                 for chunk in unique.chunks(2_000) {
                     let mut qb = QueryBuilder::new(
@@ -357,11 +371,12 @@ impl Db {
                     qb.push(format!(
                         " ON CONFLICT (sku) DO UPDATE SET {UPDATE_SET} WHERE {CHANGED_GUARD} RETURNING {COLUMNS}"
                     ));
-                    let changed: Vec<ProductRow> =
-                        self.timed(qb.build_query_as().fetch_all(&mut *tx)).await?;
+                    let changed: Vec<ProductRow> = self
+                        .timed("bulk_upsert", qb.build_query_as().fetch_all(&mut *tx))
+                        .await?;
                     tally(&mut summary, chunk.len(), changed, now);
                 }
-                self.timed(tx.commit()).await?;
+                self.timed("bulk_commit", tx.commit()).await?;
             }
         }
         Ok(summary)
@@ -405,6 +420,7 @@ impl Db {
              ON CONFLICT (sku) DO UPDATE SET {UPDATE_SET} WHERE {CHANGED_GUARD} RETURNING {COLUMNS}"
         );
         self.timed(
+            "bulk_upsert",
             sqlx::query_as(AssertSqlSafe(sql.as_str()))
                 .bind(sku)
                 .bind(title)

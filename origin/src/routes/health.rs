@@ -58,12 +58,14 @@ fn cache(state: &AppState) -> Value {
     })
 }
 
+/// The short form of `/api/performance`: overall percentiles, cache hit rate, pool usage
+/// and the state of the in-process alert rules.
 fn performance(state: &AppState) -> Value {
-    json!({
-        "status": "ok",
-        "uptime_s": state.started_at.elapsed().as_secs(),
-        "requests": state.stats.snapshot(),
-    })
+    let report =
+        crate::metrics::performance::report(&state.metrics.snapshot(state.db.pool_stats()));
+    let mut summary = crate::metrics::performance::summary(&report);
+    summary["uptime_s"] = json!(state.started_at.elapsed().as_secs());
+    summary
 }
 
 fn with_status(ok: bool, body: Value) -> impl IntoResponse {

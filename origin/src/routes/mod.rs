@@ -1,11 +1,13 @@
 //! The router: every route, and the middleware stack around it.
 //!
-//! Order of the layers (outermost first): request id → panic catcher → trace/log → request
-//! stats → timeout → body limit → handler. The request id is assigned first so every log
-//! line and error carries it.
+//! Order of the layers (outermost first): request id → trace span → request log, stats and
+//! metrics → panic catcher → timeout → body limit → handler. The request id is assigned
+//! first so every log line and error carries it; the panic catcher sits inside the
+//! recorder so a panicking handler is logged and counted as the 500 it answers.
 
 pub mod health;
 pub mod images;
+pub mod metrics;
 pub mod products;
 pub mod search;
 pub mod visual;
@@ -58,6 +60,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/health/live", get(health::live))
         .route("/api/health/ready", get(health::ready))
         .route("/api/status", get(health::status))
+        .route("/api/metrics", get(metrics::prometheus))
+        .route("/api/performance", get(metrics::performance))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes));
@@ -66,7 +70,6 @@ pub fn router(state: AppState) -> Router {
     api.layer(
         ServiceBuilder::new()
             .layer(middleware::from_fn(request_id))
-            .layer(CatchPanicLayer::custom(panic_response))
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(|req: &Request| {
@@ -81,6 +84,7 @@ pub fn router(state: AppState) -> Router {
                     .on_response(()),
             )
             .layer(middleware::from_fn_with_state(state.clone(), record))
+            .layer(CatchPanicLayer::custom(panic_response))
             .layer(HandleErrorLayer::new(move |_: tower::BoxError| async move {
                 ApiError::Timeout(format!(
                     "the request took longer than {} s and was abandoned",
@@ -137,24 +141,36 @@ async fn request_id(mut req: Request, next: Next) -> Response {
     response
 }
 
-/// Logs one line per request with route template, status and latency; feeds the counters.
+/// Logs one line per request with request id, route template, status and latency; feeds
+/// the counters, and (unless `MONITORING_ENABLED=false`) the Prometheus metrics and the
+/// `/api/performance` windows. The route is the template (`MatchedPath`), never the raw path,
+/// so ids in URLs cannot multiply log fields' values or metric series.
 async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let request_id = req.headers().get(REQUEST_ID).cloned();
     let method = req.method().clone();
     let response = next.run(req).await;
     let elapsed = started.elapsed();
-    let status = response.status().as_u16();
-    state.stats.record(status, elapsed.as_micros() as u64);
+    let status = response.status();
+    state
+        .stats
+        .record(status.as_u16(), elapsed.as_micros() as u64);
+    let route = matched.as_ref().map(MatchedPath::as_str);
+    state
+        .metrics
+        .record_request(&method, route, status, elapsed);
+    let route = route.unwrap_or(crate::metrics::UNMATCHED_ENDPOINT);
+    let request_id = request_id
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    let status = status.as_u16();
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     if status >= 500 {
-        tracing::error!(%method, route, status, latency_ms, "request finished");
+        tracing::error!(%method, route, status, latency_ms, request_id, "request finished");
     } else {
-        tracing::info!(%method, route, status, latency_ms, "request finished");
+        tracing::info!(%method, route, status, latency_ms, request_id, "request finished");
     }
     response
 }

@@ -11,6 +11,7 @@ mod helpers;
 mod errors;
 mod health;
 mod in_process;
+mod metrics;
 mod products;
 mod search;
 mod shutdown;

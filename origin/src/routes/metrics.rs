@@ -1,0 +1,44 @@
+//! `GET /api/metrics` (Prometheus text format, for the scraper) and `GET /api/performance`
+//! (the same story as JSON for a human with `curl`: percentiles per endpoint over the last
+//! five minutes, cache, pool, jobs, compression and the in-process alert rules).
+
+use axum::{
+    Json,
+    extract::State,
+    http::header,
+    response::{IntoResponse, Response},
+};
+
+use crate::{
+    error::ApiError,
+    metrics::{self, performance},
+    state::AppState,
+};
+
+/// The scrape endpoint; a 404 problem when `PROMETHEUS_ENABLED=false`, so a disabled
+/// instance looks like one that has no metrics rather than one that is broken.
+pub async fn prometheus(State(state): State<AppState>) -> Result<Response, ApiError> {
+    if !state.settings.prometheus_enabled {
+        return Err(ApiError::NotFound(
+            "metrics are disabled on this instance (PROMETHEUS_ENABLED=false)".into(),
+        ));
+    }
+    let body = state
+        .metrics
+        .render(state.db.pool_stats())
+        .map_err(ApiError::internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, metrics::TEXT_FORMAT),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// The full performance report.
+pub async fn performance(State(state): State<AppState>) -> impl IntoResponse {
+    let report = performance::report(&state.metrics.snapshot(state.db.pool_stats()));
+    ([(header::CACHE_CONTROL, "no-store")], Json(report))
+}
