@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod images;
 pub mod import;
+pub mod jobs;
 pub mod routes;
 pub mod search;
 pub mod startup;
