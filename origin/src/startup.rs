@@ -129,6 +129,11 @@ pub fn start_workers(state: &AppState) -> Option<Workers> {
     if n == 0 {
         return None;
     }
+    Some(start_workers_n(state, n))
+}
+
+/// Starts `n` job workers on `state`'s queue.
+pub fn start_workers_n(state: &AppState, n: usize) -> Workers {
     let handler = Arc::new(Dispatcher {
         images: ImageBatchHandler {
             thumbs: state.thumbs.clone(),
@@ -139,13 +144,13 @@ pub fn start_workers(state: &AppState) -> Option<Workers> {
         queue = state.jobs.queue.backend(),
         "starting job workers"
     );
-    Some(Workers::start(
+    Workers::start(
         state.jobs.queue.clone(),
         handler,
         state.jobs.stats.clone(),
         n,
         2,
-    ))
+    )
 }
 
 /// Keeps the search index in step with writes made by other instances or the importer.

@@ -221,6 +221,36 @@ impl Thumbnailer {
         }
     }
 
+    /// Accepts an original only if the pipeline can actually decode it: header probe (cheap
+    /// refusals first), then the `small` WebP thumbnail is made — a full decode that proves
+    /// the file is whole (a truncated or corrupt body is refused with 422 here rather than
+    /// failing later at `/img`) and warms the cache with the size product lists show first.
+    pub async fn ingest_checked(
+        &self,
+        bytes: Vec<u8>,
+    ) -> Result<(crate::db::images::ImageRecord, bool), super::IngestError> {
+        use super::IngestError;
+        probe(&bytes, self.limits())?;
+        let format = OutputFormat::Webp;
+        let mut spec = vitrine_common::thumbnail::Preset::Small.spec();
+        spec.format = vitrine_common::thumbnail::Format::Fixed(format);
+        let shared = Arc::new(bytes);
+        let outputs = self
+            .process_many(shared.clone(), vec![(spec, format)])
+            .await
+            .map_err(|e| match e {
+                RenderError::Pipeline(p) => IngestError::Refused(p),
+                other => IngestError::Storage(anyhow::anyhow!(other)),
+            })?;
+        let bytes = Arc::try_unwrap(shared).unwrap_or_else(|a| (*a).clone());
+        let (record, created) = self.images.ingest(bytes).await?;
+        if let Some(out) = outputs.first() {
+            let key = cache_key(&record.id, &spec, format);
+            self.cache.put(&key, format.extension(), &out.bytes).await;
+        }
+        Ok((record, created))
+    }
+
     /// The original's bytes from the object store.
     pub async fn load(&self, id: &str) -> Result<Arc<Vec<u8>>, RenderError> {
         let started = Instant::now();

@@ -44,7 +44,7 @@ impl ImageBatchHandler {
                 .await
                 .map_err(|e| TaskError::Transient(ItemError::new("storage", e.to_string())))?
                 .ok_or_else(|| permanent("not_found", "the staged image is gone"))?;
-            match images.ingest(bytes).await {
+            match self.thumbs.ingest_checked(bytes).await {
                 Ok((record, _)) => record,
                 Err(IngestError::Refused(p)) => return Err(permanent(p.code(), p.to_string())),
                 Err(IngestError::Storage(e)) => {

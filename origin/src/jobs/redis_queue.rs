@@ -157,6 +157,12 @@ impl RedisQueue {
             last_maintenance: Mutex::new(Instant::now() - Duration::from_secs(3600)),
         };
         let mut c = q.conn.clone();
+        for script in [&q.claim, &q.finish, &q.promote, &q.cancel] {
+            script
+                .load_async(&mut c)
+                .await
+                .context("loading the queue's Lua scripts")?;
+        }
         for p in Priority::ALL {
             let r: redis::RedisResult<()> = redis::cmd("XGROUP")
                 .arg("CREATE")
@@ -355,7 +361,7 @@ impl RedisQueue {
         let mut c = self.conn.clone();
         let replies: Vec<(u32, String)> = match pipe.query_async(&mut c).await {
             Ok(r) => r,
-            Err(e) if e.to_string().contains("NOSCRIPT") => {
+            Err(e) if e.to_string().to_ascii_lowercase().contains("noscript") => {
                 self.claim.load_async(&mut c).await?;
                 pipe.query_async(&mut c).await?
             }

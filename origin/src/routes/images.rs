@@ -107,7 +107,7 @@ pub async fn upload(
             })?
             .to_vec()
     };
-    let (record, created) = state.images.ingest(bytes).await?;
+    let (record, created) = state.thumbs.ingest_checked(bytes).await?;
     state
         .thumbs
         .stats

@@ -10,6 +10,8 @@ mod helpers;
 
 mod errors;
 mod health;
+mod images;
+mod jobs;
 mod in_process;
 mod products;
 mod search;
