@@ -617,7 +617,7 @@ async fn killing_a_worker_process_mid_batch_loses_no_item() {
     wait_ready(&client, &b.base).await;
 
     let total = 40;
-    let body = serde_json::json!({ "images": distinct_jpegs(total, 2000, 1500) });
+    let body = serde_json::json!({ "images": distinct_jpegs(total, 1600, 1200) });
     let r = client
         .post(format!("{}/api/images/batch", a.base))
         .bearer_auth(API_KEY)
