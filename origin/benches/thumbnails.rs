@@ -41,9 +41,9 @@ fn photos(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
             rd.flatten()
                 .map(|e| e.path())
                 .filter(|p| {
-                    p.extension()
-                        .and_then(|e| e.to_str())
-                        .is_some_and(|e| e.eq_ignore_ascii_case("jpg") || e.eq_ignore_ascii_case("jpeg"))
+                    p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                        e.eq_ignore_ascii_case("jpg") || e.eq_ignore_ascii_case("jpeg")
+                    })
                 })
                 .collect()
         })
@@ -91,9 +91,16 @@ fn ours(sources: &[(PathBuf, Vec<u8>)], format: OutputFormat, threads: usize) ->
 }
 
 /// `vipsthumbnail`, one process per source and size, `threads` processes at a time.
-fn vipsthumbnail(sources: &[(PathBuf, Vec<u8>)], format: OutputFormat, threads: usize) -> Option<f64> {
+fn vipsthumbnail(
+    sources: &[(PathBuf, Vec<u8>)],
+    format: OutputFormat,
+    threads: usize,
+) -> Option<f64> {
     let out = tempfile::tempdir().ok()?;
-    let probe = Command::new("vipsthumbnail").arg("--version").output().ok()?;
+    let probe = Command::new("vipsthumbnail")
+        .arg("--version")
+        .output()
+        .ok()?;
     if !probe.status.success() {
         return None;
     }
@@ -108,7 +115,9 @@ fn vipsthumbnail(sources: &[(PathBuf, Vec<u8>)], format: OutputFormat, threads: 
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((path, _)) = sources.get(i) else { break };
+                    let Some((path, _)) = sources.get(i) else {
+                        break;
+                    };
                     for size in SIZES {
                         let target = out.path().join(format!("{i}_{size}.{suffix}"));
                         let status = Command::new("vipsthumbnail")
@@ -141,7 +150,10 @@ fn pyvips(dir: &Path, format: OutputFormat, threads: usize) -> Option<f64> {
         .output()
         .ok()?;
     if !out.status.success() {
-        eprintln!("pyvips baseline failed: {}", String::from_utf8_lossy(&out.stderr));
+        eprintln!(
+            "pyvips baseline failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         return None;
     }
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
@@ -164,7 +176,10 @@ fn throughput(dir: &Path) {
         .map(|i| (i.width, i.height))
         .collect();
     sizes.sort_by_key(|(w, h)| u64::from(*w) * u64::from(*h));
-    let mp: f64 = sizes.iter().map(|(w, h)| f64::from(*w) * f64::from(*h) / 1e6).sum();
+    let mp: f64 = sizes
+        .iter()
+        .map(|(w, h)| f64::from(*w) * f64::from(*h) / 1e6)
+        .sum();
     println!(
         "corpus: {} JPEGs from {} ({:.1} MP total; smallest {:?}, largest {:?})",
         sources.len(),
@@ -324,7 +339,10 @@ fn generated_photo(w: u32, h: u32, seed: usize) -> Vec<u8> {
 struct Noop;
 
 impl TaskHandler for Noop {
-    fn handle<'a>(&'a self, _task: &'a Task) -> BoxFuture<'a, Result<serde_json::Value, TaskError>> {
+    fn handle<'a>(
+        &'a self,
+        _task: &'a Task,
+    ) -> BoxFuture<'a, Result<serde_json::Value, TaskError>> {
         async { Ok(serde_json::Value::Null) }.boxed()
     }
 }
@@ -341,7 +359,9 @@ async fn queue_throughput() -> anyhow::Result<()> {
     let queue: Arc<dyn JobQueue> = match RedisQueue::connect(&url, &prefix, config).await {
         Ok(q) => Arc::new(q),
         Err(e) => {
-            println!("\nqueue: Redis at {url} unreachable ({e:#}); start it with redis-server --daemonize yes");
+            println!(
+                "\nqueue: Redis at {url} unreachable ({e:#}); start it with redis-server --daemonize yes"
+            );
             return Ok(());
         }
     };
@@ -400,19 +420,19 @@ async fn queue_throughput() -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let dir = PathBuf::from(
-        std::env::var("BENCH_PHOTOS").unwrap_or_else(|_| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../data/bench-photos")
-                .display()
-                .to_string()
-        }),
-    );
+    let dir = PathBuf::from(std::env::var("BENCH_PHOTOS").unwrap_or_else(|_| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../data/bench-photos")
+            .display()
+            .to_string()
+    }));
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     if only.is_empty() || only == "throughput" {
         throughput(&dir);
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     if only.is_empty() || only == "http" {
         rt.block_on(http_latency(&dir))?;
     }

@@ -248,10 +248,10 @@ impl JobQueue for MemoryQueue {
                         priority: job.priority,
                     });
                 }
-                if total == 0 {
-                    if let Some(j) = s.jobs.get_mut(&id) {
-                        j.state = JobState::Completed;
-                    }
+                if total == 0
+                    && let Some(j) = s.jobs.get_mut(&id)
+                {
+                    j.state = JobState::Completed;
                 }
             }
             self.notify.notify_waiters();

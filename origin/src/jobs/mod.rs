@@ -24,7 +24,7 @@ pub mod worker;
 
 use std::{sync::Arc, time::Duration};
 
-use futures::future::BoxFuture;
+use futures::{FutureExt, future::BoxFuture};
 use serde::{Deserialize, Serialize};
 use vitrine_common::error::InvalidInput;
 
@@ -334,6 +334,21 @@ pub trait JobQueue: Send + Sync {
         delivery: &Delivery,
         outcome: ItemOutcome,
     ) -> BoxFuture<'_, anyhow::Result<bool>>;
+    /// [`JobQueue::finish`] for several deliveries at once (one round trip on Redis); returns,
+    /// per delivery, whether its outcome was the first recorded.
+    fn finish_many(
+        &self,
+        done: Vec<(Delivery, ItemOutcome)>,
+    ) -> BoxFuture<'_, anyhow::Result<Vec<bool>>> {
+        async move {
+            let mut out = Vec::with_capacity(done.len());
+            for (d, o) in done {
+                out.push(self.finish(&d, o).await?);
+            }
+            Ok(out)
+        }
+        .boxed()
+    }
     fn retry(&self, delivery: &Delivery, error: ItemError) -> BoxFuture<'_, anyhow::Result<()>>;
     fn dead_letters(&self, limit: usize) -> BoxFuture<'_, anyhow::Result<Vec<DeadLetter>>>;
     fn config(&self) -> &QueueConfig;

@@ -672,6 +672,52 @@ impl JobQueue for RedisQueue {
         async move { self.record(&delivery, &outcome).await }.boxed()
     }
 
+    fn finish_many(
+        &self,
+        done: Vec<(Delivery, ItemOutcome)>,
+    ) -> BoxFuture<'_, anyhow::Result<Vec<bool>>> {
+        async move {
+            if done.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut pipe = redis::pipe();
+            let now = now_ms();
+            for (d, o) in &done {
+                let (p, entry) = self.split_receipt(&d.receipt);
+                let field = match o.status {
+                    ItemStatus::Succeeded => "succeeded",
+                    ItemStatus::Failed => "failed",
+                    ItemStatus::Skipped => "skipped",
+                };
+                let id = &d.task.job_id;
+                pipe.invoke_script(
+                    self.finish
+                        .key(self.job_key(id))
+                        .key(self.items_key(id))
+                        .key(self.stream(p))
+                        .arg(GROUP)
+                        .arg(entry)
+                        .arg(o.index)
+                        .arg(serde_json::to_string(o)?)
+                        .arg(field)
+                        .arg(now)
+                        .arg(self.ttl_ms()),
+                );
+            }
+            let mut c = self.conn.clone();
+            let news: Vec<i64> = match pipe.query_async(&mut c).await {
+                Ok(r) => r,
+                Err(e) if e.to_string().to_ascii_lowercase().contains("noscript") => {
+                    self.finish.load_async(&mut c).await?;
+                    pipe.query_async(&mut c).await?
+                }
+                Err(e) => return Err(e.into()),
+            };
+            Ok(news.into_iter().map(|n| n == 1).collect())
+        }
+        .boxed()
+    }
+
     fn retry(&self, delivery: &Delivery, error: ItemError) -> BoxFuture<'_, anyhow::Result<()>> {
         let delivery = delivery.clone();
         async move {

@@ -12,7 +12,7 @@ use std::{sync::Arc, sync::atomic::Ordering, time::Duration, time::Instant};
 
 use tokio::{sync::watch, task::JoinHandle};
 
-use super::{ItemOutcome, JobQueue, JobStats, TaskError, TaskHandler};
+use super::{ItemOutcome, ItemStatus, JobQueue, JobStats, TaskError, TaskHandler};
 
 #[derive(Debug)]
 pub struct Workers {
@@ -109,64 +109,65 @@ async fn run(
                 continue;
             }
         };
+        // Outcomes are recorded together after the batch (one round trip on Redis);
+        // retries and dead letters go at once.
+        let mut done = Vec::with_capacity(deliveries.len());
         for d in deliveries {
-            let result = if d.cancelled {
-                queue
-                    .finish(&d, ItemOutcome::skipped(d.task.index, d.attempt))
-                    .await
-                    .map(|new| {
-                        if new {
-                            stats.items_skipped.fetch_add(1, Ordering::Relaxed);
-                        }
-                    })
-            } else if d.attempt > queue.config().max_attempts {
+            if d.cancelled {
+                let o = ItemOutcome::skipped(d.task.index, d.attempt);
+                done.push((d, o));
+                continue;
+            }
+            if d.attempt > queue.config().max_attempts {
                 // Delivered more often than allowed without an answer: its handler keeps
                 // dying (a poison item). Dead-letter it without running it again.
                 stats.retries.fetch_add(1, Ordering::Relaxed);
-                queue
-                    .retry(
-                        &d,
-                        super::ItemError::new(
-                            "worker_lost",
-                            "the worker processing this item stopped repeatedly",
-                        ),
-                    )
-                    .await
-            } else {
-                let started = Instant::now();
-                let outcome = handler.handle(&d.task).await;
-                stats
-                    .handler_micros
-                    .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-                match outcome {
-                    Ok(value) => queue
-                        .finish(&d, ItemOutcome::succeeded(d.task.index, value, d.attempt))
-                        .await
-                        .map(|new| {
-                            if new {
-                                stats.items_succeeded.fetch_add(1, Ordering::Relaxed);
-                            } else {
-                                stats.duplicates.fetch_add(1, Ordering::Relaxed);
-                            }
-                        }),
-                    Err(TaskError::Permanent(e)) => queue
-                        .finish(&d, ItemOutcome::failed(d.task.index, e, d.attempt))
-                        .await
-                        .map(|new| {
-                            if new {
-                                stats.items_failed.fetch_add(1, Ordering::Relaxed);
-                            }
-                        }),
-                    Err(TaskError::Transient(e)) => {
-                        stats.retries.fetch_add(1, Ordering::Relaxed);
-                        queue.retry(&d, e).await
+                let e = super::ItemError::new(
+                    "worker_lost",
+                    "the worker processing this item stopped repeatedly",
+                );
+                if let Err(e) = queue.retry(&d, e).await {
+                    tracing::warn!(error = %e, job = %d.task.job_id, "dead-lettering failed");
+                }
+                continue;
+            }
+            let started = Instant::now();
+            let outcome = handler.handle(&d.task).await;
+            stats
+                .handler_micros
+                .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+            match outcome {
+                Ok(value) => {
+                    let o = ItemOutcome::succeeded(d.task.index, value, d.attempt);
+                    done.push((d, o));
+                }
+                Err(TaskError::Permanent(e)) => {
+                    let o = ItemOutcome::failed(d.task.index, e, d.attempt);
+                    done.push((d, o));
+                }
+                Err(TaskError::Transient(e)) => {
+                    stats.retries.fetch_add(1, Ordering::Relaxed);
+                    if let Err(e) = queue.retry(&d, e).await {
+                        tracing::warn!(error = %e, job = %d.task.job_id, "scheduling a retry failed");
                     }
                 }
-            };
-            if let Err(e) = result {
-                // Not acknowledged: the entry is redelivered after the visibility timeout.
-                tracing::warn!(error = %e, job = %d.task.job_id, index = d.task.index, "recording a job item failed");
             }
+        }
+        let statuses: Vec<ItemStatus> = done.iter().map(|(_, o)| o.status).collect();
+        match queue.finish_many(done).await {
+            Ok(news) => {
+                for (status, new) in statuses.into_iter().zip(news) {
+                    let counter = match (new, status) {
+                        (false, _) => &stats.duplicates,
+                        (true, ItemStatus::Succeeded) => &stats.items_succeeded,
+                        (true, ItemStatus::Failed) => &stats.items_failed,
+                        (true, ItemStatus::Skipped) => &stats.items_skipped,
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            // Not acknowledged: the entries are redelivered after the visibility timeout.
+            Err(e) => tracing::warn!(error = %e, consumer, "recording job items failed"),
         }
     }
 }

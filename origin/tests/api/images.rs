@@ -69,7 +69,10 @@ async fn upload_and_dedupe(backend: Backend) {
     // Multipart with field `image`: same id.
     let form = reqwest::multipart::Form::new()
         .text("note", "ignored")
-        .part("image", reqwest::multipart::Part::bytes(bytes.clone()).file_name("x.jpg"));
+        .part(
+            "image",
+            reqwest::multipart::Part::bytes(bytes.clone()).file_name("x.jpg"),
+        );
     let r = app
         .client
         .post(app.url("/api/images"))
@@ -146,9 +149,15 @@ async fn every_fit_and_format() {
         let r = app.get(&unsigned(&format!("w:120/f:{f}/q:70"), &id)).await;
         assert_eq!(r.status(), 200, "{f}");
         assert_eq!(r.headers()["content-type"], ct);
-        assert!(r.headers().get("vary").is_none(), "fixed formats do not vary");
+        assert!(
+            r.headers().get("vary").is_none(),
+            "fixed formats do not vary"
+        );
         let cc = r.headers()["cache-control"].to_str().unwrap().to_owned();
-        assert!(cc.contains("max-age=31536000") && cc.contains("immutable"), "{cc}");
+        assert!(
+            cc.contains("max-age=31536000") && cc.contains("immutable"),
+            "{cc}"
+        );
         let bytes = r.bytes().await.unwrap();
         assert!(bytes.starts_with(magic), "{f}");
         assert_eq!(decoded_size(&bytes).0, 120);
@@ -200,7 +209,11 @@ async fn auto_format_follows_accept_and_304() {
     assert_eq!(r.bytes().await.unwrap(), first, "deterministic");
 
     // 304 on a matching ETag (also in a list, also weak), 200 otherwise.
-    for inm in [etag.clone(), format!("\"nope\", {etag}"), format!("W/{etag}")] {
+    for inm in [
+        etag.clone(),
+        format!("\"nope\", {etag}"),
+        format!("W/{etag}"),
+    ] {
         let r = app
             .client
             .get(app.url(&p2))
@@ -246,7 +259,11 @@ async fn a_burst_of_one_url_decodes_once() {
     let sources = futures::future::join_all(futures).await;
     let after = app.state.thumbs.snapshot()["processed"].as_u64().unwrap();
     assert_eq!(after - before, 1, "one decode for the burst: {sources:?}");
-    assert_eq!(sources.iter().filter(|s| *s == "miss").count(), 1, "{sources:?}");
+    assert_eq!(
+        sources.iter().filter(|s| *s == "miss").count(),
+        1,
+        "{sources:?}"
+    );
     app.stop().await;
 }
 
@@ -304,7 +321,10 @@ async fn signatures_accept_reject_and_rotate() {
     for path in [
         format!("/img/_{signed_path}"),
         format!("/img/{}{signed_path}", "A".repeat(43)),
-        format!("/img/{}{signed_path}", signature::sign(NEW_KEY.as_bytes(), &other)),
+        format!(
+            "/img/{}{signed_path}",
+            signature::sign(NEW_KEY.as_bytes(), &other)
+        ),
         with("retired-signing-key-0003"),
         format!("/img/short{signed_path}"),
     ] {
@@ -445,11 +465,15 @@ async fn cache_is_bounded_and_survives_restart() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite:{}", dir.path().join("t.db").display());
     let cache_dir = dir.path().join("image_cache");
-    let app = crate::helpers::spawn_on(db.clone(), tempfile::tempdir().unwrap(), &[
-        ("IMAGE_CACHE_MAX_BYTES", "200000"),
-        ("IMAGE_CACHE_DIR", cache_dir.to_str().unwrap()),
-        ("DATA_DIR", dir.path().to_str().unwrap()),
-    ])
+    let app = crate::helpers::spawn_on(
+        db.clone(),
+        tempfile::tempdir().unwrap(),
+        &[
+            ("IMAGE_CACHE_MAX_BYTES", "200000"),
+            ("IMAGE_CACHE_DIR", cache_dir.to_str().unwrap()),
+            ("DATA_DIR", dir.path().to_str().unwrap()),
+        ],
+    )
     .await;
     let (_, j) = upload(&app, jpeg(800, 800)).await;
     let id = j["id"].as_str().unwrap().to_owned();
@@ -463,11 +487,15 @@ async fn cache_is_bounded_and_survives_restart() {
     let entries = snap["entries"].as_u64().unwrap();
     app.stop().await;
 
-    let app = crate::helpers::spawn_on(db, tempfile::tempdir().unwrap(), &[
-        ("IMAGE_CACHE_MAX_BYTES", "200000"),
-        ("IMAGE_CACHE_DIR", cache_dir.to_str().unwrap()),
-        ("DATA_DIR", dir.path().to_str().unwrap()),
-    ])
+    let app = crate::helpers::spawn_on(
+        db,
+        tempfile::tempdir().unwrap(),
+        &[
+            ("IMAGE_CACHE_MAX_BYTES", "200000"),
+            ("IMAGE_CACHE_DIR", cache_dir.to_str().unwrap()),
+            ("DATA_DIR", dir.path().to_str().unwrap()),
+        ],
+    )
     .await;
     assert_eq!(app.state.thumbs.cache.usage().1 as u64, entries);
     let r = app.get(&unsigned("w:500/f:png", &id)).await;
@@ -482,9 +510,14 @@ async fn demo_products_have_servable_signed_thumbnails() {
         &[("IMAGE_SIGNING_KEYS", NEW_KEY), ("DEMO_PRODUCTS", "3")],
     )
     .await;
-    vitrine_origin::demo::seed(&app.state, 3, false).await.unwrap();
+    vitrine_origin::demo::seed(&app.state, 3, false)
+        .await
+        .unwrap();
     let (_, list) = app.get_json("/api/products?limit=3").await;
-    let items = list["items"].as_array().or_else(|| list["products"].as_array()).unwrap();
+    let items = list["items"]
+        .as_array()
+        .or_else(|| list["products"].as_array())
+        .unwrap();
     assert!(!items.is_empty(), "{list}");
     for p in items {
         let id = p["image_id"].as_str().unwrap();

@@ -27,8 +27,7 @@ use crate::images::{jpeg, random_bytes, upload};
 
 /// The Redis the tests use; fails with instructions when it cannot be reached.
 pub async fn redis_url() -> String {
-    let url =
-        std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let url = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let ping = async {
         let client = redis::Client::open(url.as_str())?;
         let mut c = client.get_multiplexed_async_connection().await?;
@@ -139,8 +138,16 @@ async fn batch_lifecycle(q: Q) {
     assert_eq!(job["state"], "completed", "{job}");
     assert_eq!(job["priority"], "high");
     let p = &job["progress"];
-    assert_eq!((p["total"].as_u64(), p["done"].as_u64()), (Some(6), Some(6)), "{job}");
-    assert_eq!((p["succeeded"].as_u64(), p["failed"].as_u64()), (Some(3), Some(3)), "{job}");
+    assert_eq!(
+        (p["total"].as_u64(), p["done"].as_u64()),
+        (Some(6), Some(6)),
+        "{job}"
+    );
+    assert_eq!(
+        (p["succeeded"].as_u64(), p["failed"].as_u64()),
+        (Some(3), Some(3)),
+        "{job}"
+    );
     let items = job["items"].as_array().unwrap();
     let code = |i: usize| items[i]["error"]["code"].as_str().unwrap_or("-").to_owned();
     assert_eq!(items[0]["status"], "succeeded");
@@ -165,7 +172,10 @@ async fn batch_lifecycle(q: Q) {
     }
     // The original of the base64 item was ingested.
     let new_id = items[0]["result"]["image_id"].as_str().unwrap();
-    assert_eq!(app.get(&format!("/api/images/{new_id}")).await.status(), 200);
+    assert_eq!(
+        app.get(&format!("/api/images/{new_id}")).await.status(),
+        200
+    );
     // /result once finished.
     let (status, result) = app_get(&app, &format!("/api/jobs/{id}/result")).await;
     assert_eq!(status, 200);
@@ -290,15 +300,27 @@ async fn bad_batch_requests_are_4xx_problems() {
             422,
             "thumbnail_sizes",
         ),
-        (serde_json::json!({"images": ["a"], "priority": "urgent"}), 422, "priority"),
+        (
+            serde_json::json!({"images": ["a"], "priority": "urgent"}),
+            422,
+            "priority",
+        ),
         (
             serde_json::json!({"images": ["a"], "idempotency_key": "has spaces"}),
             422,
             "idempotency_key",
         ),
-        (serde_json::json!({"images": ["a"], "format": "bmp"}), 422, "format"),
+        (
+            serde_json::json!({"images": ["a"], "format": "bmp"}),
+            422,
+            "format",
+        ),
         (serde_json::json!({"images": "nope"}), 422, ""),
-        (serde_json::json!({"images": ["x".repeat(200_000)]}), 413, ""),
+        (
+            serde_json::json!({"images": ["x".repeat(200_000)]}),
+            413,
+            "",
+        ),
     ];
     for (body, status, field) in cases {
         let (got, problem) = app.post_json("/api/images/batch", &body).await;
@@ -361,14 +383,14 @@ struct Flaky {
 }
 
 impl TaskHandler for Flaky {
-    fn handle<'a>(
-        &'a self,
-        task: &'a Task,
-    ) -> BoxFuture<'a, Result<serde_json::Value, TaskError>> {
+    fn handle<'a>(&'a self, task: &'a Task) -> BoxFuture<'a, Result<serde_json::Value, TaskError>> {
         async move {
             if task.index == 0 {
                 self.calls_on_zero.fetch_add(1, Ordering::SeqCst);
-                Err(TaskError::Transient(ItemError::new("flaky", "storage hiccup")))
+                Err(TaskError::Transient(ItemError::new(
+                    "flaky",
+                    "storage hiccup",
+                )))
             } else {
                 Ok(serde_json::json!({"ok": task.index}))
             }
@@ -405,9 +427,16 @@ async fn retry_then_dead_letter(q: Q) {
     let failed = &view.items[0];
     let e = failed.error.as_ref().unwrap();
     assert_eq!(e.code, "dead_lettered");
-    assert!(e.message.contains("3 attempts") && e.message.contains("storage hiccup"), "{e:?}");
+    assert!(
+        e.message.contains("3 attempts") && e.message.contains("storage hiccup"),
+        "{e:?}"
+    );
     assert_eq!(failed.attempts, 3);
-    assert_eq!(handler.calls_on_zero.load(Ordering::SeqCst), 3, "retried up to the limit");
+    assert_eq!(
+        handler.calls_on_zero.load(Ordering::SeqCst),
+        3,
+        "retried up to the limit"
+    );
     let dead = queue.dead_letters(10).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].task.index, 0);
@@ -425,9 +454,18 @@ async fn visibility_timeout_and_exactly_once(q: Q) {
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].attempt, 1);
     // Not finished in time (the worker "died"): another consumer gets it.
-    assert!(queue.fetch("b", 1, Duration::ZERO).await.unwrap().is_empty());
+    assert!(
+        queue
+            .fetch("b", 1, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     tokio::time::sleep(Duration::from_millis(450)).await;
-    let second = queue.fetch("b", 1, Duration::from_millis(200)).await.unwrap();
+    let second = queue
+        .fetch("b", 1, Duration::from_millis(200))
+        .await
+        .unwrap();
     assert_eq!(second.len(), 1, "redelivered after the visibility timeout");
     assert_eq!(second[0].task, first[0].task);
     assert_eq!(second[0].attempt, 2);
@@ -442,7 +480,13 @@ async fn visibility_timeout_and_exactly_once(q: Q) {
     assert_eq!(view.items[0].result.as_ref().unwrap()["by"], "b");
     // Nothing left to deliver.
     tokio::time::sleep(Duration::from_millis(450)).await;
-    assert!(queue.fetch("c", 5, Duration::ZERO).await.unwrap().is_empty());
+    assert!(
+        queue
+            .fetch("c", 5, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     if let Some((url, prefix)) = redis {
         cleanup(&url, &prefix).await;
     }
@@ -455,10 +499,17 @@ async fn high_priority_first(q: Q) {
     let high = queue.submit(job(1, Priority::High)).await.unwrap();
     let mut order = Vec::new();
     for _ in 0..4 {
-        let d = queue.fetch("w", 1, Duration::from_millis(100)).await.unwrap();
+        let d = queue
+            .fetch("w", 1, Duration::from_millis(100))
+            .await
+            .unwrap();
         assert_eq!(d.len(), 1);
         order.push(d[0].task.job_id.clone());
-        let o = vitrine_origin::jobs::ItemOutcome::succeeded(d[0].task.index, serde_json::Value::Null, 1);
+        let o = vitrine_origin::jobs::ItemOutcome::succeeded(
+            d[0].task.index,
+            serde_json::Value::Null,
+            1,
+        );
         queue.finish(&d[0], o).await.unwrap();
     }
     assert_eq!(
@@ -656,7 +707,11 @@ async fn killing_a_worker_process_mid_batch_loses_no_item() {
         if s["state"] == "completed" || s["state"] == "failed" {
             break s;
         }
-        assert!(Instant::now() < deadline, "the job did not complete: {}", s["progress"]);
+        assert!(
+            Instant::now() < deadline,
+            "the job did not complete: {}",
+            s["progress"]
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(job["state"], "completed", "{}", job["progress"]);
@@ -664,12 +719,22 @@ async fn killing_a_worker_process_mid_batch_loses_no_item() {
     assert_eq!(job["progress"]["done"], total);
     let items = job["items"].as_array().unwrap();
     let indices: Vec<u64> = items.iter().map(|i| i["index"].as_u64().unwrap()).collect();
-    assert_eq!(indices, (0..total as u64).collect::<Vec<_>>(), "each item exactly once");
+    assert_eq!(
+        indices,
+        (0..total as u64).collect::<Vec<_>>(),
+        "each item exactly once"
+    );
     for item in items {
         assert_eq!(item["status"], "succeeded", "{item}");
-        assert!(item["result"]["thumbnails"]["large"]["url"].is_string(), "{item}");
+        assert!(
+            item["result"]["thumbnails"]["large"]["url"].is_string(),
+            "{item}"
+        );
     }
-    let redelivered = items.iter().filter(|i| i["attempts"].as_u64() > Some(1)).count();
+    let redelivered = items
+        .iter()
+        .filter(|i| i["attempts"].as_u64() > Some(1))
+        .count();
     eprintln!(
         "killed A at {done_at_kill}/{total} items; {redelivered} items were redelivered to B"
     );
@@ -707,7 +772,10 @@ async fn restarting_the_origin_loses_no_queued_job() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(job_status(&client, &first.base, &id).await["state"], "queued");
+    assert_eq!(
+        job_status(&client, &first.base, &id).await["state"],
+        "queued"
+    );
     first.child.kill().unwrap();
     first.child.wait().unwrap();
 
