@@ -183,6 +183,28 @@ pub struct Settings {
     pub visual_exact_threshold: usize,
     pub request_timeout: Duration,
     pub shutdown_timeout: Duration,
+    /// Largest accepted original (upload body), checked before buffering.
+    pub image_max_bytes: usize,
+    /// Largest accepted original in pixels (width × height), checked from the header.
+    pub image_max_pixels: u64,
+    /// Bound of the processed-thumbnail cache under `image_cache_dir` (LRU eviction).
+    pub image_cache_max_bytes: u64,
+    /// Pixels in flight (width × height × 4 of every image being decoded) may not exceed this.
+    pub image_memory_budget_bytes: u64,
+    /// Most items in one `POST /api/images/batch`.
+    pub batch_max_items: usize,
+    /// Largest `POST /api/images/batch` body.
+    pub batch_max_bytes: usize,
+    /// Prefix of every queue key in Redis (streams, job hashes, idempotency keys).
+    pub queue_prefix: String,
+    /// A delivered job item not acknowledged within this time is handed to another worker.
+    pub job_visibility_timeout: Duration,
+    /// Deliveries of one item before it goes to the dead-letter stream.
+    pub job_max_attempts: u32,
+    /// First retry delay (doubled per attempt, with jitter).
+    pub job_retry_base: Duration,
+    /// How long job state and results are kept after the last update.
+    pub job_ttl: Duration,
 }
 
 impl Settings {
@@ -272,7 +294,7 @@ impl Settings {
                 |v| v.parse(),
             )?,
             brotli_quality,
-            async_workers: parse_num(&get, "ASYNC_WORKERS", 4, 1, 1024)?,
+            async_workers: parse_num(&get, "ASYNC_WORKERS", 4, 0, 1024)?,
             thread_pool_size: parse_num(&get, "THREAD_POOL_SIZE", cpus, 1, 1024)?,
             process_pool_size: parse_num(&get, "PROCESS_POOL_SIZE", 0, 0, 1024)?,
             image_cache_dir: get("IMAGE_CACHE_DIR")
@@ -322,8 +344,53 @@ impl Settings {
             )?,
             request_timeout: parse_duration(&get, "REQUEST_TIMEOUT", Duration::from_secs(30))?,
             shutdown_timeout: parse_duration(&get, "SHUTDOWN_TIMEOUT", Duration::from_secs(30))?,
+            image_max_bytes: parse_num(&get, "IMAGE_MAX_BYTES", 32 * 1024 * 1024, 1024, 1 << 30)?,
+            image_max_pixels: parse_num(&get, "IMAGE_MAX_PIXELS", 50_000_000, 1, 1_000_000_000)?,
+            image_cache_max_bytes: parse_num(
+                &get,
+                "IMAGE_CACHE_MAX_BYTES",
+                1 << 30,
+                1 << 16,
+                1 << 44,
+            )?,
+            image_memory_budget_bytes: parse_num(
+                &get,
+                "IMAGE_MEMORY_BUDGET_BYTES",
+                1 << 30,
+                1 << 20,
+                1 << 40,
+            )?,
+            batch_max_items: parse_num(&get, "BATCH_MAX_ITEMS", 500, 1, 100_000)?,
+            batch_max_bytes: parse_num(&get, "BATCH_MAX_BYTES", 64 * 1024 * 1024, 1024, 1 << 31)?,
+            queue_prefix: parse_with(&get, "QUEUE_PREFIX", Some("vitrine".to_owned()), |v| {
+                if !v.is_empty()
+                    && v.len() <= 64
+                    && v.bytes().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':' | b'.')
+                    })
+                {
+                    Ok(v.to_owned())
+                } else {
+                    Err("1-64 characters among letters, digits, - _ : .".into())
+                }
+            })?,
+            job_visibility_timeout: parse_duration(
+                &get,
+                "JOB_VISIBILITY_TIMEOUT",
+                Duration::from_secs(60),
+            )?,
+            job_max_attempts: parse_num(&get, "JOB_MAX_ATTEMPTS", 5, 1, 100)?,
+            job_retry_base: parse_duration(&get, "JOB_RETRY_BASE", Duration::from_millis(500))?,
+            job_ttl: parse_duration(&get, "JOB_TTL", Duration::from_secs(86_400))?,
             data_dir,
         })
+    }
+}
+
+impl Settings {
+    /// Threads the thumbnail pool may keep busy (`THREAD_POOL_SIZE`).
+    pub fn thumbnail_pool_threads(&self) -> usize {
+        self.thread_pool_size.max(1)
     }
 }
 

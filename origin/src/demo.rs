@@ -450,7 +450,7 @@ pub async fn seed(
             .await
             .map_err(|e| anyhow::anyhow!("storing demo image {i}: {e}"))?;
         let mut p = product(i)?;
-        p.image_id = Some(ImageId::parse(&record.id)?);
+        p.image_id = Some(ImageId::parse(&record.0.id)?);
         rows.push(p);
         bar.inc(1);
     }

@@ -11,7 +11,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
-use vitrine_common::error::InvalidInput;
+use vitrine_common::{error::InvalidInput, thumbnail::PipelineError};
 
 /// The RFC 9457 problem document.
 #[derive(Debug, Serialize)]
@@ -31,6 +31,12 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     InvalidField(InvalidInput),
+    /// A malformed request option (an `/img` URL option, a batch field): 400 naming it.
+    #[error("{0}")]
+    InvalidOption(InvalidInput),
+    /// The image pipeline refused an image: its own status (413, 415, 422…) and code.
+    #[error("{0}")]
+    Image(PipelineError),
     #[error("{0}")]
     Unprocessable(String),
     #[error("{0}")]
@@ -63,7 +69,10 @@ pub enum ApiError {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::InvalidOption(_) => StatusCode::BAD_REQUEST,
+            ApiError::Image(e) => {
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
+            }
             ApiError::InvalidField(_) | ApiError::Unprocessable(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -93,6 +102,8 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => "bad-request",
             ApiError::InvalidField(_) => "invalid-field",
+            ApiError::InvalidOption(_) => "invalid-option",
+            ApiError::Image(e) => e.code(),
             ApiError::Unprocessable(_) => "unprocessable",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
@@ -123,7 +134,7 @@ impl ApiError {
             status: status.as_u16(),
             detail,
             field: match self {
-                ApiError::InvalidField(e) => Some(e.field.to_owned()),
+                ApiError::InvalidField(e) | ApiError::InvalidOption(e) => Some(e.field.to_owned()),
                 _ => None,
             },
         }
@@ -133,6 +144,12 @@ impl ApiError {
 impl From<InvalidInput> for ApiError {
     fn from(e: InvalidInput) -> Self {
         ApiError::InvalidField(e)
+    }
+}
+
+impl From<PipelineError> for ApiError {
+    fn from(e: PipelineError) -> Self {
+        ApiError::Image(e)
     }
 }
 

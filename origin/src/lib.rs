@@ -11,6 +11,7 @@ pub mod error;
 pub mod images;
 pub mod import;
 pub mod metrics;
+pub mod jobs;
 pub mod routes;
 pub mod search;
 pub mod startup;

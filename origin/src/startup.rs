@@ -13,7 +13,8 @@ use crate::{
     config::{IndexLocation, Settings},
     db::Db,
     demo,
-    images::{Images, store::FsStore},
+    images::{self, Images, cache::DiskCache, store::FsStore, thumbs::Thumbnailer},
+    jobs::{Jobs, images::Dispatcher, images::ImageBatchHandler, worker::Workers},
     metrics::Metrics,
     routes,
     search::{
@@ -44,6 +45,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let images = Images {
         store: Arc::new(FsStore::new(settings.data_dir.join("originals"))),
         db: db.clone(),
+        limits: images::limits_from(&settings),
     };
     let visual = VisualSearch::start(
         db.clone(),
@@ -54,8 +56,28 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             ..IndexConfig::default()
         },
     );
+    let cache_dir = settings.image_cache_dir.clone();
+    let cache_max = settings.image_cache_max_bytes;
+    let cache = tokio::task::spawn_blocking(move || DiskCache::open(&cache_dir, cache_max))
+        .await?
+        .with_context(|| {
+            format!(
+                "opening the thumbnail cache in {}",
+                settings.image_cache_dir.display()
+            )
+        })?;
+    let thumbs = Thumbnailer::new(
+        images.clone(),
+        cache,
+        images::urls::signing_keys(&settings),
+        settings.thumbnail_pool_threads(),
+        settings.image_memory_budget_bytes,
+    );
+    let jobs = Jobs::from_settings(&settings).await?;
     let state = AppState {
         visual,
+        thumbs,
+        jobs,
         api_keys: ApiKeys::new(&settings.api_keys),
         settings: Arc::new(settings),
         db,
@@ -90,6 +112,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let sync = tokio::spawn(search_sync_loop(state.clone(), stop_rx));
+    let workers = start_workers(&state);
     let app = routes::router(state.clone());
     tracing::info!(addr = %listener.local_addr()?, database = state.db.backend(), "vitrine-origin listening");
     axum::serve(listener, app)
@@ -97,10 +120,43 @@ pub async fn run(
         .await
         .context("serving HTTP")?;
     let _ = stop_tx.send(true);
+    if let Some(w) = workers {
+        w.shutdown(state.settings.shutdown_timeout).await;
+    }
     let _ = sync.await;
     state.db.close().await;
     tracing::info!("vitrine-origin stopped");
     Ok(())
+}
+
+/// Starts `ASYNC_WORKERS` job workers (none when it is 0: an API-only process).
+pub fn start_workers(state: &AppState) -> Option<Workers> {
+    let n = state.settings.async_workers;
+    if n == 0 {
+        return None;
+    }
+    Some(start_workers_n(state, n))
+}
+
+/// Starts `n` job workers on `state`'s queue.
+pub fn start_workers_n(state: &AppState, n: usize) -> Workers {
+    let handler = Arc::new(Dispatcher {
+        images: ImageBatchHandler {
+            thumbs: state.thumbs.clone(),
+        },
+    });
+    tracing::info!(
+        workers = n,
+        queue = state.jobs.queue.backend(),
+        "starting job workers"
+    );
+    Workers::start(
+        state.jobs.queue.clone(),
+        handler,
+        state.jobs.stats.clone(),
+        n,
+        2,
+    )
 }
 
 /// Keeps the search index in step with writes made by other instances or the importer.

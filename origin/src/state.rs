@@ -9,7 +9,8 @@ use crate::{
     auth::ApiKeys,
     config::Settings,
     db::Db,
-    images::Images,
+    images::{Images, thumbs::Thumbnailer},
+    jobs::Jobs,
     metrics::Metrics,
     search::{SearchIndex, visual::VisualSearch},
     stats::RequestStats,
@@ -22,6 +23,10 @@ pub struct AppState {
     pub search: SearchIndex,
     pub visual: VisualSearch,
     pub images: Images,
+    /// Thumbnails: bounded CPU pool, memory budget, disk cache, coalescing.
+    pub thumbs: Thumbnailer,
+    /// The job queue (Redis Streams or in-process) and its counters.
+    pub jobs: Jobs,
     pub api_keys: ApiKeys,
     pub stats: Arc<RequestStats>,
     /// Prometheus metrics and the windows behind `/api/performance`.

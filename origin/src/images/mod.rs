@@ -1,40 +1,55 @@
 //! Product images: originals stored content-addressed (BLAKE3 of the bytes), so uploading
-//! the same file twice yields the same id and the bytes are never duplicated.
+//! the same file twice yields the same id and the bytes are never duplicated, and thumbnails
+//! made from them on demand.
 //!
 //! The bytes go to an [`ObjectStore`] (a folder by default; an S3-compatible store can
-//! implement the same trait), the metadata to the `images` table.
+//! implement the same trait), the metadata to the `images` table. An original is accepted only
+//! when `common`'s pipeline [`probe`] accepts its header — the same sniffing and limits the
+//! thumbnailer applies — so nothing is stored that could not later be resized, and a refusal
+//! carries the pipeline's reason and status code (413 too large, 415 unsupported, 422 corrupt).
+//!
+//! [`thumbs`] makes thumbnails (bounded CPU pool, memory budget, coalescing), [`cache`] keeps
+//! them on disk, [`urls`] builds signed `/img` URLs.
 
+pub mod cache;
 pub mod store;
+pub mod thumbs;
+pub mod urls;
 
-use std::{io::Cursor, sync::Arc};
+use std::sync::Arc;
 
-use vitrine_common::api::ImageId;
+use vitrine_common::{
+    api::ImageId,
+    thumbnail::{Limits, PipelineError, SourceFormat, probe},
+};
 
 use crate::db::{Db, images::ImageRecord, products::now};
 use store::ObjectStore;
 
-/// Header-only limits applied before an original is accepted.
-pub const MAX_ORIGINAL_BYTES: usize = 32 * 1024 * 1024;
-pub const MAX_ORIGINAL_PIXELS: u64 = 50_000_000;
-
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
-    #[error("the body is empty")]
-    Empty,
-    #[error("the image is {0} bytes; the limit is {MAX_ORIGINAL_BYTES}")]
-    TooManyBytes(usize),
-    #[error("not a supported image (JPEG, PNG, GIF or WebP): {0}")]
-    Unsupported(String),
-    #[error("the image is {width}x{height}; the limit is {MAX_ORIGINAL_PIXELS} pixels")]
-    TooManyPixels { width: u32, height: u32 },
+    /// The pipeline refused the bytes (empty, too large, unknown format, corrupt header…).
+    #[error(transparent)]
+    Refused(#[from] PipelineError),
     #[error(transparent)]
     Storage(anyhow::Error),
+}
+
+impl From<IngestError> for crate::error::ApiError {
+    fn from(e: IngestError) -> Self {
+        match e {
+            IngestError::Refused(p) => crate::error::ApiError::from(p),
+            IngestError::Storage(e) => crate::error::ApiError::Internal(e),
+        }
+    }
 }
 
 #[derive(Clone)]
 pub struct Images {
     pub store: Arc<dyn ObjectStore>,
     pub db: Db,
+    /// What an original may be (bytes, pixels, side, frames), checked from its header.
+    pub limits: Limits,
 }
 
 impl std::fmt::Debug for Images {
@@ -43,41 +58,18 @@ impl std::fmt::Debug for Images {
     }
 }
 
-/// Format and dimensions read from the header only (no pixel decoding).
-pub fn probe(bytes: &[u8]) -> Result<(image::ImageFormat, u32, u32), IngestError> {
-    if bytes.is_empty() {
-        return Err(IngestError::Empty);
+/// The limits an original is held to: `IMAGE_MAX_BYTES`, `IMAGE_MAX_PIXELS`, and the
+/// pipeline's defaults for side length and animation frames.
+pub fn limits_from(settings: &crate::config::Settings) -> Limits {
+    Limits {
+        max_bytes: settings.image_max_bytes,
+        max_pixels: settings.image_max_pixels,
+        ..Limits::default()
     }
-    if bytes.len() > MAX_ORIGINAL_BYTES {
-        return Err(IngestError::TooManyBytes(bytes.len()));
-    }
-    let format = image::guess_format(bytes).map_err(|e| IngestError::Unsupported(e.to_string()))?;
-    if !matches!(
-        format,
-        image::ImageFormat::Jpeg
-            | image::ImageFormat::Png
-            | image::ImageFormat::Gif
-            | image::ImageFormat::WebP
-    ) {
-        return Err(IngestError::Unsupported(format!("{format:?}")));
-    }
-    let (width, height) = image::ImageReader::with_format(Cursor::new(bytes), format)
-        .into_dimensions()
-        .map_err(|e| IngestError::Unsupported(e.to_string()))?;
-    if u64::from(width) * u64::from(height) > MAX_ORIGINAL_PIXELS {
-        return Err(IngestError::TooManyPixels { width, height });
-    }
-    Ok((format, width, height))
 }
 
-pub fn format_name(format: image::ImageFormat) -> &'static str {
-    match format {
-        image::ImageFormat::Jpeg => "jpeg",
-        image::ImageFormat::Png => "png",
-        image::ImageFormat::Gif => "gif",
-        image::ImageFormat::WebP => "webp",
-        _ => "unknown",
-    }
+pub fn format_name(format: SourceFormat) -> &'static str {
+    format.as_str()
 }
 
 pub fn content_type(format: &str) -> &'static str {
@@ -91,13 +83,21 @@ pub fn content_type(format: &str) -> &'static str {
     }
 }
 
+/// The hex BLAKE3 id of `bytes` (the content address).
+pub fn content_id(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
 impl Images {
-    /// Stores an original (idempotent) and returns its record.
-    pub async fn ingest(&self, bytes: Vec<u8>) -> Result<ImageRecord, IngestError> {
-        let (format, width, height) = probe(&bytes)?;
-        let id = blake3::hash(&bytes).to_hex().to_string();
+    /// Stores an original (idempotent) and returns its record, and whether it was new.
+    pub async fn ingest(&self, bytes: Vec<u8>) -> Result<(ImageRecord, bool), IngestError> {
+        let info = probe(&bytes, &self.limits)?;
+        // Hashing 32 MiB takes ~10 ms: off the async workers.
+        let (id, bytes) = tokio::task::spawn_blocking(move || (content_id(&bytes), bytes))
+            .await
+            .map_err(|e| IngestError::Storage(e.into()))?;
         if let Ok(Some(existing)) = self.db.get_image(&id).await {
-            return Ok(existing);
+            return Ok((existing, false));
         }
         let len = bytes.len();
         self.store
@@ -106,9 +106,9 @@ impl Images {
             .map_err(IngestError::Storage)?;
         let record = ImageRecord {
             id,
-            width: width as i32,
-            height: height as i32,
-            format: format_name(format).to_owned(),
+            width: info.width as i32,
+            height: info.height as i32,
+            format: format_name(info.format).to_owned(),
             bytes: len as i64,
             created_at: now(),
         };
@@ -116,7 +116,21 @@ impl Images {
             .insert_image(&record)
             .await
             .map_err(|e| IngestError::Storage(anyhow::anyhow!(e)))?;
-        Ok(record)
+        Ok((record, true))
+    }
+
+    /// Stores bytes whose validity is not known yet (a batch item) under their content id,
+    /// without a database row: the job worker [`Images::ingest`]s them later, so a bad item
+    /// fails in its job, not in the request that submitted it.
+    pub async fn stage(&self, bytes: Vec<u8>) -> anyhow::Result<String> {
+        let (id, bytes) = tokio::task::spawn_blocking(move || (content_id(&bytes), bytes)).await?;
+        self.store.put(&id, bytes).await?;
+        Ok(id)
+    }
+
+    /// The bytes stored under `id` (staged or ingested).
+    pub async fn bytes(&self, id: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        self.store.get(id).await
     }
 
     pub async fn original(&self, id: &ImageId) -> anyhow::Result<Option<(ImageRecord, Vec<u8>)>> {

@@ -145,5 +145,11 @@ pub async fn status(State(state): State<AppState>) -> impl IntoResponse {
         "products": products,
         "search_documents": state.search.num_docs(),
         "requests": state.stats.snapshot(),
+        "images": state.thumbs.snapshot(),
+        "jobs": {
+            "queue": state.jobs.queue.backend(),
+            "workers": state.settings.async_workers,
+            "counters": state.jobs.stats.snapshot(),
+        },
     }))
 }

@@ -8,6 +8,7 @@
 pub mod health;
 pub mod images;
 pub mod metrics;
+pub mod jobs;
 pub mod products;
 pub mod search;
 pub mod visual;
@@ -51,7 +52,20 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(settings.image_search_max_bytes)),
         )
         .route("/api/products/{id}/similar", get(visual::similar))
+        .route(
+            "/api/images",
+            post(images::upload).layer(DefaultBodyLimit::max(
+                settings.image_max_bytes + images::MULTIPART_SLACK,
+            )),
+        )
         .route("/api/images/{id}", get(images::original))
+        .route(
+            "/api/images/batch",
+            post(jobs::submit).layer(DefaultBodyLimit::max(settings.batch_max_bytes)),
+        )
+        .route("/api/jobs/{id}", get(jobs::status).delete(jobs::cancel))
+        .route("/api/jobs/{id}/result", get(jobs::result))
+        .route("/img/{*path}", get(images::thumbnail))
         .route("/api/health", get(health::health))
         .route("/api/health/detailed", get(health::detailed))
         .route("/api/health/cache", get(health::cache_health))

@@ -10,8 +10,10 @@ mod helpers;
 
 mod errors;
 mod health;
+mod images;
 mod in_process;
 mod metrics;
+mod jobs;
 mod products;
 mod search;
 mod shutdown;

@@ -1,0 +1,359 @@
+//! Making thumbnails: the origin's side of `common`'s pipeline.
+//!
+//! Decoding and resizing are CPU-bound and can take tens of milliseconds, so they never run on
+//! a tokio worker: each job goes to `spawn_blocking` behind a semaphore of `THREAD_POOL_SIZE`
+//! permits (so the blocking pool never holds more CPU work than there are threads for it).
+//! Before that, a second, weighted semaphore — the **memory budget** — is acquired for the
+//! pixels the decode may allocate (width × height × 4 from the header probe, counted in KiB):
+//! a burst of 40-megapixel uploads waits for budget instead of exhausting memory. An image
+//! larger than the whole budget takes all of it and runs alone.
+//!
+//! Identical in-flight transforms are **coalesced**: the first request for a cache key starts
+//! one task (spawned, so a client that disconnects does not cancel it for the others) and every
+//! request for the same key while it runs awaits the same shared result — one decode for a
+//! burst of the same URL. Results go to the [`DiskCache`].
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Instant,
+};
+
+use bytes::Bytes;
+use futures::{
+    FutureExt,
+    future::{BoxFuture, Shared},
+};
+use tokio::sync::Semaphore;
+use vitrine_common::{
+    api::ImageId,
+    cache_key,
+    signature::SigningKeys,
+    thumbnail::{ImageInfo, Limits, Output, OutputFormat, PipelineError, ThumbSpec, probe},
+};
+
+use super::{Images, cache::DiskCache};
+
+/// Why a thumbnail could not be made. `Clone` because coalesced waiters share it.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RenderError {
+    #[error("no image with id {0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<RenderError> for crate::error::ApiError {
+    fn from(e: RenderError) -> Self {
+        use crate::error::ApiError;
+        match e {
+            RenderError::NotFound(m) => ApiError::NotFound(m),
+            RenderError::Pipeline(p) => ApiError::Image(p),
+            RenderError::Internal(m) => ApiError::Internal(anyhow::anyhow!(m)),
+        }
+    }
+}
+
+/// Where a served thumbnail came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The disk cache.
+    Hit,
+    /// Rendered for this request.
+    Miss,
+    /// Rendered by a concurrent request for the same key, shared.
+    Coalesced,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Hit => "hit",
+            Source::Miss => "miss",
+            Source::Coalesced => "coalesced",
+        }
+    }
+}
+
+/// Counters for thumbnailing (exported later as metrics).
+#[derive(Debug, Default)]
+pub struct ThumbStats {
+    pub uploads: AtomicU64,
+    pub processed: AtomicU64,
+    pub failed: AtomicU64,
+    pub outputs: AtomicU64,
+    pub coalesced: AtomicU64,
+    /// Time spent waiting for the memory budget and a CPU permit, µs.
+    pub wait_micros: AtomicU64,
+    /// Time spent in the pipeline (decode + resize + encode), µs.
+    pub process_micros: AtomicU64,
+    /// Time spent reading originals from the object store, µs.
+    pub load_micros: AtomicU64,
+}
+
+type Flight = Shared<BoxFuture<'static, Result<Bytes, RenderError>>>;
+
+/// The thumbnail service (cheap to clone).
+#[derive(Clone)]
+pub struct Thumbnailer {
+    pub images: Images,
+    pub cache: DiskCache,
+    pub keys: SigningKeys,
+    cpu: Arc<Semaphore>,
+    memory: Arc<Semaphore>,
+    memory_kib: u32,
+    flights: Arc<Mutex<HashMap<String, Flight>>>,
+    pub stats: Arc<ThumbStats>,
+}
+
+impl std::fmt::Debug for Thumbnailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Thumbnailer")
+            .field("cpu_permits", &self.cpu.available_permits())
+            .field("memory_kib", &self.memory_kib)
+            .finish()
+    }
+}
+
+/// The disk-cache key of a thumbnail: the hex part of `cache_key::thumbnail`.
+pub fn cache_key(id: &str, spec: &ThumbSpec, format: OutputFormat) -> String {
+    let key = cache_key::thumbnail(id, &spec.canonical(), format.as_str());
+    key.as_str()
+        .rsplit(':')
+        .next()
+        .unwrap_or(key.as_str())
+        .to_owned()
+}
+
+/// The strong ETag of a thumbnail: the output is a deterministic function of the source bytes
+/// (the id is their hash), the canonical spec and the format, so the cache key identifies the
+/// bytes and a 304 needs neither the original nor the cache.
+pub fn etag(key: &str) -> String {
+    format!("\"t-{}\"", &key[..key.len().min(32)])
+}
+
+impl Thumbnailer {
+    pub fn new(
+        images: Images,
+        cache: DiskCache,
+        keys: SigningKeys,
+        threads: usize,
+        memory_budget_bytes: u64,
+    ) -> Self {
+        let memory_kib = (memory_budget_bytes / 1024).clamp(1, u64::from(u32::MAX >> 4)) as u32;
+        Self {
+            images,
+            cache,
+            keys,
+            cpu: Arc::new(Semaphore::new(threads.max(1))),
+            memory: Arc::new(Semaphore::new(memory_kib as usize)),
+            memory_kib,
+            flights: Arc::new(Mutex::new(HashMap::new())),
+            stats: Arc::new(ThumbStats::default()),
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.images.limits
+    }
+
+    /// Memory budget still free, in bytes (for health and tests).
+    pub fn memory_available(&self) -> u64 {
+        self.memory.available_permits() as u64 * 1024
+    }
+
+    /// Runs the pipeline on `bytes` for `jobs` (decoding once), within the CPU pool and the
+    /// memory budget.
+    pub async fn process_many(
+        &self,
+        bytes: Arc<Vec<u8>>,
+        jobs: Vec<(ThumbSpec, OutputFormat)>,
+    ) -> Result<Vec<Output>, RenderError> {
+        let limits = *self.limits();
+        let info: ImageInfo = match probe(&bytes, &limits) {
+            Ok(i) => i,
+            Err(e) => {
+                self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                return Err(e.into());
+            }
+        };
+        let need_kib = (u64::from(info.width) * u64::from(info.height) * 4 / 1024)
+            .clamp(1, u64::from(self.memory_kib)) as u32;
+        let waited = Instant::now();
+        let _memory = self
+            .memory
+            .acquire_many(need_kib)
+            .await
+            .map_err(|e| RenderError::Internal(e.to_string()))?;
+        let _cpu = self
+            .cpu
+            .acquire()
+            .await
+            .map_err(|e| RenderError::Internal(e.to_string()))?;
+        self.stats
+            .wait_micros
+            .fetch_add(waited.elapsed().as_micros() as u64, Ordering::Relaxed);
+        let started = Instant::now();
+        let n = jobs.len() as u64;
+        let result = tokio::task::spawn_blocking(move || {
+            vitrine_common::thumbnail::process_many(&bytes, &jobs, &limits)
+        })
+        .await
+        .map_err(|e| RenderError::Internal(format!("pipeline task: {e}")))?;
+        self.stats
+            .process_micros
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        match result {
+            Ok(outputs) => {
+                self.stats.processed.fetch_add(1, Ordering::Relaxed);
+                self.stats.outputs.fetch_add(n, Ordering::Relaxed);
+                Ok(outputs)
+            }
+            Err(e) => {
+                self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Accepts an original only if the pipeline can actually decode it: header probe (cheap
+    /// refusals first), then the `small` WebP thumbnail is made — a full decode that proves
+    /// the file is whole (a truncated or corrupt body is refused with 422 here rather than
+    /// failing later at `/img`) and warms the cache with the size product lists show first.
+    pub async fn ingest_checked(
+        &self,
+        bytes: Vec<u8>,
+    ) -> Result<(crate::db::images::ImageRecord, bool), super::IngestError> {
+        use super::IngestError;
+        probe(&bytes, self.limits())?;
+        let format = OutputFormat::Webp;
+        let mut spec = vitrine_common::thumbnail::Preset::Small.spec();
+        spec.format = vitrine_common::thumbnail::Format::Fixed(format);
+        let shared = Arc::new(bytes);
+        let outputs = self
+            .process_many(shared.clone(), vec![(spec, format)])
+            .await
+            .map_err(|e| match e {
+                RenderError::Pipeline(p) => IngestError::Refused(p),
+                other => IngestError::Storage(anyhow::anyhow!(other)),
+            })?;
+        let bytes = Arc::try_unwrap(shared).unwrap_or_else(|a| (*a).clone());
+        let (record, created) = self.images.ingest(bytes).await?;
+        if let Some(out) = outputs.first() {
+            let key = cache_key(&record.id, &spec, format);
+            self.cache.put(&key, format.extension(), &out.bytes).await;
+        }
+        Ok((record, created))
+    }
+
+    /// The original's bytes from the object store.
+    pub async fn load(&self, id: &str) -> Result<Arc<Vec<u8>>, RenderError> {
+        let started = Instant::now();
+        let bytes = self
+            .images
+            .bytes(id)
+            .await
+            .map_err(|e| RenderError::Internal(e.to_string()))?
+            .ok_or_else(|| RenderError::NotFound(id.to_owned()))?;
+        self.stats
+            .load_micros
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        Ok(Arc::new(bytes))
+    }
+
+    /// The thumbnail of `id` for `spec` as `format`: from the disk cache, from a transform
+    /// already in flight, or rendered now (and cached).
+    pub async fn render(
+        &self,
+        id: &ImageId,
+        spec: ThumbSpec,
+        format: OutputFormat,
+    ) -> Result<(Bytes, Source), RenderError> {
+        let key = cache_key(id.as_str(), &spec, format);
+        if let Some((bytes, _)) = self.cache.get(&key).await {
+            return Ok((bytes, Source::Hit));
+        }
+        let (flight, source) = {
+            let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(f) = flights.get(&key) {
+                self.stats.coalesced.fetch_add(1, Ordering::Relaxed);
+                (f.clone(), Source::Coalesced)
+            } else {
+                let this = self.clone();
+                let (id, k) = (id.as_str().to_owned(), key.clone());
+                let task = tokio::spawn(async move {
+                    let result = this.render_uncached(&id, spec, format, &k).await;
+                    this.flights
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&k);
+                    result
+                });
+                let flight: Flight = async move {
+                    task.await
+                        .unwrap_or_else(|e| Err(RenderError::Internal(format!("render task: {e}"))))
+                }
+                .boxed()
+                .shared();
+                flights.insert(key.clone(), flight.clone());
+                (flight, Source::Miss)
+            }
+        };
+        flight.await.map(|b| (b, source))
+    }
+
+    async fn render_uncached(
+        &self,
+        id: &str,
+        spec: ThumbSpec,
+        format: OutputFormat,
+        key: &str,
+    ) -> Result<Bytes, RenderError> {
+        let bytes = self.load(id).await?;
+        let mut outputs = self.process_many(bytes, vec![(spec, format)]).await?;
+        let out = outputs
+            .pop()
+            .ok_or_else(|| RenderError::Internal("the pipeline returned no output".into()))?;
+        self.cache.put(key, format.extension(), &out.bytes).await;
+        Ok(Bytes::from(out.bytes))
+    }
+
+    /// Makes several thumbnails of one original in one decode and stores each in the cache
+    /// (batch jobs use this so `/img` serves their outputs without rendering again).
+    pub async fn render_set(
+        &self,
+        id: &str,
+        jobs: Vec<(ThumbSpec, OutputFormat)>,
+    ) -> Result<Vec<Output>, RenderError> {
+        let bytes = self.load(id).await?;
+        let outputs = self.process_many(bytes, jobs.clone()).await?;
+        for ((spec, format), out) in jobs.iter().zip(&outputs) {
+            let key = cache_key(id, spec, *format);
+            self.cache.put(&key, format.extension(), &out.bytes).await;
+        }
+        Ok(outputs)
+    }
+
+    pub fn snapshot(&self) -> serde_json::Value {
+        let s = &self.stats;
+        serde_json::json!({
+            "uploads": s.uploads.load(Ordering::Relaxed),
+            "processed": s.processed.load(Ordering::Relaxed),
+            "failed": s.failed.load(Ordering::Relaxed),
+            "outputs": s.outputs.load(Ordering::Relaxed),
+            "coalesced": s.coalesced.load(Ordering::Relaxed),
+            "wait_seconds": s.wait_micros.load(Ordering::Relaxed) as f64 / 1e6,
+            "process_seconds": s.process_micros.load(Ordering::Relaxed) as f64 / 1e6,
+            "load_seconds": s.load_micros.load(Ordering::Relaxed) as f64 / 1e6,
+            "cpu_permits_free": self.cpu.available_permits(),
+            "memory_budget_bytes": u64::from(self.memory_kib) * 1024,
+            "memory_free_bytes": self.memory_available(),
+            "cache": self.cache.snapshot(),
+        })
+    }
+}

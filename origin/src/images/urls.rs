@@ -1,0 +1,66 @@
+//! Building `/img` URLs the storefront can use.
+//!
+//! Only URLs the shop made may trigger a resize, so every URL the origin hands out (search
+//! results' `thumbnail_url`, batch job results, the demo catalog) is built here and signed with
+//! the current key of `IMAGE_SIGNING_KEYS` (or carries `_` when signing is off).
+
+use vitrine_common::{
+    signature::SigningKeys,
+    thumbnail::{OutputFormat, Preset},
+};
+
+/// `/img/{signature}/{options}/{image_id}` for raw `options` (e.g. `w:300/h:300/fit:cover`).
+/// `options` may be empty.
+pub fn img_url(keys: &SigningKeys, options: &str, image_id: &str) -> String {
+    let options = options.trim_matches('/');
+    let signed = if options.is_empty() {
+        format!("/{image_id}")
+    } else {
+        format!("/{options}/{image_id}")
+    };
+    format!("/img/{}{signed}", keys.sign(&signed))
+}
+
+/// The URL of a preset thumbnail (`small`/`medium`/`large`) in `format`, or `f:auto` when
+/// `format` is `None` (the browser's `Accept` then picks WebP or JPEG).
+pub fn preset_url(
+    keys: &SigningKeys,
+    preset: Preset,
+    format: Option<OutputFormat>,
+    image_id: &str,
+) -> String {
+    let f = format.map_or("auto", OutputFormat::as_str);
+    img_url(keys, &format!("{}/f:{f}", preset.as_str()), image_id)
+}
+
+/// The thumbnail a product card shows: the medium preset, format negotiated.
+pub fn product_thumbnail_url(keys: &SigningKeys, image_id: &str) -> String {
+    preset_url(keys, Preset::Medium, None, image_id)
+}
+
+/// The signing keys configured in `IMAGE_SIGNING_KEYS` (first = current).
+pub fn signing_keys(settings: &crate::config::Settings) -> SigningKeys {
+    let keys: Vec<&[u8]> = settings
+        .image_signing_keys
+        .iter()
+        .map(|k| k.0.as_bytes())
+        .collect();
+    SigningKeys::from_keys(&keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vitrine_common::thumbnail::split_img_path;
+
+    #[test]
+    fn urls_verify_and_parse() {
+        let keys = SigningKeys::from_keys(&["k1-0123456789abcdef"]);
+        let id = "a".repeat(64);
+        let url = product_thumbnail_url(&keys, &id);
+        let p = split_img_path(&url).unwrap();
+        assert_eq!(p.options, "medium/f:auto");
+        keys.verify(p.signature, p.signed_path).unwrap();
+        assert!(img_url(&SigningKeys::default(), "", &id).starts_with("/img/_/"));
+    }
+}

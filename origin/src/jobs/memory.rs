@@ -1,0 +1,370 @@
+//! The in-process queue: the Redis backend's semantics (priorities, visibility timeout,
+//! backoff retries, dead letters, idempotency keys, exactly-once results, TTL) without
+//! durability, for a single origin without `REDIS_URL`. Everything sits behind one mutex; the
+//! critical sections are a few map operations, far below the cost of any real task.
+
+use std::{
+    collections::{BTreeMap, HashMap, VecDeque},
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use futures::{FutureExt, future::BoxFuture};
+use tokio::sync::Notify;
+
+use super::{
+    DeadLetter, Delivery, ItemError, ItemOutcome, ItemStatus, JobQueue, JobState, JobView, NewJob,
+    Priority, Progress, QueueConfig, Submitted, Task, backoff, now_ms,
+};
+
+#[derive(Debug, Clone)]
+struct Entry {
+    task: Task,
+    priority: Priority,
+}
+
+#[derive(Debug)]
+struct Job {
+    kind: String,
+    state: JobState,
+    priority: Priority,
+    total: u64,
+    meta: serde_json::Value,
+    created_at: i64,
+    updated_at: i64,
+    touched: Instant,
+    items: BTreeMap<u32, ItemOutcome>,
+    attempts: HashMap<u32, u32>,
+}
+
+impl Job {
+    fn progress(&self) -> Progress {
+        let mut p = Progress {
+            total: self.total,
+            done: self.items.len() as u64,
+            succeeded: 0,
+            failed: 0,
+            skipped: 0,
+        };
+        for o in self.items.values() {
+            match o.status {
+                ItemStatus::Succeeded => p.succeeded += 1,
+                ItemStatus::Failed => p.failed += 1,
+                ItemStatus::Skipped => p.skipped += 1,
+            }
+        }
+        p
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    queues: [VecDeque<Entry>; 3],
+    /// receipt → (entry, visibility deadline)
+    inflight: HashMap<String, (Entry, Instant)>,
+    /// (due, seq) → entry
+    delayed: BTreeMap<(Instant, u64), Entry>,
+    dead: Vec<DeadLetter>,
+    jobs: HashMap<String, Job>,
+    idempotency: HashMap<String, (String, Instant)>,
+    seq: u64,
+}
+
+impl State {
+    /// Moves expired in-flight entries and due delayed entries back to their queues.
+    fn requeue_due(&mut self, now: Instant) {
+        let expired: Vec<String> = self
+            .inflight
+            .iter()
+            .filter(|(_, (_, deadline))| *deadline <= now)
+            .map(|(r, _)| r.clone())
+            .collect();
+        for r in expired {
+            if let Some((e, _)) = self.inflight.remove(&r) {
+                self.queues[e.priority.rank()].push_front(e);
+            }
+        }
+        while let Some(entry) = self.delayed.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let e = entry.remove();
+            self.queues[e.priority.rank()].push_back(e);
+        }
+    }
+
+    fn expire_jobs(&mut self, ttl: Duration, now: Instant) {
+        self.jobs
+            .retain(|_, j| !(j.state.is_terminal() && now.duration_since(j.touched) > ttl));
+        self.idempotency
+            .retain(|_, (_, at)| now.duration_since(*at) <= ttl);
+    }
+
+    fn record(&mut self, job_id: &str, outcome: ItemOutcome) -> bool {
+        let Some(job) = self.jobs.get_mut(job_id) else {
+            return false;
+        };
+        if job.items.contains_key(&outcome.index) {
+            return false;
+        }
+        job.items.insert(outcome.index, outcome);
+        job.updated_at = now_ms();
+        job.touched = Instant::now();
+        if job.state != JobState::Cancelled {
+            job.state = job.progress().state();
+        }
+        true
+    }
+}
+
+#[derive(Debug)]
+pub struct MemoryQueue {
+    state: Mutex<State>,
+    notify: Notify,
+    config: QueueConfig,
+}
+
+impl MemoryQueue {
+    pub fn new(config: QueueConfig) -> Self {
+        Self {
+            state: Mutex::new(State::default()),
+            notify: Notify::new(),
+            config,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn try_take(&self, max: usize) -> Vec<Delivery> {
+        let now = Instant::now();
+        let mut s = self.lock();
+        s.requeue_due(now);
+        let mut out = Vec::new();
+        for rank in 0..3 {
+            while out.len() < max {
+                let Some(e) = s.queues[rank].pop_front() else {
+                    break;
+                };
+                s.seq += 1;
+                let receipt = format!("m{}", s.seq);
+                let (attempt, cancelled) = match s.jobs.get_mut(&e.task.job_id) {
+                    Some(job) => {
+                        let a = job.attempts.entry(e.task.index).or_insert(0);
+                        *a += 1;
+                        let attempt = *a;
+                        if job.state == JobState::Queued {
+                            job.state = JobState::Running;
+                        }
+                        (attempt, job.state == JobState::Cancelled)
+                    }
+                    // The job expired: nothing to record; drop the entry.
+                    None => continue,
+                };
+                s.inflight.insert(
+                    receipt.clone(),
+                    (e.clone(), now + self.config.visibility_timeout),
+                );
+                out.push(Delivery {
+                    task: e.task,
+                    priority: e.priority,
+                    attempt,
+                    cancelled,
+                    receipt,
+                });
+            }
+        }
+        out
+    }
+
+    /// When the next delayed or in-flight entry becomes due (to bound a worker's sleep).
+    fn next_due(&self) -> Option<Instant> {
+        let s = self.lock();
+        let d = s.delayed.keys().next().map(|(t, _)| *t);
+        let v = s.inflight.values().map(|(_, t)| *t).min();
+        match (d, v) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+impl JobQueue for MemoryQueue {
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+
+    fn config(&self) -> &QueueConfig {
+        &self.config
+    }
+
+    fn submit(&self, job: NewJob) -> BoxFuture<'_, anyhow::Result<Submitted>> {
+        async move {
+            let now = Instant::now();
+            let id = uuid::Uuid::now_v7().simple().to_string();
+            {
+                let mut s = self.lock();
+                s.expire_jobs(self.config.ttl, now);
+                if let Some(key) = &job.idempotency_key {
+                    if let Some((existing, _)) = s.idempotency.get(key) {
+                        return Ok(Submitted::Existing(existing.clone()));
+                    }
+                    s.idempotency.insert(key.clone(), (id.clone(), now));
+                }
+                let total = job.items.len() as u64;
+                s.jobs.insert(
+                    id.clone(),
+                    Job {
+                        kind: job.kind.clone(),
+                        state: JobState::Queued,
+                        priority: job.priority,
+                        total,
+                        meta: job.meta.clone(),
+                        created_at: now_ms(),
+                        updated_at: now_ms(),
+                        touched: now,
+                        items: BTreeMap::new(),
+                        attempts: HashMap::new(),
+                    },
+                );
+                for (index, error) in &job.prefailed {
+                    s.record(&id, ItemOutcome::failed(*index, error.clone(), 0));
+                }
+                let prefailed: std::collections::HashSet<u32> =
+                    job.prefailed.iter().map(|(i, _)| *i).collect();
+                for (i, payload) in job.items.into_iter().enumerate() {
+                    let index = i as u32;
+                    if prefailed.contains(&index) {
+                        continue;
+                    }
+                    s.queues[job.priority.rank()].push_back(Entry {
+                        task: Task {
+                            job_id: id.clone(),
+                            kind: job.kind.clone(),
+                            index,
+                            payload,
+                        },
+                        priority: job.priority,
+                    });
+                }
+                if total == 0
+                    && let Some(j) = s.jobs.get_mut(&id)
+                {
+                    j.state = JobState::Completed;
+                }
+            }
+            self.notify.notify_waiters();
+            Ok(Submitted::New(id))
+        }
+        .boxed()
+    }
+
+    fn idempotent(&self, key: &str) -> BoxFuture<'_, anyhow::Result<Option<String>>> {
+        let found = self.lock().idempotency.get(key).map(|(id, _)| id.clone());
+        async move { Ok(found) }.boxed()
+    }
+
+    fn job(&self, id: &str) -> BoxFuture<'_, anyhow::Result<Option<JobView>>> {
+        let view = self.lock().jobs.get(id).map(|j| JobView {
+            job_id: id.to_owned(),
+            kind: j.kind.clone(),
+            state: j.state,
+            priority: j.priority,
+            progress: j.progress(),
+            meta: j.meta.clone(),
+            created_at: j.created_at,
+            updated_at: j.updated_at,
+            items: j.items.values().cloned().collect(),
+        });
+        async move { Ok(view) }.boxed()
+    }
+
+    fn cancel(&self, id: &str) -> BoxFuture<'_, anyhow::Result<Option<JobState>>> {
+        let state = {
+            let mut s = self.lock();
+            s.jobs.get_mut(id).map(|j| {
+                if !j.state.is_terminal() {
+                    j.state = JobState::Cancelled;
+                    j.updated_at = now_ms();
+                }
+                j.state
+            })
+        };
+        async move { Ok(state) }.boxed()
+    }
+
+    fn fetch(
+        &self,
+        _consumer: &str,
+        max: usize,
+        wait: Duration,
+    ) -> BoxFuture<'_, anyhow::Result<Vec<Delivery>>> {
+        async move {
+            let deadline = Instant::now() + wait;
+            loop {
+                let notified = self.notify.notified();
+                let got = self.try_take(max.max(1));
+                if !got.is_empty() {
+                    return Ok(got);
+                }
+                let now = Instant::now();
+                if now >= deadline {
+                    return Ok(got);
+                }
+                let until = self.next_due().map_or(deadline, |d| d.min(deadline));
+                let _ = tokio::time::timeout(until.saturating_duration_since(now), notified).await;
+            }
+        }
+        .boxed()
+    }
+
+    fn finish(
+        &self,
+        delivery: &Delivery,
+        outcome: ItemOutcome,
+    ) -> BoxFuture<'_, anyhow::Result<bool>> {
+        let recorded = {
+            let mut s = self.lock();
+            s.inflight.remove(&delivery.receipt);
+            s.record(&delivery.task.job_id, outcome)
+        };
+        async move { Ok(recorded) }.boxed()
+    }
+
+    fn retry(&self, delivery: &Delivery, error: ItemError) -> BoxFuture<'_, anyhow::Result<()>> {
+        {
+            let mut s = self.lock();
+            if let Some((entry, _)) = s.inflight.remove(&delivery.receipt) {
+                if delivery.attempt >= self.config.max_attempts {
+                    let attempts = delivery.attempt;
+                    s.dead.push(DeadLetter {
+                        task: entry.task.clone(),
+                        error: error.clone(),
+                        attempts,
+                    });
+                    let e = ItemError::new(
+                        "dead_lettered",
+                        format!("gave up after {attempts} attempts: {}", error.message),
+                    );
+                    s.record(
+                        &entry.task.job_id,
+                        ItemOutcome::failed(entry.task.index, e, attempts),
+                    );
+                } else {
+                    s.seq += 1;
+                    let due = Instant::now() + backoff(self.config.retry_base, delivery.attempt);
+                    let seq = s.seq;
+                    s.delayed.insert((due, seq), entry);
+                }
+            }
+        }
+        self.notify.notify_waiters();
+        async move { Ok(()) }.boxed()
+    }
+
+    fn dead_letters(&self, limit: usize) -> BoxFuture<'_, anyhow::Result<Vec<DeadLetter>>> {
+        let v: Vec<DeadLetter> = self.lock().dead.iter().take(limit).cloned().collect();
+        async move { Ok(v) }.boxed()
+    }
+}

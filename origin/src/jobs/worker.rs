@@ -1,0 +1,173 @@
+//! The worker pool: `ASYNC_WORKERS` tasks per process, each fetching deliveries from the queue
+//! and running the handler on them.
+//!
+//! Workers are async (the CPU work they start goes to the bounded image pool), so a few of them
+//! keep the CPU busy while others wait on I/O. Each has its own consumer name
+//! (`{host}-{pid}-{n}`), so several origin processes on one Redis share the work and a dead
+//! process's pending entries are visibly its own. On shutdown a worker stops fetching and
+//! finishes the deliveries it holds (bounded by `SHUTDOWN_TIMEOUT`); anything still unfinished
+//! when the process dies is redelivered after the visibility timeout.
+
+use std::{sync::Arc, sync::atomic::Ordering, time::Duration, time::Instant};
+
+use tokio::{sync::watch, task::JoinHandle};
+
+use super::{ItemOutcome, ItemStatus, JobQueue, JobStats, TaskError, TaskHandler};
+
+#[derive(Debug)]
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+/// A name unique to this process among those sharing the queue.
+pub fn consumer_base() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "origin".into());
+    format!(
+        "{host}-{}-{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..6]
+    )
+}
+
+impl Workers {
+    /// Starts `n` workers fetching up to `batch` deliveries at a time.
+    pub fn start(
+        queue: Arc<dyn JobQueue>,
+        handler: Arc<dyn TaskHandler>,
+        stats: Arc<JobStats>,
+        n: usize,
+        batch: usize,
+    ) -> Self {
+        let (stop, rx) = watch::channel(false);
+        let base = consumer_base();
+        let handles = (0..n)
+            .map(|i| {
+                let consumer = format!("{base}-{i}");
+                tokio::spawn(run(
+                    queue.clone(),
+                    handler.clone(),
+                    stats.clone(),
+                    consumer,
+                    batch,
+                    rx.clone(),
+                ))
+            })
+            .collect();
+        Self { stop, handles }
+    }
+
+    /// Stops fetching, lets in-flight deliveries finish (up to `timeout`), then returns.
+    pub async fn shutdown(self, timeout: Duration) {
+        let _ = self.stop.send(true);
+        let all = futures::future::join_all(self.handles);
+        if tokio::time::timeout(timeout, all).await.is_err() {
+            tracing::warn!("job workers did not finish in time; their items will be redelivered");
+        }
+    }
+
+    /// Kills the workers at once, finishing nothing (tests simulate a crash with this).
+    pub fn abort(self) {
+        for h in self.handles {
+            h.abort();
+        }
+    }
+}
+
+async fn run(
+    queue: Arc<dyn JobQueue>,
+    handler: Arc<dyn TaskHandler>,
+    stats: Arc<JobStats>,
+    consumer: String,
+    batch: usize,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut failures = 0u32;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let fetched = tokio::select! {
+            r = queue.fetch(&consumer, batch, Duration::from_secs(1)) => r,
+            _ = stop.changed() => return,
+        };
+        let deliveries = match fetched {
+            Ok(d) => {
+                failures = 0;
+                d
+            }
+            Err(e) => {
+                failures += 1;
+                let wait = Duration::from_millis(100 * u64::from(failures.min(50)));
+                tracing::warn!(error = %e, consumer, "fetching jobs failed; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {},
+                    _ = stop.changed() => return,
+                }
+                continue;
+            }
+        };
+        // Outcomes are recorded together after the batch (one round trip on Redis);
+        // retries and dead letters go at once.
+        let mut done = Vec::with_capacity(deliveries.len());
+        for d in deliveries {
+            if d.cancelled {
+                let o = ItemOutcome::skipped(d.task.index, d.attempt);
+                done.push((d, o));
+                continue;
+            }
+            if d.attempt > queue.config().max_attempts {
+                // Delivered more often than allowed without an answer: its handler keeps
+                // dying (a poison item). Dead-letter it without running it again.
+                stats.retries.fetch_add(1, Ordering::Relaxed);
+                let e = super::ItemError::new(
+                    "worker_lost",
+                    "the worker processing this item stopped repeatedly",
+                );
+                if let Err(e) = queue.retry(&d, e).await {
+                    tracing::warn!(error = %e, job = %d.task.job_id, "dead-lettering failed");
+                }
+                continue;
+            }
+            let started = Instant::now();
+            let outcome = handler.handle(&d.task).await;
+            stats
+                .handler_micros
+                .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+            match outcome {
+                Ok(value) => {
+                    let o = ItemOutcome::succeeded(d.task.index, value, d.attempt);
+                    done.push((d, o));
+                }
+                Err(TaskError::Permanent(e)) => {
+                    let o = ItemOutcome::failed(d.task.index, e, d.attempt);
+                    done.push((d, o));
+                }
+                Err(TaskError::Transient(e)) => {
+                    stats.retries.fetch_add(1, Ordering::Relaxed);
+                    if let Err(e) = queue.retry(&d, e).await {
+                        tracing::warn!(error = %e, job = %d.task.job_id, "scheduling a retry failed");
+                    }
+                }
+            }
+        }
+        let statuses: Vec<ItemStatus> = done.iter().map(|(_, o)| o.status).collect();
+        match queue.finish_many(done).await {
+            Ok(news) => {
+                for (status, new) in statuses.into_iter().zip(news) {
+                    let counter = match (new, status) {
+                        (false, _) => &stats.duplicates,
+                        (true, ItemStatus::Succeeded) => &stats.items_succeeded,
+                        (true, ItemStatus::Failed) => &stats.items_failed,
+                        (true, ItemStatus::Skipped) => &stats.items_skipped,
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            // Not acknowledged: the entries are redelivered after the visibility timeout.
+            Err(e) => tracing::warn!(error = %e, consumer, "recording job items failed"),
+        }
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs the thumbnail/queue benchmark (origin/benches/thumbnails.rs) with its baselines.
+#
+# Needs: libvips-tools (vipsthumbnail) and pyvips for the comparisons, Redis for the queue
+# figure. Photos: BENCH_PHOTOS=DIR of JPEGs; by default the real photographs shipped in
+# Debian's lomiri/ukui wallpaper packages (24 JPEGs, 1365–6028 px, baseline and progressive)
+# are unpacked into data/bench-photos.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v vipsthumbnail >/dev/null; then
+  echo "installing libvips-tools (vipsthumbnail)…"
+  apt-get install -y -qq libvips-tools >/dev/null
+fi
+if ! python3 -c "import pyvips" 2>/dev/null; then
+  echo "installing pyvips…"
+  pip install -q pyvips
+fi
+
+PHOTOS="${BENCH_PHOTOS:-data/bench-photos}"
+if [ -z "$(ls "$PHOTOS"/*.jpg 2>/dev/null)" ]; then
+  echo "fetching real photos into $PHOTOS (Debian wallpaper packages)…"
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && apt-get download -qq lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 ukui-wallpapers 2>/dev/null)
+  mkdir -p "$PHOTOS" "$tmp/x"
+  for d in "$tmp"/*.deb; do dpkg-deb -x "$d" "$tmp/x"; done
+  find "$tmp/x" -iname '*.jpg' -exec cp {} "$PHOTOS"/ \;
+  rm -rf "$tmp"
+fi
+echo "photos: $(ls "$PHOTOS"/*.jpg | wc -l) JPEGs in $PHOTOS"
+
+export BENCH_PHOTOS="$PHOTOS"
+export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+exec cargo bench -p vitrine-origin --bench thumbnails
