@@ -7,8 +7,8 @@
 
 pub mod health;
 pub mod images;
-pub mod metrics;
 pub mod jobs;
+pub mod metrics;
 pub mod products;
 pub mod search;
 pub mod visual;
