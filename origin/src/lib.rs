@@ -4,12 +4,15 @@
 //! real server on port 0 (`startup::build_state` + `startup::run`).
 
 pub mod auth;
+pub mod cache;
+pub mod compression;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
 pub mod images;
 pub mod import;
+pub mod rate_limit;
 pub mod routes;
 pub mod search;
 pub mod startup;

@@ -10,10 +10,13 @@ use tokio::net::TcpListener;
 
 use crate::{
     auth::ApiKeys,
+    cache::Cache,
+    compression::CompressionStats,
     config::{IndexLocation, Settings},
     db::Db,
     demo,
     images::{Images, store::FsStore},
+    rate_limit::RateLimiter,
     routes,
     search::{
         SearchIndex,
@@ -49,8 +52,28 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             ..IndexConfig::default()
         },
     );
+    let cache = Cache::from_settings(&settings).context("setting up the cache")?;
+    let rate_limiter = Arc::new(RateLimiter::new(&settings, cache.redis().cloned()));
+    // Another instance's product write reaches us over pub/sub before our index has synced
+    // it: catch the index up first, so we never re-cache a search from a stale index.
+    {
+        let (search, db) = (search.clone(), db.clone());
+        cache.set_remote_hook(Arc::new(move |ns| {
+            let (search, db) = (search.clone(), db.clone());
+            Box::pin(async move {
+                if ns == vitrine_common::cache_key::Namespace::Search
+                    && let Err(e) = search.sync(&db).await
+                {
+                    tracing::warn!(error = %e, "search index sync before invalidation failed");
+                }
+            })
+        }));
+    }
     let state = AppState {
         visual,
+        cache,
+        rate_limiter,
+        compression: Arc::new(CompressionStats::default()),
         api_keys: ApiKeys::new(&settings.api_keys),
         settings: Arc::new(settings),
         db,
@@ -86,10 +109,15 @@ pub async fn run(
     let sync = tokio::spawn(search_sync_loop(state.clone(), stop_rx));
     let app = routes::router(state.clone());
     tracing::info!(addr = %listener.local_addr()?, database = state.db.backend(), "vitrine-origin listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")?;
+    // ConnectInfo gives the rate limiter the client's address.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("serving HTTP")?;
+    state.cache.shutdown();
     let _ = stop_tx.send(true);
     let _ = sync.await;
     state.db.close().await;

@@ -7,9 +7,12 @@ use axum::extract::FromRef;
 
 use crate::{
     auth::ApiKeys,
+    cache::Cache,
+    compression::CompressionStats,
     config::Settings,
     db::Db,
     images::Images,
+    rate_limit::RateLimiter,
     search::{SearchIndex, visual::VisualSearch},
     stats::RequestStats,
 };
@@ -24,6 +27,12 @@ pub struct AppState {
     pub api_keys: ApiKeys,
     pub stats: Arc<RequestStats>,
     pub started_at: Instant,
+    /// The two-tier response cache (L1 moka, L2 Redis).
+    pub cache: Cache,
+    /// Per-client GCRA limits (Redis-shared, in-process fallback).
+    pub rate_limiter: Arc<RateLimiter>,
+    /// Bytes in/out and time per compression algorithm.
+    pub compression: Arc<CompressionStats>,
 }
 
 impl FromRef<AppState> for Db {

@@ -1,9 +1,11 @@
 //! The router: every route, and the middleware stack around it.
 //!
-//! Order of the layers (outermost first): request id → panic catcher → trace/log → request
-//! stats → timeout → body limit → handler. The request id is assigned first so every log
+//! Order of the layers (outermost first): compression (negotiation, then the encoders) →
+//! request id → panic catcher → trace/log → request stats → rate limit → timeout → body
+//! limit → handler. The request id is assigned first so every log
 //! line and error carries it.
 
+pub mod cache;
 pub mod health;
 pub mod images;
 pub mod products;
@@ -50,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/products/{id}/similar", get(visual::similar))
         .route("/api/images/{id}", get(images::original))
+        .route("/api/cache/invalidate", post(cache::invalidate))
         .route("/api/health", get(health::health))
         .route("/api/health/detailed", get(health::detailed))
         .route("/api/health/cache", get(health::cache_health))
@@ -63,7 +66,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(settings.max_body_bytes));
 
     let timeout = settings.request_timeout;
-    api.layer(
+    let app = api.layer(
         ServiceBuilder::new()
             .layer(middleware::from_fn(request_id))
             .layer(CatchPanicLayer::custom(panic_response))
@@ -81,6 +84,10 @@ pub fn router(state: AppState) -> Router {
                     .on_response(()),
             )
             .layer(middleware::from_fn_with_state(state.clone(), record))
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
+                crate::rate_limit::middleware,
+            ))
             .layer(HandleErrorLayer::new(move |_: tower::BoxError| async move {
                 ApiError::Timeout(format!(
                     "the request took longer than {} s and was abandoned",
@@ -88,8 +95,9 @@ pub fn router(state: AppState) -> Router {
                 ))
             }))
             .timeout(timeout),
-    )
-    .with_state(state)
+    );
+    // Compression wraps everything, errors included.
+    crate::compression::apply(app.with_state(state.clone()), &state)
 }
 
 async fn not_found(req: Request) -> ApiError {

@@ -8,10 +8,13 @@
 
 mod helpers;
 
+mod cache;
+mod compression;
 mod errors;
 mod health;
 mod in_process;
 mod products;
+mod rate_limit;
 mod search;
 mod shutdown;
 mod visual;
