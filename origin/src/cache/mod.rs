@@ -253,6 +253,24 @@ impl Cache {
         self.0.generations[ns_index(ns)].load(Ordering::Acquire)
     }
 
+    /// `key` in its namespace's current generation (no allocation in generation 0).
+    fn current<'k>(&self, key: &'k CacheKey) -> std::borrow::Cow<'k, CacheKey> {
+        match self.generation(key.namespace()) {
+            0 => std::borrow::Cow::Borrowed(key),
+            g => std::borrow::Cow::Owned(key.in_generation(g)),
+        }
+    }
+
+    /// The L1 entry of `key`, if any (no L2, no computation, no counters): for benchmarks
+    /// and diagnostics.
+    pub async fn peek_l1(&self, key: &CacheKey) -> Option<Bytes> {
+        self.0
+            .l1
+            .get(self.current(key).as_str())
+            .await
+            .map(|v| v.bytes)
+    }
+
     /// The namespace TTL with jitter (`CACHE_TTL_DEFAULT` for `other`).
     pub fn ttl_for(&self, ns: Namespace) -> Duration {
         cache_key::ttl_with_jitter(ns, self.0.default_ttl, TTL_JITTER, rand::random())
@@ -279,7 +297,7 @@ impl Cache {
             return compute.await.map(|b| (b, Source::Bypass)).map_err(Arc::new);
         }
         let ns = key.namespace();
-        let key = key.in_generation(self.generation(ns));
+        let key = self.current(key);
         let started = Instant::now();
         let source = AtomicU8::new(SRC_L1);
         let loader = async {
@@ -321,7 +339,7 @@ impl Cache {
             let ttl = ttl.unwrap_or_else(|| self.ttl_for(ns));
             inner.stats.record_op(Operation::Set, Status::Ok, Tier::L1);
             if inner.l2.is_some() {
-                self.spawn_l2_set(key.clone(), bytes.clone(), ttl, tags);
+                self.spawn_l2_set(key.clone().into_owned(), bytes.clone(), ttl, tags);
             }
             Ok(L1Value {
                 bytes,

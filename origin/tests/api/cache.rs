@@ -140,11 +140,12 @@ async fn ttl_expiry_in_both_tiers() {
     let (a, b, c) = (make(), make(), make());
     assert_eq!(value_of(&a, &key, ttl, "x").await, Source::Computed);
     // The L2 write is in the background.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let redis_key = format!("{prefix}{}", key.as_str());
+    wait_for_redis_key(&test_redis_url(), &redis_key).await;
     assert_eq!(value_of(&b, &key, ttl, "x").await, Source::L2);
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(value_of(&c, &key, ttl, "x").await, Source::Computed);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    wait_for_redis_key(&test_redis_url(), &redis_key).await;
     assert_eq!(
         value_of(&b, &key, ttl, "x").await,
         Source::L2,
@@ -417,7 +418,9 @@ async fn invalidation_reaches_a_second_instance() {
     let path = format!("/api/products/{}", p["id"]);
 
     assert_eq!(header(&a.get(&path).await, "x-cache"), "MISS");
-    wait_for(&b, &path, |r| header(r, "x-cache") == "HIT-L2").await;
+    // A writes L2 in the background; once the key is there, B reads it from L2.
+    wait_for_redis_key(&redis, &format!("{prefix}v1:product:{}", p["id"])).await;
+    assert_eq!(header(&b.get(&path).await, "x-cache"), "HIT-L2");
     assert_eq!(header(&b.get(&path).await, "x-cache"), "HIT-L1");
 
     let r = a
@@ -449,6 +452,24 @@ async fn invalidation_reaches_a_second_instance() {
     assert!(h["generations"]["search"].as_u64().unwrap() >= 2, "{h}");
     a.stop().await;
     b.stop().await;
+}
+
+async fn wait_for_redis_key(url: &str, key: &str) {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let exists: bool = redis::cmd("EXISTS")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        if exists {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{key} never reached Redis");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn wait_for(app: &TestApp, path: &str, ok: impl Fn(&reqwest::Response) -> bool) {
@@ -525,9 +546,7 @@ impl OwnRedis {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        OwnRedis {
-            child: Some(child),
-        }
+        OwnRedis { child: Some(child) }
     }
 
     fn kill(&mut self) {
