@@ -197,8 +197,7 @@ fn redis_benchmark(port: u16, clients: usize, requests: u64) -> Option<(f64, f64
     let text = String::from_utf8_lossy(&out.stdout).replace('\r', "\n");
     let rate = |name: &str| -> Option<f64> {
         text.lines()
-            .filter(|l| l.starts_with(name) && l.contains("requests per second"))
-            .last()?
+            .rfind(|l| l.starts_with(name) && l.contains("requests per second"))?
             .split_whitespace()
             .nth(1)?
             .parse()
@@ -324,16 +323,18 @@ fn search_json() -> Vec<u8> {
             words[0],
             words[1]
         );
+        let category = ["Headphones", "Bags", "Lamps", "Mugs"][(next() % 4) as usize];
+        let colour = ["black", "white", "red"][(next() % 3) as usize];
         results.push(serde_json::json!({
             "id": 1000 + i,
             "sku": format!("SKU-{:06}", next() % 1_000_000),
             "title": title,
             "description": format!("The {} is a {} for every day. {}.", words[0], words[2..].join(" "), words[3..10].join(" ")),
             "brand": BRANDS[(next() % 6) as usize],
-            "category": ["Headphones", "Bags", "Lamps", "Mugs"][(next() % 4) as usize],
+            "category": category,
             "price": next() % 100_000,
             "currency": "USD",
-            "attributes": {"colour": ["black", "white", "red"][(next() % 3) as usize], "material": words[4], "weight_g": next() % 2000},
+            "attributes": {"colour": colour, "material": words[4], "weight_g": next() % 2000},
             "image_id": format!("{:016x}{:016x}{:016x}{:016x}", next(), next(), next(), next()),
             "created_at": "2026-11-20T10:15:30.123456Z",
             "updated_at": "2026-11-27T08:01:02.654321Z",

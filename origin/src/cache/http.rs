@@ -123,6 +123,13 @@ where
     }
     h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     h.insert(X_CACHE, HeaderValue::from_static(source.as_header()));
+    // The edge purges by these tags when the origin invalidates (`Cache-Tag`, comma list).
+    let mut cache_tags: Vec<&str> = tags.iter().map(Tag::as_str).collect();
+    let ns_tag = Tag::namespace(key.namespace());
+    cache_tags.push(ns_tag.as_str());
+    if let Ok(v) = HeaderValue::from_str(&cache_tags.join(", ")) {
+        h.insert("cache-tag", v);
+    }
     Ok(response)
 }
 

@@ -61,6 +61,8 @@ fn performance(state: &AppState) -> Value {
         "status": "ok",
         "uptime_s": state.started_at.elapsed().as_secs(),
         "requests": state.stats.snapshot(),
+        "cache_hit_rate": state.cache.stats().hit_rate(None),
+        "compression": state.compression.snapshot(),
     })
 }
 

@@ -197,6 +197,10 @@ async fn etag_304_and_invalidation_on_update(backend: Backend) {
         "public, max-age=60, s-maxage=3600, stale-while-revalidate=60, stale-if-error=86400"
     );
     assert!(header(&first, "vary").contains("accept-encoding"));
+    assert_eq!(
+        header(&first, "cache-tag"),
+        format!("product:{id}, ns:product")
+    );
     let body = first.text().await.unwrap();
 
     let second = app.get(&path).await;
