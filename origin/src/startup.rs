@@ -137,13 +137,25 @@ async fn search_sync_loop(state: AppState, mut stop: tokio::sync::watch::Receive
             _ = stop.changed() => return,
         }
         match state.search.sync(&state.db).await {
+            // Writes made outside this process's handlers (the import command, an instance
+            // without Redis pub/sub) reach the cache only through here.
             Ok(outcome) => {
                 if outcome.rebuilt {
                     if let Err(e) = state.visual.load().await {
                         tracing::warn!(error = %e, "visual index reload failed");
                     }
+                    state
+                        .cache
+                        .invalidate_namespace(vitrine_common::cache_key::Namespace::Product)
+                        .await;
+                    state
+                        .cache
+                        .invalidate_namespace(vitrine_common::cache_key::Namespace::Search)
+                        .await;
                 } else if !outcome.changed.is_empty() {
                     state.visual.on_products_changed(&outcome.changed).await;
+                    let ids: Vec<i64> = outcome.changed.iter().map(|p| p.id).collect();
+                    state.cache.invalidate_products(&ids).await;
                 }
             }
             Err(e) => tracing::warn!(error = %e, "search index sync failed; will retry"),

@@ -684,3 +684,26 @@ async fn redis_killed_mid_test_degrades_and_recovers() {
     assert_eq!(source, Source::L2);
     app.stop().await;
 }
+
+/// A write that bypasses the handlers (the import command, another instance without Redis)
+/// reaches the cache through the search-index sync loop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_band_writes_invalidate_through_the_sync_loop() {
+    let app = spawn_app_with(Backend::Sqlite, &[("SEARCH_SYNC_INTERVAL", "200ms")]).await;
+    let search = "/api/search/text?q=telescope";
+    let (_, v) = app.get_json(search).await;
+    assert_eq!(v["total"], 0);
+    assert_eq!(header(&app.get(search).await, "x-cache"), "HIT-L1");
+    let new: vitrine_common::api::NewProduct = serde_json::from_value(product_json(
+        "T-1",
+        "Telescope Explorer",
+        "Optics",
+        "Orbit",
+        49_900,
+    ))
+    .unwrap();
+    let p = app.state.db.create_product(&new).await.unwrap();
+    let v = wait_for_json(&app, search, |v| v["total"] == 1).await;
+    assert_eq!(v["results"][0]["id"], p.id);
+    app.stop().await;
+}
