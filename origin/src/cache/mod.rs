@@ -483,20 +483,12 @@ impl Cache {
         }
     }
 
-    fn drop_namespace_locally(&self, ns: Namespace) {
-        let prefix = format!("{}:{}:", cache_key::KEY_VERSION, ns.as_str());
-        if let Err(e) = self
-            .0
-            .l1
-            .invalidate_entries_if(move |k, _| k.starts_with(&prefix))
-        {
-            tracing::warn!(error = %e, "L1 namespace invalidation failed; clearing L1");
-            self.0.l1.invalidate_all();
-        }
-    }
-
     /// Moves a namespace to a new generation: `INCR` in Redis when reachable, else locally
-    /// (remembered, and pushed to Redis when it recovers). Drops the namespace from L1.
+    /// (remembered, and pushed to Redis when it recovers).
+    ///
+    /// L1 entries of the old generation are not scanned out: no lookup can reach them any
+    /// more, so they are the first the size-bounded L1 evicts (a predicate scan of the
+    /// whole L1 per product write would cost far more than the memory).
     async fn bump_generation(&self, ns: Namespace) -> u64 {
         let i = ns_index(ns);
         let generation = match &self.0.l2 {
@@ -510,7 +502,6 @@ impl Cache {
             None => self.generation(ns) + 1,
         };
         self.0.generations[i].fetch_max(generation, Ordering::AcqRel);
-        self.drop_namespace_locally(ns);
         generation
     }
 
@@ -552,8 +543,12 @@ impl Cache {
             if let Some(hook) = self.0.remote_hook.get() {
                 hook(ns).await;
             }
-            self.0.generations[ns_index(ns)].fetch_max(*generation, Ordering::AcqRel);
-            self.drop_namespace_locally(ns);
+            let before = self.0.generations[ns_index(ns)].fetch_max(*generation, Ordering::AcqRel);
+            if before >= *generation {
+                // We bumped on our own while Redis was away and are now at or past the
+                // shared counter: the generation cannot tell old from new, so drop L1.
+                self.0.l1.invalidate_all();
+            }
         }
         self.0.stats.record_invalidation(true);
     }
