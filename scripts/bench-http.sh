@@ -58,6 +58,8 @@ echo "response: $(wc -c <"$WORK/search.json") bytes, first $(grep -i '^x-cache' 
 NGINX_PORT="$(free_port)"
 mkdir -p "$WORK/www" "$WORK/nginx"
 cp "$WORK/search.json" "$WORK/www/search.json"
+# nginx workers drop root privileges: let them read the document root.
+chmod 755 "$WORK" "$WORK/www" && chmod 644 "$WORK/www/search.json"
 cat >"$WORK/nginx/nginx.conf" <<EOF
 worker_processes auto;
 daemon off;
@@ -89,7 +91,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 cmp -s "$WORK/search.json" <(curl -fs "http://127.0.0.1:$NGINX_PORT/search.json") \
-  || { echo "nginx does not serve the same bytes" >&2; exit 1; }
+  || { echo "nginx does not serve the same bytes" >&2; cat "$WORK/nginx/error.log" >&2; exit 1; }
 
 run_wrk() { # $1 = label, $2 = url
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$2" >"$WORK/$1.wrk" 2>&1

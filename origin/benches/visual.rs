@@ -43,14 +43,19 @@ fn photo_1000() -> Vec<u8> {
     let big = source.resize_exact(1000, 1000, image::imageops::FilterType::CatmullRom);
     let mut out = Vec::new();
     big.to_rgb8()
-        .write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85))
+        .write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+            &mut out, 85,
+        ))
         .unwrap();
     out
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let n: usize = std::env::var("BENCH_PRODUCTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let n: usize = std::env::var("BENCH_PRODUCTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let limits = Limits::default();
     let photo = photo_1000();
 
@@ -80,7 +85,9 @@ async fn main() -> anyhow::Result<()> {
         let mut v: Vec<f32> = a
             .iter()
             .zip(b)
-            .map(|(x, y)| x * (1.0 - mix) + y * mix + ((rng(&mut seed) % 1000) as f32 / 1000.0 - 0.5) * 0.02)
+            .map(|(x, y)| {
+                x * (1.0 - mix) + y * mix + ((rng(&mut seed) % 1000) as f32 / 1000.0 - 0.5) * 0.02
+            })
             .collect();
         let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         v.iter_mut().for_each(|x| *x /= norm);
@@ -106,7 +113,13 @@ async fn main() -> anyhow::Result<()> {
         }
         percentiles(t)
     };
-    let exact_only = VisualIndex::new(DIMS, IndexConfig { exact_threshold: usize::MAX, ..IndexConfig::default() });
+    let exact_only = VisualIndex::new(
+        DIMS,
+        IndexConfig {
+            exact_threshold: usize::MAX,
+            ..IndexConfig::default()
+        },
+    );
     for (i, v) in vectors.iter().enumerate() {
         exact_only.upsert(i as i64, v, 0, meta(i));
     }
@@ -114,21 +127,35 @@ async fn main() -> anyhow::Result<()> {
     println!("k-NN exact scan, {n} x {DIMS}: p50 {p50:.2} ms  p95 {p95:.2} ms  p99 {p99:.2} ms");
     let s = Instant::now();
     index.build_graph_blocking();
-    println!("HNSW build ({n} vectors, 2 threads): {:.1} s", s.elapsed().as_secs_f64());
+    println!(
+        "HNSW build ({n} vectors, 2 threads): {:.1} s",
+        s.elapsed().as_secs_f64()
+    );
     let (p50, p95, p99) = run(&index, &MetaFilter::default());
-    println!("k-NN HNSW, {n}: p50 {p50:.2} ms  p95 {p95:.2} ms  p99 {p99:.2} ms  (target p95 < 5 ms)");
+    println!(
+        "k-NN HNSW, {n}: p50 {p50:.2} ms  p95 {p95:.2} ms  p99 {p99:.2} ms  (target p95 < 5 ms)"
+    );
     // Recall of the graph against the exact scan.
     let mut agree = 0;
     for q in queries.iter().take(100) {
         let a = index.search(q, 10, &MetaFilter::default());
         let b = exact_only.search(q, 10, &MetaFilter::default());
-        agree += a.iter().filter(|h| b.iter().any(|e| e.product_id == h.product_id)).count();
+        agree += a
+            .iter()
+            .filter(|h| b.iter().any(|e| e.product_id == h.product_id))
+            .count();
     }
     println!("HNSW recall@10 vs exact: {:.3}", agree as f64 / 1000.0);
-    let filter = MetaFilter { category: Some("Category7".into()), ..Default::default() };
+    let filter = MetaFilter {
+        category: Some("Category7".into()),
+        ..Default::default()
+    };
     let (p50, p95, _) = run(&index, &filter);
     println!("k-NN with a category filter (2% of products): p50 {p50:.2} ms  p95 {p95:.2} ms");
-    let filter = MetaFilter { price_max: Some(60_000), ..Default::default() };
+    let filter = MetaFilter {
+        price_max: Some(60_000),
+        ..Default::default()
+    };
     let (p50, p95, _) = run(&index, &filter);
     println!("k-NN with a price filter (60% of products, HNSW): p50 {p50:.2} ms  p95 {p95:.2} ms");
 
@@ -156,19 +183,35 @@ async fn main() -> anyhow::Result<()> {
             price: Price::parse((i % 100_000) as i64).unwrap(),
             currency: Currency::parse("USD").unwrap(),
             attributes: Default::default(),
-            image_id: Some(ImageId::parse(blake3::hash(&i.to_le_bytes()).to_hex().as_str()).unwrap()),
+            image_id: Some(
+                ImageId::parse(blake3::hash(&i.to_le_bytes()).to_hex().as_str()).unwrap(),
+            ),
         })
         .collect();
     db.upsert_many(&rows).await?;
     for (i, row) in rows.iter().enumerate() {
         let id = row.image_id.as_ref().unwrap();
-        db.put_descriptor(id.as_str(), DESCRIPTOR_VERSION, DIMS as i32, &to_bytes(&vectors[i]), 0).await?;
+        db.put_descriptor(
+            id.as_str(),
+            DESCRIPTOR_VERSION,
+            DIMS as i32,
+            &to_bytes(&vectors[i]),
+            0,
+        )
+        .await?;
     }
     db.close().await;
-    println!("seeded {n} products with descriptors in {:.1} s", s.elapsed().as_secs_f64());
+    println!(
+        "seeded {n} products with descriptors in {:.1} s",
+        s.elapsed().as_secs_f64()
+    );
     let s = Instant::now();
     let state = startup::build_state(settings).await?;
-    println!("origin start with {} indexed products: {:.1} s", state.visual.index.len(), s.elapsed().as_secs_f64());
+    println!(
+        "origin start with {} indexed products: {:.1} s",
+        state.visual.index.len(),
+        s.elapsed().as_secs_f64()
+    );
     while !state.visual.index.has_graph() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
@@ -183,10 +226,17 @@ async fn main() -> anyhow::Result<()> {
     let mut t = Vec::new();
     for i in 0..120 {
         let form = reqwest::multipart::Form::new()
-            .part("image", reqwest::multipart::Part::bytes(photo.to_vec()).file_name("q.jpg"))
+            .part(
+                "image",
+                reqwest::multipart::Part::bytes(photo.to_vec()).file_name("q.jpg"),
+            )
             .text("limit", "20");
         let s = Instant::now();
-        let r = client.post(format!("http://{addr}/api/search/image")).multipart(form).send().await?;
+        let r = client
+            .post(format!("http://{addr}/api/search/image"))
+            .multipart(form)
+            .send()
+            .await?;
         assert_eq!(r.status(), 200);
         r.bytes().await?;
         if i >= 20 {
@@ -194,7 +244,9 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let (p50, p95, p99) = percentiles(t);
-    println!("POST /api/search/image, 1000x1000 JPEG, {n} products, uncached: p50 {p50:.1} ms  p95 {p95:.1} ms  p99 {p99:.1} ms  (target p95 < 50 ms)");
+    println!(
+        "POST /api/search/image, 1000x1000 JPEG, {n} products, uncached: p50 {p50:.1} ms  p95 {p95:.1} ms  p99 {p99:.1} ms  (target p95 < 50 ms)"
+    );
     let _ = tx.send(());
     let _ = server.await;
     Ok(())
