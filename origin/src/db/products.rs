@@ -72,6 +72,22 @@ pub struct Fingerprint {
     pub max_updated_at: Option<DateTime<Utc>>,
 }
 
+/// Binds a product's nine writable columns, in `COLUMNS` order after `id`.
+macro_rules! bind_fields {
+    ($query:expr, $p:expr) => {
+        $query
+            .bind($p.sku.as_str())
+            .bind($p.title.as_str())
+            .bind($p.description.as_str())
+            .bind($p.brand.as_str())
+            .bind($p.category.as_str())
+            .bind($p.price.minor_units())
+            .bind($p.currency.as_str())
+            .bind(attrs($p))
+            .bind($p.image_id.as_ref().map(|i| i.as_str()))
+    };
+}
+
 fn attrs(p: &NewProduct) -> Json<serde_json::Value> {
     Json(serde_json::Value::Object(p.attributes.as_map().clone()))
 }
@@ -238,18 +254,12 @@ impl Db {
             ($pool:expr) => {
                 self.timed(
                     "product_insert",
-                    sqlx::query_as::<_, ProductRow>(AssertSqlSafe(sql.as_str()))
-                        .bind(p.sku.as_str())
-                        .bind(p.title.as_str())
-                        .bind(p.description.as_str())
-                        .bind(p.brand.as_str())
-                        .bind(p.category.as_str())
-                        .bind(p.price.minor_units())
-                        .bind(p.currency.as_str())
-                        .bind(attrs(p))
-                        .bind(p.image_id.as_ref().map(|i| i.as_str()))
-                        .bind(now)
-                        .fetch_one($pool),
+                    bind_fields!(
+                        sqlx::query_as::<_, ProductRow>(AssertSqlSafe(sql.as_str())),
+                        p
+                    )
+                    .bind(now)
+                    .fetch_one($pool),
                 )
                 .await
             };
@@ -279,19 +289,13 @@ impl Db {
             ($pool:expr) => {
                 self.timed(
                     "product_update",
-                    sqlx::query_as::<_, ProductRow>(AssertSqlSafe(sql.as_str()))
-                        .bind(p.sku.as_str())
-                        .bind(p.title.as_str())
-                        .bind(p.description.as_str())
-                        .bind(p.brand.as_str())
-                        .bind(p.category.as_str())
-                        .bind(p.price.minor_units())
-                        .bind(p.currency.as_str())
-                        .bind(attrs(p))
-                        .bind(p.image_id.as_ref().map(|i| i.as_str()))
-                        .bind(now)
-                        .bind(id)
-                        .fetch_optional($pool),
+                    bind_fields!(
+                        sqlx::query_as::<_, ProductRow>(AssertSqlSafe(sql.as_str())),
+                        p
+                    )
+                    .bind(now)
+                    .bind(id)
+                    .fetch_optional($pool),
                 )
                 .await
             };

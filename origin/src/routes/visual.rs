@@ -6,13 +6,11 @@ use std::{sync::Arc, time::Instant};
 use axum::extract::{Multipart, State, multipart::MultipartRejection};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use vitrine_common::{
-    api::{Brand, Category, Limit, Price, Product, SearchFilters},
-    signature,
-};
+use vitrine_common::api::{Brand, Category, Limit, Price, Product, SearchFilters};
 
 use crate::{
     error::{ApiError, ApiJson, ApiPath, ApiQuery},
+    images::urls,
     search::visual::index::{Hit, MetaFilter},
     state::AppState,
 };
@@ -38,16 +36,6 @@ fn filter_of(filters: &SearchFilters, exclude: Option<i64>) -> MetaFilter {
     }
 }
 
-/// A signed `/img` URL for a result thumbnail (unsigned `_` when no keys are configured).
-pub fn thumbnail_url(state: &AppState, image_id: &str) -> String {
-    let path = format!("/w:300/h:300/fit:inside/f:auto/{image_id}");
-    let sig = match state.settings.image_signing_keys.first() {
-        Some(key) => signature::sign(key.0.as_bytes(), &path),
-        None => "_".to_owned(),
-    };
-    format!("/img/{sig}{path}")
-}
-
 /// Products for `hits`, best first; near-duplicates of the query photo rank above the rest.
 async fn hydrate(
     state: &AppState,
@@ -63,6 +51,7 @@ async fn hydrate(
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
+    let keys = urls::signing_keys(&state.settings);
     let mut out: Vec<ImageHit> = hits
         .iter()
         .filter_map(|h| {
@@ -74,7 +63,7 @@ async fn hydrate(
                 product
                     .image_id
                     .as_deref()
-                    .map(|id| thumbnail_url(state, id))
+                    .map(|id| urls::product_thumbnail_url(&keys, id))
             } else {
                 None
             };
@@ -170,7 +159,7 @@ pub async fn search_image(
         .visual
         .describe_bytes(Arc::new(image))
         .await
-        .map_err(crate::routes::visual::pipeline_error)?;
+        .map_err(ApiError::from)?;
     let hits = state.visual.index.search(
         &descriptor.vector,
         limit.get() as usize,
@@ -182,19 +171,6 @@ pub async fn search_image(
         "took_ms": started.elapsed().as_secs_f64() * 1000.0,
         "query": {"content_hash": content_hash, "phash": format!("{:016x}", descriptor.phash)},
     })))
-}
-
-/// Maps a pipeline refusal to the matching 4xx.
-pub fn pipeline_error(e: vitrine_common::thumbnail::pipeline::PipelineError) -> ApiError {
-    let detail = format!("{e} ({})", e.code());
-    match e.status() {
-        413 => ApiError::PayloadTooLarge(detail),
-        415 => ApiError::UnsupportedMediaType(detail),
-        422 => ApiError::Unprocessable(detail),
-        406 => ApiError::NotAcceptable(detail),
-        400 => ApiError::BadRequest(detail),
-        _ => ApiError::internal(anyhow::anyhow!(detail)),
-    }
 }
 
 #[derive(Debug, Deserialize)]
