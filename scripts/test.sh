@@ -28,6 +28,7 @@ step "services"
 bash scripts/services.sh
 
 step "toolchain"
+bash scripts/build-deps.sh
 cargo --version
 rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown \
     || rustup target add wasm32-unknown-unknown \

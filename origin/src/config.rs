@@ -205,6 +205,10 @@ pub struct Settings {
     pub job_retry_base: Duration,
     /// How long job state and results are kept after the last update.
     pub job_ttl: Duration,
+    /// Cache tiers and the Redis circuit breaker (see [`CacheSettings`]).
+    pub cache: CacheSettings,
+    /// Per-route-class rate limits (see [`RateLimitSettings`]).
+    pub rate_limit: RateLimitSettings,
 }
 
 impl Settings {
@@ -382,6 +386,8 @@ impl Settings {
             job_max_attempts: parse_num(&get, "JOB_MAX_ATTEMPTS", 5, 1, 100)?,
             job_retry_base: parse_duration(&get, "JOB_RETRY_BASE", Duration::from_millis(500))?,
             job_ttl: parse_duration(&get, "JOB_TTL", Duration::from_secs(86_400))?,
+            cache: CacheSettings::from_lookup(&get)?,
+            rate_limit: RateLimitSettings::from_lookup(&get)?,
             data_dir,
         })
     }
@@ -518,6 +524,94 @@ fn parse_keys(
     Ok(keys)
 }
 
+/// Tuning of the two cache tiers; the on/off switch and default TTL are `CACHE_ENABLED` /
+/// `CACHE_TTL_DEFAULT` above.
+#[derive(Debug, Clone)]
+pub struct CacheSettings {
+    /// `CACHE_L1_MAX_BYTES`: the in-process tier's budget, in bytes of keys + values.
+    pub l1_max_bytes: u64,
+    /// `CACHE_KEY_PREFIX`: prepended to every Redis key and the invalidation channel, so
+    /// several deployments (or tests) can share one Redis without seeing each other.
+    pub key_prefix: String,
+    /// `CACHE_REDIS_TIMEOUT`: the longest a request waits for one Redis operation.
+    pub redis_timeout: Duration,
+    /// `CACHE_BREAKER_FAILURES`: consecutive Redis failures that open the breaker.
+    pub breaker_failures: u32,
+    /// `CACHE_BREAKER_COOLDOWN`: how long the breaker stays open before one probe.
+    pub breaker_cooldown: Duration,
+}
+
+impl CacheSettings {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let key_prefix = get("CACHE_KEY_PREFIX").unwrap_or_else(|| "vitrine:".into());
+        if key_prefix.len() > 64 || !key_prefix.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(err(
+                "CACHE_KEY_PREFIX",
+                "must be at most 64 printable ASCII characters without spaces",
+            ));
+        }
+        let redis_timeout = parse_duration(get, "CACHE_REDIS_TIMEOUT", Duration::from_millis(50))?;
+        if redis_timeout.is_zero() || redis_timeout > Duration::from_secs(5) {
+            return Err(err("CACHE_REDIS_TIMEOUT", "must be between 1ms and 5s"));
+        }
+        Ok(Self {
+            l1_max_bytes: parse_num(
+                get,
+                "CACHE_L1_MAX_BYTES",
+                128 * 1024 * 1024,
+                64 * 1024,
+                1 << 40,
+            )?,
+            key_prefix,
+            redis_timeout,
+            breaker_failures: parse_num(get, "CACHE_BREAKER_FAILURES", 3, 1, 1000)?,
+            breaker_cooldown: parse_duration(
+                get,
+                "CACHE_BREAKER_COOLDOWN",
+                Duration::from_secs(1),
+            )?,
+        })
+    }
+}
+
+/// Rate limiting: GCRA quotas per route class (defaults from `common`), overridable with
+/// `RATE_LIMIT_<CLASS>=<burst>:<count>[/s|/m|/h]`.
+#[derive(Debug, Clone)]
+pub struct RateLimitSettings {
+    /// `RATE_LIMIT_ENABLED` (default true).
+    pub enabled: bool,
+    pub limits: vitrine_common::rate_limit::RateLimits,
+    /// `RATE_LIMIT_API_KEY_MULTIPLIER` (default 10): every request carrying a *valid* API
+    /// key is limited per key, with burst and rate multiplied by this. Keys are issued to
+    /// partners and load tests, which are trusted by construction; one knob is simpler to
+    /// operate than a second list of keys.
+    pub api_key_multiplier: u32,
+}
+
+impl RateLimitSettings {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        use vitrine_common::rate_limit::{Quota, RateLimits, RouteClass};
+        let mut limits = RateLimits::default();
+        for (class, var) in [
+            (RouteClass::Read, "RATE_LIMIT_READ"),
+            (RouteClass::Search, "RATE_LIMIT_SEARCH"),
+            (RouteClass::ImageSearch, "RATE_LIMIT_IMAGE_SEARCH"),
+            (RouteClass::Write, "RATE_LIMIT_WRITE"),
+            (RouteClass::Thumbnail, "RATE_LIMIT_THUMBNAIL"),
+        ] {
+            if let Some(raw) = get(var) {
+                let quota = Quota::parse(&raw).map_err(|e| err(var, e.reason))?;
+                limits = limits.with(class, quota);
+            }
+        }
+        Ok(Self {
+            enabled: parse_bool(get, "RATE_LIMIT_ENABLED", true)?,
+            limits,
+            api_key_multiplier: parse_num(get, "RATE_LIMIT_API_KEY_MULTIPLIER", 10, 1, 10_000)?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -545,6 +639,24 @@ mod tests {
         assert_eq!(s.connection_max_lifetime, Duration::from_secs(3600));
         assert!(s.redis_url.is_none());
         assert_eq!(s.compression_level, CompressionLevel::Balanced);
+        assert!(s.rate_limit.enabled);
+        assert_eq!(s.rate_limit.api_key_multiplier, 10);
+        assert_eq!(s.cache.key_prefix, "vitrine:");
+        assert_eq!(s.cache.redis_timeout, Duration::from_millis(50));
+    }
+
+    #[test]
+    fn rate_limit_overrides_use_commons_syntax() {
+        use vitrine_common::rate_limit::{Quota, RouteClass};
+        let s = settings(&[("RATE_LIMIT_SEARCH", "10:1/m")]).unwrap();
+        assert_eq!(
+            s.rate_limit.limits.get(RouteClass::Search),
+            Quota::parse("10:1/m").unwrap()
+        );
+        assert_eq!(
+            s.rate_limit.limits.get(RouteClass::Read),
+            RouteClass::Read.default_quota()
+        );
     }
 
     #[test]
@@ -562,6 +674,13 @@ mod tests {
             ("COMPRESSION_LEVEL", "ultra"),
             ("MEMORY_BUDGET_BYTES", "lots"),
             ("MEMORY_BUDGET_BYTES", "1Zi"),
+            ("CACHE_KEY_PREFIX", "has space"),
+            ("CACHE_REDIS_TIMEOUT", "0"),
+            ("CACHE_L1_MAX_BYTES", "12"),
+            ("RATE_LIMIT_SEARCH", "120"),
+            ("RATE_LIMIT_WRITE", "0:5"),
+            ("RATE_LIMIT_ENABLED", "sometimes"),
+            ("RATE_LIMIT_API_KEY_MULTIPLIER", "0"),
         ] {
             let e = settings(&[(var, value)]).unwrap_err();
             assert_eq!(e.var, var, "{e}");

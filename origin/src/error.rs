@@ -98,6 +98,37 @@ impl ApiError {
         ApiError::NotFound(what.into())
     }
 
+    /// An equivalent error (same status and public message), for errors shared between
+    /// several waiters of one cached computation.
+    pub fn duplicate(&self) -> ApiError {
+        match self {
+            ApiError::BadRequest(m) => ApiError::BadRequest(m.clone()),
+            ApiError::InvalidField(e) => ApiError::InvalidField(e.clone()),
+            ApiError::InvalidOption(e) => ApiError::InvalidOption(e.clone()),
+            ApiError::Image(e) => ApiError::Image(e.clone()),
+            ApiError::Unprocessable(m) => ApiError::Unprocessable(m.clone()),
+            ApiError::Unauthorized(m) => ApiError::Unauthorized(m.clone()),
+            ApiError::Forbidden(m) => ApiError::Forbidden(m.clone()),
+            ApiError::NotFound(m) => ApiError::NotFound(m.clone()),
+            ApiError::Conflict(m) => ApiError::Conflict(m.clone()),
+            ApiError::PayloadTooLarge(m) => ApiError::PayloadTooLarge(m.clone()),
+            ApiError::UnsupportedMediaType(m) => ApiError::UnsupportedMediaType(m.clone()),
+            ApiError::NotAcceptable(m) => ApiError::NotAcceptable(m.clone()),
+            ApiError::TooManyRequests { retry_after_secs } => ApiError::TooManyRequests {
+                retry_after_secs: *retry_after_secs,
+            },
+            ApiError::Unavailable {
+                detail,
+                retry_after_secs,
+            } => ApiError::Unavailable {
+                detail: detail.clone(),
+                retry_after_secs: *retry_after_secs,
+            },
+            ApiError::Timeout(m) => ApiError::Timeout(m.clone()),
+            ApiError::Internal(e) => ApiError::Internal(anyhow::anyhow!("{e:#}")),
+        }
+    }
+
     fn slug(&self) -> &'static str {
         match self {
             ApiError::BadRequest(_) => "bad-request",

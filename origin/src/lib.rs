@@ -4,6 +4,8 @@
 //! real server on port 0 (`startup::build_state` + `startup::run`).
 
 pub mod auth;
+pub mod cache;
+pub mod compression;
 pub mod config;
 pub mod db;
 pub mod demo;
@@ -12,6 +14,7 @@ pub mod images;
 pub mod import;
 pub mod jobs;
 pub mod metrics;
+pub mod rate_limit;
 pub mod routes;
 pub mod search;
 pub mod startup;

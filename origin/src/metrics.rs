@@ -21,10 +21,10 @@
 //! |---|---|
 //! | HTTP middleware (done) | [`Metrics::record_request`] |
 //! | `Db::timed` (done) | [`Metrics::db_query`] with a `query_type` such as `"product_get"` |
-//! | cache lookups | [`Metrics::cache_get`]`(Namespace::Search, "l1", hit)`; count an `l2` get only after an `l1` miss |
-//! | other cache operations | [`Metrics::cache_op`]`("set", "ok", "l2")` |
-//! | response compression | [`Metrics::compression`]`("br", bytes_in, bytes_out)` |
-//! | rate limiting | [`Metrics::rate_limit`]`(allowed)` |
+//! | cache lookups (`cache::stats`, done) | [`Metrics::cache_get`]`(Namespace::Search, "l1", hit)`; an `l2` get only after an `l1` miss |
+//! | other cache operations (`cache::stats`, done) | [`Metrics::cache_op`]`("set", "ok", "l2")` |
+//! | response compression (`compression`, done) | [`Metrics::compression`]`("br", bytes_in, bytes_out)` |
+//! | rate limiting (`rate_limit::middleware`, done) | [`Metrics::rate_limit`]`(allowed)` |
 //! | image pipeline | [`Metrics::image_stage`]`("resize", secs)`, [`Metrics::image_processed`]`("webp")`, [`Metrics::image_failed`]`(err.code())` |
 //! | jobs | [`Metrics::jobs_depth`]`(queued, running)`, [`Metrics::job_completed`]`(secs)`, [`Metrics::job_failed`]`(secs)`, [`Metrics::job_dead_lettered`]`()` |
 //!
@@ -100,13 +100,18 @@ pub const IMAGE_FAILURES: &[&str] = &[
 ];
 
 /// Cache (operation, status) pairs created at start for each tier.
+/// These are the pairs `cache::stats` records.
 const CACHE_PRESET: &[(&str, &str)] = &[
     ("get", "hit"),
     ("get", "miss"),
     ("get", "error"),
+    ("get", "skipped"),
     ("set", "ok"),
     ("set", "error"),
-    ("invalidate", "ok"),
+    ("set", "skipped"),
+    ("delete", "ok"),
+    ("delete", "error"),
+    ("delete", "skipped"),
 ];
 
 /// The origin's metrics. Cheap to share (`Arc<Metrics>` in `AppState`); every method takes

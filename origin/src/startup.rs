@@ -10,12 +10,15 @@ use tokio::net::TcpListener;
 
 use crate::{
     auth::ApiKeys,
+    cache::Cache,
+    compression::CompressionStats,
     config::{IndexLocation, Settings},
     db::Db,
     demo,
     images::{self, Images, cache::DiskCache, store::FsStore, thumbs::Thumbnailer},
     jobs::{Jobs, images::Dispatcher, images::ImageBatchHandler, worker::Workers},
     metrics::Metrics,
+    rate_limit::RateLimiter,
     routes,
     search::{
         SearchIndex,
@@ -58,7 +61,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     );
     let cache_dir = settings.image_cache_dir.clone();
     let cache_max = settings.image_cache_max_bytes;
-    let cache = tokio::task::spawn_blocking(move || DiskCache::open(&cache_dir, cache_max))
+    let disk_cache = tokio::task::spawn_blocking(move || DiskCache::open(&cache_dir, cache_max))
         .await?
         .with_context(|| {
             format!(
@@ -68,16 +71,37 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         })?;
     let thumbs = Thumbnailer::new(
         images.clone(),
-        cache,
+        disk_cache,
         images::urls::signing_keys(&settings),
         settings.thumbnail_pool_threads(),
         settings.image_memory_budget_bytes,
     );
     let jobs = Jobs::from_settings(&settings).await?;
+    let cache = Cache::from_settings(&settings).context("setting up the cache")?;
+    cache.stats().attach_metrics(metrics.clone());
+    let rate_limiter = Arc::new(RateLimiter::new(&settings, cache.redis().cloned()));
+    // Another instance's product write reaches us over pub/sub before our index has synced
+    // it: catch the index up first, so we never re-cache a search from a stale index.
+    {
+        let (search, db) = (search.clone(), db.clone());
+        cache.set_remote_hook(Arc::new(move |ns| {
+            let (search, db) = (search.clone(), db.clone());
+            Box::pin(async move {
+                if ns == vitrine_common::cache_key::Namespace::Search
+                    && let Err(e) = search.sync(&db).await
+                {
+                    tracing::warn!(error = %e, "search index sync before invalidation failed");
+                }
+            })
+        }));
+    }
     let state = AppState {
         visual,
         thumbs,
         jobs,
+        cache,
+        rate_limiter,
+        compression: Arc::new(CompressionStats::default()),
         api_keys: ApiKeys::new(&settings.api_keys),
         settings: Arc::new(settings),
         db,
@@ -115,10 +139,15 @@ pub async fn run(
     let workers = start_workers(&state);
     let app = routes::router(state.clone());
     tracing::info!(addr = %listener.local_addr()?, database = state.db.backend(), "vitrine-origin listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")?;
+    // ConnectInfo gives the rate limiter the client's address.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("serving HTTP")?;
+    state.cache.shutdown();
     let _ = stop_tx.send(true);
     if let Some(w) = workers {
         w.shutdown(state.settings.shutdown_timeout).await;
@@ -171,13 +200,25 @@ async fn search_sync_loop(state: AppState, mut stop: tokio::sync::watch::Receive
             _ = stop.changed() => return,
         }
         match state.search.sync(&state.db).await {
+            // Writes made outside this process's handlers (the import command, an instance
+            // without Redis pub/sub) reach the cache only through here.
             Ok(outcome) => {
                 if outcome.rebuilt {
                     if let Err(e) = state.visual.load().await {
                         tracing::warn!(error = %e, "visual index reload failed");
                     }
+                    state
+                        .cache
+                        .invalidate_namespace(vitrine_common::cache_key::Namespace::Product)
+                        .await;
+                    state
+                        .cache
+                        .invalidate_namespace(vitrine_common::cache_key::Namespace::Search)
+                        .await;
                 } else if !outcome.changed.is_empty() {
                     state.visual.on_products_changed(&outcome.changed).await;
+                    let ids: Vec<i64> = outcome.changed.iter().map(|p| p.id).collect();
+                    state.cache.invalidate_products(&ids).await;
                 }
             }
             Err(e) => tracing::warn!(error = %e, "search index sync failed; will retry"),

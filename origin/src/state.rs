@@ -7,11 +7,14 @@ use axum::extract::FromRef;
 
 use crate::{
     auth::ApiKeys,
+    cache::Cache,
+    compression::CompressionStats,
     config::Settings,
     db::Db,
     images::{Images, thumbs::Thumbnailer},
     jobs::Jobs,
     metrics::Metrics,
+    rate_limit::RateLimiter,
     search::{SearchIndex, visual::VisualSearch},
     stats::RequestStats,
 };
@@ -32,6 +35,12 @@ pub struct AppState {
     /// Prometheus metrics and the windows behind `/api/performance`.
     pub metrics: Arc<Metrics>,
     pub started_at: Instant,
+    /// The two-tier response cache (L1 moka, L2 Redis).
+    pub cache: Cache,
+    /// Per-client GCRA limits (Redis-shared, in-process fallback).
+    pub rate_limiter: Arc<RateLimiter>,
+    /// Bytes in/out and time per compression algorithm.
+    pub compression: Arc<CompressionStats>,
 }
 
 impl FromRef<AppState> for Db {

@@ -1,10 +1,12 @@
 //! The router: every route, and the middleware stack around it.
 //!
-//! Order of the layers (outermost first): request id → trace span → request log, stats and
-//! metrics → panic catcher → timeout → body limit → handler. The request id is assigned
-//! first so every log line and error carries it; the panic catcher sits inside the
-//! recorder so a panicking handler is logged and counted as the 500 it answers.
+//! Order of the layers (outermost first): compression (negotiation, then the encoders) →
+//! request id → trace span → request log, stats and metrics → rate limit → panic catcher →
+//! timeout → body limit → handler. The request id is assigned first so every log line and
+//! error carries it; the panic catcher sits inside the recorder so a panicking handler is
+//! logged and counted as the 500 it answers; a limited request is refused before any work.
 
+pub mod cache;
 pub mod health;
 pub mod images;
 pub mod jobs;
@@ -66,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/jobs/{id}", get(jobs::status).delete(jobs::cancel))
         .route("/api/jobs/{id}/result", get(jobs::result))
         .route("/img/{*path}", get(images::thumbnail))
+        .route("/api/cache/invalidate", post(cache::invalidate))
         .route("/api/health", get(health::health))
         .route("/api/health/detailed", get(health::detailed))
         .route("/api/health/cache", get(health::cache_health))
@@ -81,7 +84,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(settings.max_body_bytes));
 
     let timeout = settings.request_timeout;
-    api.layer(
+    let app = api.layer(
         ServiceBuilder::new()
             .layer(middleware::from_fn(request_id))
             .layer(
@@ -98,6 +101,10 @@ pub fn router(state: AppState) -> Router {
                     .on_response(()),
             )
             .layer(middleware::from_fn_with_state(state.clone(), record))
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
+                crate::rate_limit::middleware,
+            ))
             .layer(CatchPanicLayer::custom(panic_response))
             .layer(HandleErrorLayer::new(move |_: tower::BoxError| async move {
                 ApiError::Timeout(format!(
@@ -106,8 +113,9 @@ pub fn router(state: AppState) -> Router {
                 ))
             }))
             .timeout(timeout),
-    )
-    .with_state(state)
+    );
+    // Compression wraps everything, errors included.
+    crate::compression::apply(app.with_state(state.clone()), &state)
 }
 
 async fn not_found(req: Request) -> ApiError {

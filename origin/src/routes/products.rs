@@ -4,14 +4,18 @@ use axum::{
     body::Bytes,
     extract::State,
     http::{HeaderMap, StatusCode, header},
-    response::IntoResponse,
+    response::{IntoResponse, Response},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::Deserialize;
-use vitrine_common::api::{Limit, NewProduct, Product, ProductPage};
+use vitrine_common::{
+    api::{Limit, NewProduct, Product, ProductPage},
+    cache_key::{self, Tag},
+};
 
 use crate::{
     auth::RequireApiKey,
+    cache::http::{Downstream, cached_json},
     error::{ApiError, ApiJson, ApiPath, ApiQuery},
     state::AppState,
 };
@@ -71,17 +75,29 @@ pub async fn list(
     }))
 }
 
+/// One product, through the cache (key `v1:product:<id>`, tag `product:<id>`), with an
+/// ETag and the product namespace's `Cache-Control`.
 pub async fn get(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
-) -> Result<ApiJson<Product>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    state
-        .db
-        .get_product(id)
-        .await?
-        .map(ApiJson)
-        .ok_or_else(|| ApiError::not_found(format!("no product with id {id}")))
+    let db = state.db.clone();
+    cached_json(
+        &state,
+        &headers,
+        &cache_key::product(id),
+        &[Tag::product(id)],
+        true,
+        Downstream::Namespace,
+        async move {
+            db.get_product(id)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("no product with id {id}")))
+        },
+    )
+    .await
 }
 
 pub async fn create(
@@ -99,6 +115,7 @@ pub async fn create(
         .visual
         .on_products_changed(std::slice::from_ref(&product))
         .await;
+    state.cache.invalidate_products(&[product.id]).await;
     let location = format!("/api/products/{}", product.id);
     Ok((
         StatusCode::CREATED,
@@ -128,6 +145,7 @@ pub async fn update(
         .visual
         .on_products_changed(std::slice::from_ref(&product))
         .await;
+    state.cache.invalidate_products(&[id]).await;
     Ok(ApiJson(product))
 }
 
@@ -146,6 +164,7 @@ pub async fn delete(
         .await
         .map_err(ApiError::internal)?;
     state.visual.on_products_deleted(&[id]);
+    state.cache.invalidate_products(&[id]).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -232,6 +251,8 @@ pub async fn bulk(
         .await
         .map_err(ApiError::internal)?;
     state.visual.on_products_changed(&summary.changed).await;
+    let changed: Vec<i64> = summary.changed.iter().map(|p| p.id).collect();
+    state.cache.invalidate_products(&changed).await;
     let status = if rows.is_empty() && !rejected.is_empty() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {

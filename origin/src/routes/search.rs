@@ -3,14 +3,18 @@
 
 use std::time::Instant;
 
-use axum::extract::State;
+use axum::{extract::State, http::HeaderMap, response::Response};
 use serde::Deserialize;
-use vitrine_common::api::{
-    Brand, Category, Limit, MAX_QUERY_CHARS, Offset, Price, SearchFilters, TextSearchRequest,
-    TextSearchResponse,
+use vitrine_common::{
+    api::{
+        Brand, Category, Limit, MAX_QUERY_CHARS, Offset, Price, SearchFilters, TextSearchRequest,
+        TextSearchResponse,
+    },
+    cache_key,
 };
 
 use crate::{
+    cache::http::{Downstream, cached_json},
     error::{ApiError, ApiJson, ApiQuery},
     search::SearchQuery,
     state::AppState,
@@ -33,47 +37,90 @@ pub struct TextSearchParams {
     price_min: Option<Price>,
     #[serde(default)]
     price_max: Option<Price>,
-    /// Accepted for symmetry with the POST body; GET responses are cached by HTTP rules.
+    /// `false` skips the origin's cache for this request (the response is still cacheable
+    /// downstream by its headers).
     #[serde(default)]
-    #[allow(dead_code)]
     use_cache: Option<bool>,
 }
 
+/// `GET /api/search/text`: cached under the canonical key (normalised query, sorted
+/// filters, limit, offset), with an ETag and the search namespace's `Cache-Control`.
 pub async fn get(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiQuery(p): ApiQuery<TextSearchParams>,
-) -> Result<ApiJson<TextSearchResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let filters = SearchFilters {
         category: p.category,
         brand: p.brand,
         price_min: p.price_min,
         price_max: p.price_max,
     };
-    run(
+    cached_search(
         &state,
+        &headers,
         p.q,
         filters,
         p.limit.unwrap_or_default(),
         p.offset.unwrap_or_default(),
+        p.use_cache.unwrap_or(true),
+        Downstream::Namespace,
     )
     .await
 }
 
+/// `POST /api/search/text`: cached at the origin when `use_cache` (the default); the
+/// response itself is `no-store` (POST responses are not reusable downstream).
 pub async fn post(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<TextSearchRequest>,
-) -> Result<ApiJson<TextSearchResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let filters = body.effective_filters();
-    run(&state, body.query, filters, body.limit, body.offset).await
+    cached_search(
+        &state,
+        &headers,
+        body.query,
+        filters,
+        body.limit,
+        body.offset,
+        body.use_cache,
+        Downstream::NoStore,
+    )
+    .await
 }
 
-async fn run(
+#[allow(clippy::too_many_arguments)]
+async fn cached_search(
     state: &AppState,
+    headers: &HeaderMap,
     query: String,
     filters: SearchFilters,
     limit: Limit,
     offset: Offset,
-) -> Result<ApiJson<TextSearchResponse>, ApiError> {
+    use_cache: bool,
+    downstream: Downstream,
+) -> Result<Response, ApiError> {
+    // Validate before touching the cache: bad input is never a cache entry.
+    let chars = query.chars().count();
+    if chars > MAX_QUERY_CHARS {
+        return Err(ApiError::BadRequest(format!(
+            "q: the query is {chars} characters; the limit is {MAX_QUERY_CHARS}"
+        )));
+    }
+    filters.check()?;
+    let key = cache_key::search_results(&query, &filters, limit, offset);
+    let compute = run(state.clone(), query, filters, limit, offset);
+    cached_json(state, headers, &key, &[], use_cache, downstream, compute).await
+}
+
+async fn run(
+    state: AppState,
+    query: String,
+    filters: SearchFilters,
+    limit: Limit,
+    offset: Offset,
+) -> Result<TextSearchResponse, ApiError> {
     let started = Instant::now();
     let chars = query.chars().count();
     if chars > MAX_QUERY_CHARS {
@@ -92,11 +139,11 @@ async fn run(
         })
         .await
         .map_err(ApiError::internal)?;
-    Ok(ApiJson(TextSearchResponse {
+    Ok(TextSearchResponse {
         query,
         results: outcome.hits,
         total: outcome.total,
         facets: outcome.facets,
         took_ms: started.elapsed().as_secs_f64() * 1000.0,
-    }))
+    })
 }

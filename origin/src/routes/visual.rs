@@ -3,20 +3,35 @@
 
 use std::{sync::Arc, time::Instant};
 
-use axum::extract::{Multipart, State, multipart::MultipartRejection};
+use axum::{
+    extract::{Multipart, State, multipart::MultipartRejection},
+    http::HeaderValue,
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use vitrine_common::api::{Brand, Category, Limit, Price, Product, SearchFilters};
+use vitrine_common::{
+    api::{Brand, Category, ImageId, Limit, Offset, Price, Product, SearchFilters},
+    cache_key,
+};
 
 use crate::{
+    cache::{
+        Source,
+        http::{X_CACHE, unshare},
+    },
     error::{ApiError, ApiJson, ApiPath, ApiQuery},
     images::urls,
-    search::visual::index::{Hit, MetaFilter},
+    search::visual::{
+        descriptor::Descriptor,
+        index::{Hit, MetaFilter},
+    },
     state::AppState,
 };
 
 /// One visual-search result: the product, its similarity and a thumbnail URL.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ImageHit {
     #[serde(flatten)]
     pub product: Product,
@@ -112,7 +127,7 @@ fn parse_int(name: &'static str, v: &str) -> Result<i64, ApiError> {
 pub async fn search_image(
     State(state): State<AppState>,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Result<ApiJson<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let started = Instant::now();
     let mut multipart = multipart.map_err(|e| {
         ApiError::UnsupportedMediaType(format!(
@@ -124,7 +139,7 @@ pub async fn search_image(
     let mut limit = Limit::default();
     let mut filters = SearchFilters::default();
     let mut thumbnails = true;
-    let mut _cache_result = true;
+    let mut cache_result = true;
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
@@ -142,7 +157,7 @@ pub async fn search_image(
                         filters.price_max = Some(Price::parse(parse_int("price_max", &text)?)?)
                     }
                     "generate_thumbnails" => thumbnails = parse_bool("generate_thumbnails", &text)?,
-                    "cache_result" => _cache_result = parse_bool("cache_result", &text)?,
+                    "cache_result" => cache_result = parse_bool("cache_result", &text)?,
                     _ => {
                         return Err(ApiError::BadRequest(format!(
                             "unknown form field {other:?}; expected image, limit, category, brand, price_min, price_max, generate_thumbnails, cache_result"
@@ -154,23 +169,86 @@ pub async fn search_image(
     }
     filters.check()?;
     let image = image.ok_or_else(|| field_error("image", "the form has no `image` file field"))?;
-    let content_hash = blake3::hash(&image).to_hex().to_string();
-    let descriptor = state
-        .visual
-        .describe_bytes(Arc::new(image))
-        .await
-        .map_err(ApiError::from)?;
-    let hits = state.visual.index.search(
-        &descriptor.vector,
-        limit.get() as usize,
-        &filter_of(&filters, None),
-    );
-    let results = hydrate(&state, &hits, Some(descriptor.phash), thumbnails).await?;
-    Ok(ApiJson(json!({
+    let content_hash = ImageId::parse(blake3::hash(&image).to_hex().as_str())?;
+    let descriptor = embedding(&state, &content_hash, image).await?;
+    let results_key =
+        cache_key::image_search_results(&content_hash, &filters, limit, Offset::default());
+    let compute = async {
+        let hits = state.visual.index.search(
+            &descriptor.vector,
+            limit.get() as usize,
+            &filter_of(&filters, None),
+        );
+        // Thumbnail URLs are always computed so one entry serves both forms of the request.
+        let results = hydrate(&state, &hits, Some(descriptor.phash), true).await?;
+        serde_json::to_vec(&results)
+            .map(Bytes::from)
+            .map_err(ApiError::internal)
+    };
+    let (body, source) = if cache_result {
+        state
+            .cache
+            .get_or_compute(&results_key, None, &[], compute)
+            .await
+            .map_err(unshare)?
+    } else {
+        (compute.await?, Source::Bypass)
+    };
+    let mut results: Vec<ImageHit> = serde_json::from_slice(&body).map_err(ApiError::internal)?;
+    if !thumbnails {
+        for r in &mut results {
+            r.thumbnail_url = None;
+        }
+    }
+    let mut response = ApiJson(json!({
         "results": results,
         "took_ms": started.elapsed().as_secs_f64() * 1000.0,
-        "query": {"content_hash": content_hash, "phash": format!("{:016x}", descriptor.phash)},
-    })))
+        "query": {"content_hash": content_hash.as_str(), "phash": format!("{:016x}", descriptor.phash)},
+    }))
+    .into_response();
+    response
+        .headers_mut()
+        .insert(X_CACHE, HeaderValue::from_static(source.as_header()));
+    Ok(response)
+}
+
+/// The photo's descriptor, from the `embed` namespace by content hash when another upload
+/// of the same bytes computed it (on this instance or, through Redis, another), else
+/// computed on a blocking thread and cached (TTL 7200 s). An entry of another embedder
+/// version is ignored and recomputed.
+async fn embedding(
+    state: &AppState,
+    content_hash: &ImageId,
+    image: Vec<u8>,
+) -> Result<Descriptor, ApiError> {
+    let embedder = state.visual.embedder.clone();
+    let (version, dims) = (embedder.version(), embedder.dims());
+    let image = Arc::new(image);
+    let compute = {
+        let image = image.clone();
+        async move {
+            state
+                .visual
+                .describe_bytes(image)
+                .await
+                .map(|d| Bytes::from(d.to_cache_entry(version)))
+                .map_err(ApiError::from)
+        }
+    };
+    let key = cache_key::image_embedding(content_hash);
+    let (entry, _) = state
+        .cache
+        .get_or_compute(&key, None, &[], compute)
+        .await
+        .map_err(unshare)?;
+    match Descriptor::from_cache_entry(&entry, version, dims) {
+        Some(d) => Ok(d),
+        None => state
+            .visual
+            .describe_bytes(image)
+            .await
+            .map_err(ApiError::from),
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -122,6 +122,9 @@ pub fn test_settings(
         ("CONNECTION_POOL_SIZE".into(), "5".into()),
         ("ENVIRONMENT".into(), "test".into()),
         ("LOG_LEVEL".into(), "warn".into()),
+        // Most tests fire requests faster than a shopper would; the rate-limit tests turn
+        // it back on with their own quotas.
+        ("RATE_LIMIT_ENABLED".into(), "false".into()),
     ]);
     for (k, v) in extra {
         env.insert((*k).into(), (*v).into());
@@ -206,4 +209,41 @@ macro_rules! on_both_backends {
             }
         )*
     };
+}
+
+/// The Redis the cache tests use (`TEST_REDIS_URL`, default `redis://127.0.0.1:6379`).
+/// Fails the test, saying how to start Redis, when it cannot be reached.
+pub fn test_redis_url() -> String {
+    let url = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let authority = url
+        .trim_start_matches("redis://")
+        .split('/')
+        .next()
+        .unwrap_or("127.0.0.1:6379")
+        .rsplit('@')
+        .next()
+        .unwrap_or("127.0.0.1:6379")
+        .to_owned();
+    let authority = if authority.contains(':') {
+        authority
+    } else {
+        format!("{authority}:6379")
+    };
+    let reachable = authority
+        .parse::<SocketAddr>()
+        .ok()
+        .and_then(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(2)).ok())
+        .is_some();
+    assert!(
+        reachable,
+        "cannot reach Redis at {url}\n\
+         start it with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save \"\" --appendonly no\n\
+         (or set TEST_REDIS_URL); scripts/test.sh does this for you"
+    );
+    url
+}
+
+/// A Redis key prefix no other test uses, so tests sharing one Redis never collide.
+pub fn unique_prefix() -> String {
+    format!("test-{}:", uuid::Uuid::new_v4().simple())
 }

@@ -8,6 +8,8 @@
 
 mod helpers;
 
+mod cache;
+mod compression;
 mod errors;
 mod health;
 mod images;
@@ -15,6 +17,7 @@ mod in_process;
 mod jobs;
 mod metrics;
 mod products;
+mod rate_limit;
 mod search;
 mod shutdown;
 mod visual;

@@ -200,3 +200,107 @@ async fn descriptors_are_deterministic_and_reindexed_on_version_change() {
     assert_eq!(app.state.visual.index.len(), 6);
     app.stop().await;
 }
+
+/// `(status, x-cache, body)` of one photo search.
+async fn upload_with_cache_header(
+    app: &crate::helpers::TestApp,
+    bytes: Vec<u8>,
+    fields: &[(&str, &str)],
+) -> (u16, String, serde_json::Value) {
+    let mut form = reqwest::multipart::Form::new().part(
+        "image",
+        reqwest::multipart::Part::bytes(bytes).file_name("photo.jpg"),
+    );
+    for (k, v) in fields {
+        form = form.text(k.to_string(), v.to_string());
+    }
+    let r = app
+        .client
+        .post(app.url("/api/search/image"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let x_cache = r
+        .headers()
+        .get("x-cache")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    (status, x_cache, r.json().await.unwrap_or_default())
+}
+
+/// The second identical upload reuses the embedding (namespace `embed`, by content hash)
+/// and, with `cache_result`, the whole result list; a product write drops the results but
+/// not the embedding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cache_hit_on_second_identical_upload() {
+    use vitrine_common::cache_key::Namespace;
+    let app = seeded(Backend::Sqlite, 12).await;
+    let photo = vitrine_origin::demo::render_image(3).unwrap();
+    let embeds =
+        |app: &crate::helpers::TestApp| app.state.cache.stats().computations(Namespace::Embed);
+    let searches =
+        |app: &crate::helpers::TestApp| app.state.cache.stats().computations(Namespace::Search);
+
+    let (status, x, first) = upload_with_cache_header(&app, photo.clone(), &[("limit", "4")]).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(x, "MISS");
+    assert_eq!((embeds(&app), searches(&app)), (1, 1));
+
+    let (status, x, second) =
+        upload_with_cache_header(&app, photo.clone(), &[("limit", "4")]).await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(x, "HIT-L1");
+    assert_eq!((embeds(&app), searches(&app)), (1, 1), "nothing recomputed");
+    assert_eq!(first["results"], second["results"]);
+    assert_eq!(second["results"][0]["sku"], "DEMO-00003");
+
+    // Another limit is another result entry, but the same embedding.
+    let (_, x, other) = upload_with_cache_header(&app, photo.clone(), &[("limit", "2")]).await;
+    assert_eq!(x, "MISS");
+    assert_eq!(other["results"].as_array().unwrap().len(), 2);
+    assert_eq!((embeds(&app), searches(&app)), (1, 2));
+
+    // cache_result=false: results computed afresh, embedding still reused; and
+    // generate_thumbnails=false strips the URLs from a cached entry.
+    let (_, x, _) = upload_with_cache_header(
+        &app,
+        photo.clone(),
+        &[("limit", "4"), ("cache_result", "false")],
+    )
+    .await;
+    assert_eq!(x, "BYPASS");
+    let (_, x, bare) = upload_with_cache_header(
+        &app,
+        photo.clone(),
+        &[("limit", "4"), ("generate_thumbnails", "false")],
+    )
+    .await;
+    assert_eq!(x, "HIT-L1");
+    assert!(bare["results"][0]["thumbnail_url"].is_null(), "{bare}");
+    assert_eq!(embeds(&app), 1);
+
+    // A product write bumps the search generation: results recomputed, embedding kept.
+    let id = second["results"][1]["id"].as_i64().unwrap();
+    let r = app
+        .client
+        .put(app.url(&format!("/api/products/{id}")))
+        .bearer_auth(crate::helpers::API_KEY)
+        .json(&crate::helpers::product_json(
+            "RENAMED-1",
+            "Renamed",
+            "Lamps",
+            "Lumen",
+            1_000,
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    let (_, x, _) = upload_with_cache_header(&app, photo, &[("limit", "4")]).await;
+    assert_eq!(x, "MISS");
+    assert_eq!(embeds(&app), 1);
+    app.stop().await;
+}

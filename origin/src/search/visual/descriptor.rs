@@ -463,9 +463,44 @@ pub fn from_bytes(b: &[u8]) -> Option<Vec<f32>> {
     )
 }
 
+impl Descriptor {
+    /// The `embed` cache entry: `[version: i32 LE][phash: u64 LE][vector: f32 LE…]`. The
+    /// version travels with the vector so an entry written by another embedder (an older
+    /// instance during a rollout) is never used as this one's.
+    pub fn to_cache_entry(&self, version: i32) -> Vec<u8> {
+        let mut out = Vec::with_capacity(12 + self.vector.len() * 4);
+        out.extend_from_slice(&version.to_le_bytes());
+        out.extend_from_slice(&self.phash.to_le_bytes());
+        out.extend_from_slice(&to_bytes(&self.vector));
+        out
+    }
+
+    /// The inverse of [`Descriptor::to_cache_entry`]; `None` unless the entry has this
+    /// `version` and `dims` floats.
+    pub fn from_cache_entry(b: &[u8], version: i32, dims: usize) -> Option<Descriptor> {
+        let v = i32::from_le_bytes(b.get(..4)?.try_into().ok()?);
+        let phash = u64::from_le_bytes(b.get(4..12)?.try_into().ok()?);
+        let vector = from_bytes(b.get(12..)?)?;
+        (v == version && vector.len() == dims).then_some(Descriptor { vector, phash })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cache_entry_round_trip_checks_version_and_dims() {
+        let d = Descriptor {
+            vector: vec![0.5, -0.25, 1.0],
+            phash: 0xdead_beef_0123_4567,
+        };
+        let e = d.to_cache_entry(7);
+        assert_eq!(Descriptor::from_cache_entry(&e, 7, 3), Some(d));
+        assert_eq!(Descriptor::from_cache_entry(&e, 8, 3), None);
+        assert_eq!(Descriptor::from_cache_entry(&e, 7, 4), None);
+        assert_eq!(Descriptor::from_cache_entry(&e[..10], 7, 3), None);
+    }
 
     fn solid_with_square(bg: [u8; 3], fgc: [u8; 3], size: u32, sq: (u32, u32, u32)) -> RgbPixels {
         let mut buf = Vec::new();

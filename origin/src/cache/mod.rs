@@ -1,0 +1,697 @@
+//! The two-tier read-through cache: L1 in process (moka, bounded by bytes), L2 in Redis
+//! (shared by every origin instance), with single-flight, namespace generations, tags and
+//! pub/sub invalidation.
+//!
+//! Why two tiers: L1 answers in well under a microsecond and survives a Redis outage; L2
+//! lets a key computed by one instance serve all of them and survives restarts. Reads go
+//! L1 → L2 → compute; a computed value is written to L1 at once and to L2 in the background
+//! (a request never waits for the write).
+//!
+//! Why single-flight: when a popular search expires, a hundred concurrent requests must not
+//! run a hundred identical searches. moka's `entry().or_try_insert_with` runs the loader of
+//! one key once while the other callers wait for its result; the loader itself consults L2
+//! first, so the whole L2 lookup + computation happens once per key per instance.
+//!
+//! Invalidation, without `KEYS`:
+//! * A product write unlinks that product's key (and its tag set) in L2, drops it from L1,
+//!   and bumps the `search` namespace generation (`INCR` of `v1:gen:search` in Redis), since
+//!   any cached search may contain the product. Keys carry their generation
+//!   (`common::cache_key::CacheKey::in_generation`), so old search entries in Redis become
+//!   unreachable at once and age out by TTL.
+//! * Every invalidation is published on a Redis channel; every instance subscribed to it
+//!   drops the same entries from its L1 and adopts the new generation. When the subscription
+//!   is lost or Redis comes back after an outage, an instance cannot know what it missed, so
+//!   it re-reads the generations and clears its L1.
+//! * Before a remote `search` invalidation is applied, an optional hook runs (the origin
+//!   syncs its search index from the database there), so an instance never re-caches a
+//!   search computed from an index that does not have the write yet.
+//!
+//! Redis is optional (`REDIS_URL` unset → L1 only) and fallible: see `l2.rs` and the
+//! circuit breaker in `breaker.rs`.
+
+pub mod breaker;
+pub mod http;
+pub mod l2;
+pub mod stats;
+
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::{
+        Arc, Mutex, OnceLock,
+        atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use moka::{Expiry, future::Cache as Moka};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use vitrine_common::cache_key::{self, CacheKey, Namespace, Tag};
+
+pub use self::l2::{L2Error, Redis};
+use self::stats::{CacheStats, Operation, Status, Tier};
+use crate::config::Settings;
+
+/// Jitter applied to namespace TTLs: up to 10 % shorter, so entries written together do not
+/// expire together.
+const TTL_JITTER: f64 = 0.1;
+
+/// Per-entry bookkeeping counted against the L1 byte budget (key, Arc, moka's node).
+const L1_ENTRY_OVERHEAD: usize = 96;
+
+/// Where a value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// In-process tier (or another request's in-flight computation).
+    L1,
+    /// Redis.
+    L2,
+    /// Computed by this call.
+    Computed,
+    /// The cache is disabled or the caller asked to skip it.
+    Bypass,
+}
+
+impl Source {
+    /// The `x-cache` response header value.
+    pub fn as_header(self) -> &'static str {
+        match self {
+            Source::L1 => "HIT-L1",
+            Source::L2 => "HIT-L2",
+            Source::Computed => "MISS",
+            Source::Bypass => "BYPASS",
+        }
+    }
+}
+
+const SRC_L1: u8 = 0;
+const SRC_L2: u8 = 1;
+const SRC_COMPUTED: u8 = 2;
+
+#[derive(Clone)]
+struct L1Value {
+    bytes: Bytes,
+    expires_at: Instant,
+    tags: Arc<[Tag]>,
+}
+
+struct L1Expiry;
+
+impl Expiry<String, L1Value> for L1Expiry {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        value: &L1Value,
+        created_at: Instant,
+    ) -> Option<Duration> {
+        Some(value.expires_at.saturating_duration_since(created_at))
+    }
+
+    fn expire_after_update(
+        &self,
+        _key: &String,
+        value: &L1Value,
+        updated_at: Instant,
+        _current: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(value.expires_at.saturating_duration_since(updated_at))
+    }
+}
+
+/// What is published on the invalidation channel.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct InvalidationMessage {
+    /// The publishing instance (it ignores its own messages).
+    from: String,
+    /// Exact keys (generation included) to drop.
+    #[serde(default)]
+    keys: Vec<String>,
+    /// Tags whose entries to drop.
+    #[serde(default)]
+    tags: Vec<String>,
+    /// Namespaces whose generation moved, with the new generation.
+    #[serde(default)]
+    namespaces: Vec<(String, u64)>,
+}
+
+/// Runs before a remote namespace invalidation is applied (see the module docs).
+pub type RemoteHook =
+    Arc<dyn Fn(Namespace) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+struct Inner {
+    enabled: bool,
+    default_ttl: Duration,
+    l1: Moka<String, L1Value>,
+    l1_max_bytes: u64,
+    l2: Option<Arc<Redis>>,
+    generations: [AtomicU64; Namespace::ALL.len()],
+    /// Namespaces bumped while Redis was unreachable: bumped again in Redis on recovery.
+    pending_bumps: [AtomicBool; Namespace::ALL.len()],
+    stats: CacheStats,
+    instance: String,
+    remote_hook: OnceLock<RemoteHook>,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+/// The cache handle: cheap to clone.
+#[derive(Clone)]
+pub struct Cache(Arc<Inner>);
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("enabled", &self.0.enabled)
+            .field("l2", &self.0.l2)
+            .finish()
+    }
+}
+
+fn ns_index(ns: Namespace) -> usize {
+    Namespace::ALL
+        .iter()
+        .position(|n| *n == ns)
+        .unwrap_or(Namespace::ALL.len() - 1)
+}
+
+impl Cache {
+    /// Builds the cache from settings. With `REDIS_URL` set it also starts the pub/sub
+    /// listener and the recovery task (so it must be called inside a tokio runtime).
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Cache> {
+        let l2 = match &settings.redis_url {
+            Some(url) => Some(Redis::new(url, &settings.cache)?),
+            None => None,
+        };
+        let cache = Cache::new(
+            settings.cache_enabled,
+            settings.cache.l1_max_bytes,
+            settings.cache_ttl_default,
+            l2,
+        );
+        cache.start_background();
+        Ok(cache)
+    }
+
+    /// A cache with the given L1 budget and optional Redis tier; background tasks are not
+    /// started (see [`Cache::start_background`]).
+    pub fn new(
+        enabled: bool,
+        l1_max_bytes: u64,
+        default_ttl: Duration,
+        l2: Option<Arc<Redis>>,
+    ) -> Cache {
+        let l1 = Moka::builder()
+            .max_capacity(l1_max_bytes)
+            .weigher(|k: &String, v: &L1Value| {
+                u32::try_from(k.len() + v.bytes.len() + L1_ENTRY_OVERHEAD).unwrap_or(u32::MAX)
+            })
+            .expire_after(L1Expiry)
+            .support_invalidation_closures()
+            .build();
+        Cache(Arc::new(Inner {
+            enabled,
+            default_ttl,
+            l1,
+            l1_max_bytes,
+            l2,
+            generations: Default::default(),
+            pending_bumps: Default::default(),
+            stats: CacheStats::default(),
+            instance: uuid::Uuid::new_v4().simple().to_string(),
+            remote_hook: OnceLock::new(),
+            tasks: Mutex::new(Vec::new()),
+        }))
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.0.enabled
+    }
+
+    pub fn stats(&self) -> &CacheStats {
+        &self.0.stats
+    }
+
+    /// The Redis tier, shared with the rate limiter.
+    pub fn redis(&self) -> Option<&Arc<Redis>> {
+        self.0.l2.as_ref()
+    }
+
+    /// True while Redis is configured but the breaker keeps it out.
+    pub fn degraded(&self) -> bool {
+        self.0.l2.as_ref().is_some_and(|r| r.breaker.is_open())
+    }
+
+    /// Sets the hook run before remote namespace invalidations (once; later calls ignored).
+    pub fn set_remote_hook(&self, hook: RemoteHook) {
+        let _ = self.0.remote_hook.set(hook);
+    }
+
+    /// The current generation of a namespace in this process.
+    pub fn generation(&self, ns: Namespace) -> u64 {
+        self.0.generations[ns_index(ns)].load(Ordering::Acquire)
+    }
+
+    /// `key` in its namespace's current generation (no allocation in generation 0).
+    fn current<'k>(&self, key: &'k CacheKey) -> std::borrow::Cow<'k, CacheKey> {
+        match self.generation(key.namespace()) {
+            0 => std::borrow::Cow::Borrowed(key),
+            g => std::borrow::Cow::Owned(key.in_generation(g)),
+        }
+    }
+
+    /// The L1 entry of `key`, if any (no L2, no computation, no counters): for benchmarks
+    /// and diagnostics.
+    pub async fn peek_l1(&self, key: &CacheKey) -> Option<Bytes> {
+        self.0
+            .l1
+            .get(self.current(key).as_str())
+            .await
+            .map(|v| v.bytes)
+    }
+
+    /// The namespace TTL with jitter (`CACHE_TTL_DEFAULT` for `other`).
+    pub fn ttl_for(&self, ns: Namespace) -> Duration {
+        cache_key::ttl_with_jitter(ns, self.0.default_ttl, TTL_JITTER, rand::random())
+    }
+
+    /// Read-through: the value of `key` from L1, else L2, else `compute` (run at most once
+    /// per key at a time in this process). `ttl` defaults to the namespace TTL with jitter;
+    /// `tags` name the entry for [`Cache::invalidate_tag`]. Errors are not cached; every
+    /// caller waiting on a failed computation gets the same error.
+    pub async fn get_or_compute<F, E>(
+        &self,
+        key: &CacheKey,
+        ttl: Option<Duration>,
+        tags: &[Tag],
+        compute: F,
+    ) -> Result<(Bytes, Source), Arc<E>>
+    where
+        F: Future<Output = Result<Bytes, E>> + Send,
+        E: Send + Sync + 'static,
+    {
+        let inner = &self.0;
+        if !inner.enabled {
+            inner.stats.record_bypass();
+            return compute.await.map(|b| (b, Source::Bypass)).map_err(Arc::new);
+        }
+        let ns = key.namespace();
+        let key = self.current(key);
+        let started = Instant::now();
+        let source = AtomicU8::new(SRC_L1);
+        let loader = async {
+            inner.stats.record_get(ns, Tier::L1, false);
+            if let Some(l2) = &inner.l2 {
+                let t = Instant::now();
+                let got = l2.get(key.as_str()).await;
+                inner.stats.observe_get(Tier::L2, t.elapsed().as_secs_f64());
+                match got {
+                    Ok(Some(raw)) => match l2::decode_value(&raw) {
+                        Some((expires_ms, payload)) if expires_ms > l2::unix_ms() => {
+                            inner.stats.record_get(ns, Tier::L2, true);
+                            source.store(SRC_L2, Ordering::Relaxed);
+                            let left = Duration::from_millis(expires_ms - l2::unix_ms());
+                            return Ok(L1Value {
+                                bytes: payload,
+                                expires_at: Instant::now() + left,
+                                tags: tags.into(),
+                            });
+                        }
+                        _ => inner.stats.record_get(ns, Tier::L2, false),
+                    },
+                    Ok(None) => inner.stats.record_get(ns, Tier::L2, false),
+                    Err(L2Error::Skipped) => {
+                        inner
+                            .stats
+                            .record_op(Operation::Get, Status::Skipped, Tier::L2)
+                    }
+                    Err(L2Error::Failed) => {
+                        inner
+                            .stats
+                            .record_op(Operation::Get, Status::Error, Tier::L2)
+                    }
+                }
+            }
+            source.store(SRC_COMPUTED, Ordering::Relaxed);
+            inner.stats.record_computation(ns);
+            let bytes = compute.await?;
+            let ttl = ttl.unwrap_or_else(|| self.ttl_for(ns));
+            inner.stats.record_op(Operation::Set, Status::Ok, Tier::L1);
+            if inner.l2.is_some() {
+                self.spawn_l2_set(key.clone().into_owned(), bytes.clone(), ttl, tags);
+            }
+            Ok(L1Value {
+                bytes,
+                expires_at: Instant::now() + ttl,
+                tags: tags.into(),
+            })
+        };
+        let entry = inner
+            .l1
+            .entry_by_ref(key.as_str())
+            .or_try_insert_with(loader)
+            .await?;
+        let source = if entry.is_fresh() {
+            match source.load(Ordering::Relaxed) {
+                SRC_L2 => Source::L2,
+                SRC_COMPUTED => Source::Computed,
+                _ => Source::L1,
+            }
+        } else {
+            inner.stats.record_get(ns, Tier::L1, true);
+            inner
+                .stats
+                .observe_get(Tier::L1, started.elapsed().as_secs_f64());
+            Source::L1
+        };
+        Ok((entry.into_value().bytes, source))
+    }
+
+    fn spawn_l2_set(&self, key: CacheKey, bytes: Bytes, ttl: Duration, tags: &[Tag]) {
+        let this = self.clone();
+        let tag_sets: Vec<String> = tags.iter().map(Tag::members_key).collect();
+        tokio::spawn(async move {
+            let Some(l2) = &this.0.l2 else { return };
+            let value = l2::encode_value(
+                l2::unix_ms() + u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX / 2),
+                &bytes,
+            );
+            let t = Instant::now();
+            let r = l2.set(key.as_str(), value, ttl, &tag_sets).await;
+            this.0
+                .stats
+                .observe_set(Tier::L2, t.elapsed().as_secs_f64());
+            let status = match r {
+                Ok(()) => Status::Ok,
+                Err(L2Error::Skipped) => Status::Skipped,
+                Err(L2Error::Failed) => Status::Error,
+            };
+            this.0.stats.record_op(Operation::Set, status, Tier::L2);
+        });
+    }
+
+    /// Drops products from every tier and instance, and bumps the `search` generation: the
+    /// one call every product write makes.
+    pub async fn invalidate_products(&self, ids: &[i64]) {
+        if ids.is_empty() {
+            return;
+        }
+        let gen_p = self.generation(Namespace::Product);
+        let keys: Vec<String> = ids
+            .iter()
+            .map(|id| {
+                cache_key::product(*id)
+                    .in_generation(gen_p)
+                    .as_str()
+                    .to_owned()
+            })
+            .collect();
+        let tags: Vec<String> = ids
+            .iter()
+            .map(|id| Tag::product(*id).members_key())
+            .collect();
+        for k in &keys {
+            self.0.l1.invalidate(k.as_str()).await;
+        }
+        let mut message = InvalidationMessage {
+            from: self.0.instance.clone(),
+            keys,
+            ..Default::default()
+        };
+        if let Some(l2) = &self.0.l2 {
+            let status = match l2.unlink(&message.keys, &tags).await {
+                Ok(()) => Status::Ok,
+                Err(L2Error::Skipped) => Status::Skipped,
+                Err(L2Error::Failed) => Status::Error,
+            };
+            self.0.stats.record_op(Operation::Delete, status, Tier::L2);
+        }
+        let generation = self.bump_generation(Namespace::Search).await;
+        message
+            .namespaces
+            .push((Namespace::Search.as_str().to_owned(), generation));
+        self.0.stats.record_invalidation(false);
+        self.publish(&message).await;
+    }
+
+    /// Makes every entry of a namespace unreachable, in every tier and instance.
+    pub async fn invalidate_namespace(&self, ns: Namespace) {
+        let generation = self.bump_generation(ns).await;
+        self.0.stats.record_invalidation(false);
+        self.publish(&InvalidationMessage {
+            from: self.0.instance.clone(),
+            namespaces: vec![(ns.as_str().to_owned(), generation)],
+            ..Default::default()
+        })
+        .await;
+    }
+
+    /// Drops every entry carrying `tag`, in every tier and instance.
+    pub async fn invalidate_tag(&self, tag: &Tag) {
+        self.drop_tag_locally(tag.clone());
+        // A product tag also names the product key itself (it is tagged on write, but an
+        // entry written before this instance started would not be in the L2 tag set).
+        if let Some(id) = tag
+            .as_str()
+            .strip_prefix("product:")
+            .and_then(|n| n.parse::<i64>().ok())
+        {
+            self.invalidate_products(&[id]).await;
+            return;
+        }
+        if let Some(l2) = &self.0.l2 {
+            let _ = l2.unlink(&[], &[tag.members_key()]).await;
+        }
+        self.0.stats.record_invalidation(false);
+        self.publish(&InvalidationMessage {
+            from: self.0.instance.clone(),
+            tags: vec![tag.as_str().to_owned()],
+            ..Default::default()
+        })
+        .await;
+    }
+
+    fn drop_tag_locally(&self, tag: Tag) {
+        if let Err(e) = self
+            .0
+            .l1
+            .invalidate_entries_if(move |_, v| v.tags.contains(&tag))
+        {
+            tracing::warn!(error = %e, "L1 tag invalidation failed; clearing L1");
+            self.0.l1.invalidate_all();
+        }
+    }
+
+    /// Moves a namespace to a new generation: `INCR` in Redis when reachable, else locally
+    /// (remembered, and pushed to Redis when it recovers).
+    ///
+    /// L1 entries of the old generation are not scanned out: no lookup can reach them any
+    /// more, so they are the first the size-bounded L1 evicts (a predicate scan of the
+    /// whole L1 per product write would cost far more than the memory).
+    async fn bump_generation(&self, ns: Namespace) -> u64 {
+        let i = ns_index(ns);
+        let generation = match &self.0.l2 {
+            Some(l2) => match l2.incr(&cache_key::generation_counter_key(ns)).await {
+                Ok(g) => g,
+                Err(_) => {
+                    self.0.pending_bumps[i].store(true, Ordering::Release);
+                    self.generation(ns) + 1
+                }
+            },
+            None => self.generation(ns) + 1,
+        };
+        self.0.generations[i].fetch_max(generation, Ordering::AcqRel);
+        generation
+    }
+
+    async fn publish(&self, message: &InvalidationMessage) {
+        let Some(l2) = &self.0.l2 else { return };
+        match serde_json::to_string(message) {
+            Ok(payload) => {
+                if l2.publish(payload).await.is_err() {
+                    tracing::warn!(
+                        "could not publish a cache invalidation; other instances resynchronise when Redis recovers"
+                    );
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "serialising an invalidation"),
+        }
+    }
+
+    /// Applies an invalidation published by another instance.
+    async fn apply_remote(&self, payload: &[u8]) {
+        let Ok(msg) = serde_json::from_slice::<InvalidationMessage>(payload) else {
+            tracing::warn!("ignoring a malformed cache invalidation message");
+            return;
+        };
+        if msg.from == self.0.instance {
+            return;
+        }
+        for k in &msg.keys {
+            self.0.l1.invalidate(k.as_str()).await;
+        }
+        for t in &msg.tags {
+            if let Ok(tag) = Tag::parse(t) {
+                self.drop_tag_locally(tag);
+            }
+        }
+        for (name, generation) in &msg.namespaces {
+            let Ok(ns) = Namespace::parse(name) else {
+                continue;
+            };
+            if let Some(hook) = self.0.remote_hook.get() {
+                hook(ns).await;
+            }
+            let before = self.0.generations[ns_index(ns)].fetch_max(*generation, Ordering::AcqRel);
+            if before >= *generation {
+                // We bumped on our own while Redis was away and are now at or past the
+                // shared counter: the generation cannot tell old from new, so drop L1.
+                self.0.l1.invalidate_all();
+            }
+        }
+        self.0.stats.record_invalidation(true);
+    }
+
+    /// Re-reads every generation from Redis (after a gap in what we heard) and clears L1.
+    async fn resynchronise(&self) {
+        let Some(l2) = &self.0.l2 else { return };
+        // First push the bumps made while Redis was away, so the others hear of them.
+        for ns in Namespace::ALL {
+            if self.0.pending_bumps[ns_index(ns)].swap(false, Ordering::AcqRel) {
+                self.invalidate_namespace(ns).await;
+            }
+        }
+        let keys: Vec<String> = Namespace::ALL
+            .iter()
+            .map(|ns| cache_key::generation_counter_key(*ns))
+            .collect();
+        if let Ok(gens) = l2.get_counters(&keys).await {
+            for (ns, g) in Namespace::ALL.iter().zip(gens) {
+                self.0.generations[ns_index(*ns)].fetch_max(g, Ordering::AcqRel);
+            }
+        }
+        self.0.l1.invalidate_all();
+    }
+
+    /// Starts the pub/sub listener and the recovery task (no-op without Redis).
+    pub fn start_background(&self) {
+        let Some(l2) = self.0.l2.clone() else { return };
+        let weak = Arc::downgrade(&self.0);
+        let listener = tokio::spawn(listen(weak.clone(), l2.clone()));
+        let recovery = tokio::spawn(async move {
+            loop {
+                l2.recovered.notified().await;
+                let Some(inner) = weak.upgrade() else { return };
+                Cache(inner).resynchronise().await;
+            }
+        });
+        if let Ok(mut tasks) = self.0.tasks.lock() {
+            tasks.push(listener);
+            tasks.push(recovery);
+        }
+    }
+
+    /// Stops the background tasks (graceful shutdown).
+    pub fn shutdown(&self) {
+        if let Ok(mut tasks) = self.0.tasks.lock() {
+            for t in tasks.drain(..) {
+                t.abort();
+            }
+        }
+    }
+
+    /// Asks Redis for a PING if the breaker allows it: lets the health page drive recovery.
+    pub async fn probe(&self) -> Option<Result<Duration, L2Error>> {
+        match &self.0.l2 {
+            Some(l2) => Some(l2.ping().await),
+            None => None,
+        }
+    }
+
+    /// The health document of `/api/health/cache`.
+    pub async fn health(&self) -> Value {
+        let l2 = match self.probe().await {
+            None => json!({"configured": false}),
+            Some(r) => {
+                let breaker = self.0.l2.as_ref().map(|l| &l.breaker);
+                json!({
+                    "configured": true,
+                    "reachable": r.is_ok(),
+                    "latency_ms": r.ok().map(|d| d.as_secs_f64() * 1000.0),
+                    "circuit_breaker": if self.degraded() { "open" } else { "closed" },
+                    "breaker_opened_total": breaker.map(|b| b.times_opened.load(Ordering::Relaxed)),
+                })
+            }
+        };
+        let status = if !self.0.enabled {
+            "disabled"
+        } else if self.degraded() {
+            "degraded"
+        } else {
+            "ok"
+        };
+        self.0.l1.run_pending_tasks().await;
+        json!({
+            "status": status,
+            "enabled": self.0.enabled,
+            "l1": {
+                "entries": self.0.l1.entry_count(),
+                "bytes": self.0.l1.weighted_size(),
+                "max_bytes": self.0.l1_max_bytes,
+            },
+            "l2": l2,
+            "generations": Namespace::ALL.iter().map(|ns| (ns.as_str().to_owned(), json!(self.generation(*ns)))).collect::<serde_json::Map<_, _>>(),
+            "stats": self.0.stats.snapshot(),
+        })
+    }
+}
+
+/// Subscribes to the invalidation channel and applies what arrives, reconnecting forever.
+async fn listen(weak: std::sync::Weak<Inner>, l2: Arc<Redis>) {
+    let channel = l2.channel();
+    let mut first = true;
+    loop {
+        let connected =
+            tokio::time::timeout(Duration::from_secs(2), l2.client().get_async_pubsub()).await;
+        match connected {
+            Ok(Ok(mut pubsub)) => {
+                if let Err(e) = pubsub.subscribe(&channel).await {
+                    tracing::warn!(error = %e, "subscribing to cache invalidations failed");
+                } else {
+                    let Some(inner) = weak.upgrade() else { return };
+                    // Whatever was published while we were not listening is lost: resync.
+                    if !first {
+                        Cache(inner).resynchronise().await;
+                    } else {
+                        let cache = Cache(inner);
+                        let keys: Vec<String> = Namespace::ALL
+                            .iter()
+                            .map(|ns| cache_key::generation_counter_key(*ns))
+                            .collect();
+                        if let Ok(gens) = l2.get_counters(&keys).await {
+                            for (ns, g) in Namespace::ALL.iter().zip(gens) {
+                                cache.0.generations[ns_index(*ns)].fetch_max(g, Ordering::AcqRel);
+                            }
+                        }
+                    }
+                    let mut messages = pubsub.on_message();
+                    while let Some(msg) = messages.next().await {
+                        let Some(inner) = weak.upgrade() else { return };
+                        Cache(inner).apply_remote(msg.get_payload_bytes()).await;
+                    }
+                    tracing::warn!("cache invalidation subscription lost; reconnecting");
+                }
+            }
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "cannot subscribe to cache invalidations yet")
+            }
+            Err(_) => tracing::debug!("subscribing to cache invalidations timed out"),
+        }
+        first = false;
+        if weak.strong_count() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

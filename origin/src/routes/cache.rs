@@ -1,0 +1,52 @@
+//! `POST /api/cache/invalidate`: operators drop a tag (`{"tag": "product:42"}`) or a whole
+//! namespace (`{"namespace": "search"}`) from every tier of every instance.
+//!
+//! Why an endpoint and not just `redis-cli`: the L1 tiers live inside each process, and the
+//! namespace generations must move through the same code path as a product write, or
+//! instances would disagree on what is current. Admin-only (API key).
+
+use axum::{extract::State, http::StatusCode, response::IntoResponse};
+use serde::Deserialize;
+use serde_json::json;
+use vitrine_common::cache_key::{Namespace, Tag};
+
+use crate::{
+    auth::RequireApiKey,
+    error::{ApiError, ApiJson},
+    state::AppState,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvalidateRequest {
+    #[serde(default)]
+    tag: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
+}
+
+pub async fn invalidate(
+    State(state): State<AppState>,
+    _key: RequireApiKey,
+    ApiJson(body): ApiJson<InvalidateRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let done = match (body.tag.as_deref(), body.namespace.as_deref()) {
+        (Some(tag), None) => {
+            let tag = Tag::parse(tag)?;
+            state.cache.invalidate_tag(&tag).await;
+            json!({"invalidated": {"tag": tag.as_str()}})
+        }
+        (None, Some(ns)) => {
+            let ns = Namespace::parse(ns)?;
+            state.cache.invalidate_namespace(ns).await;
+            json!({"invalidated": {"namespace": ns.as_str(), "generation": state.cache.generation(ns)}})
+        }
+        _ => {
+            return Err(ApiError::Unprocessable(
+                "give exactly one of \"tag\" (e.g. \"product:42\") or \"namespace\" (e.g. \"search\")"
+                    .into(),
+            ));
+        }
+    };
+    Ok((StatusCode::OK, ApiJson(done)))
+}
