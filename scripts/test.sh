@@ -29,6 +29,7 @@ bash scripts/services.sh
 
 step "toolchain"
 bash scripts/build-deps.sh
+bash scripts/check-deploy.sh --ensure-tools
 cargo --version
 rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown \
     || rustup target add wasm32-unknown-unknown \
