@@ -13,6 +13,7 @@ use vitrine_common::api::{Limit, NewProduct, Product, ProductPage};
 use crate::{
     auth::RequireApiKey,
     error::{ApiError, ApiJson, ApiPath, ApiQuery},
+    images::urls,
     state::AppState,
 };
 
@@ -65,6 +66,9 @@ pub async fn list(
     } else {
         None
     };
+    for p in &mut products {
+        urls::attach_images(&state.thumbs.keys, p);
+    }
     Ok(ApiJson(ProductPage {
         products,
         next_cursor,
@@ -80,7 +84,7 @@ pub async fn get(
         .db
         .get_product(id)
         .await?
-        .map(ApiJson)
+        .map(|p| ApiJson(urls::with_images(&state.thumbs.keys, p)))
         .ok_or_else(|| ApiError::not_found(format!("no product with id {id}")))
 }
 
@@ -103,7 +107,7 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        ApiJson(product),
+        ApiJson(urls::with_images(&state.thumbs.keys, product)),
     ))
 }
 
@@ -128,7 +132,7 @@ pub async fn update(
         .visual
         .on_products_changed(std::slice::from_ref(&product))
         .await;
-    Ok(ApiJson(product))
+    Ok(ApiJson(urls::with_images(&state.thumbs.keys, product)))
 }
 
 pub async fn delete(

@@ -17,4 +17,5 @@ mod metrics;
 mod products;
 mod search;
 mod shutdown;
+mod storefront;
 mod visual;
