@@ -28,6 +28,7 @@
   let firstGrid = true;
   let lastCard = null;
   let moreAvailable = false;
+  let facetsShown = false;
 
   // --- helpers -------------------------------------------------------------------------------
   const normalise = (q) => q.trim().replace(/\s+/g, " ").toLowerCase();
@@ -144,6 +145,10 @@
     if (!state.brand) facetMemory.brand = facets.brand || {};
     facetOptions(el.cat, "category", facetMemory.category, state.category);
     facetOptions(el.brand, "brand", facetMemory.brand, state.brand);
+    // Filters are open beside the grid on wide screens, folded above it on narrow ones; opened
+    // once they have content, so nothing in them moves (no layout shift).
+    if (!facetsShown && matchMedia("(min-width: 900px)").matches) $("filters-box").open = true;
+    facetsShown = true;
   }
 
   // --- text search -----------------------------------------------------------------------------
@@ -200,7 +205,7 @@
       setStatus("That file is not an image.");
       return;
     }
-    closeProduct(false);
+    closeProduct(true);
     state.mode = "photo";
     if (controller) controller.abort();
     controller = new AbortController();
@@ -337,8 +342,6 @@
   });
 
   // --- start -----------------------------------------------------------------------------------
-  // Filters are open beside the grid on wide screens, folded above it on narrow ones.
-  if (matchMedia("(min-width: 900px)").matches) $("filters-box").open = true;
   const initial = new URLSearchParams(location.search);
   state.q = initial.get("q") || "";
   state.category = initial.get("category") || "";
