@@ -19,6 +19,16 @@ if (!EDGE) {
   process.exit(2);
 }
 
+// Waits are bounded generously: on a loaded 2-core machine a cold edge renders thumbnails in
+// wasm slowly. These bound failures; no check asserts on time.
+const WAIT_MS = 120_000;
+async function newContext(browser, options) {
+  const ctx = await browser.newContext(options);
+  ctx.setDefaultTimeout(WAIT_MS);
+  ctx.setDefaultNavigationTimeout(WAIT_MS);
+  return ctx;
+}
+
 const DESKTOP = { viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 };
 const PHONE = {
   viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true,
@@ -173,7 +183,7 @@ async function main() {
 
 async function run(browser, tmp) {
   // --- desktop, first visit ----------------------------------------------------------------------
-  const desktop = await browser.newContext(DESKTOP);
+  const desktop = await newContext(browser, DESKTOP);
   const page = await desktop.newPage();
   const errors = watchErrors(page);
   const net = await monitor(page);
@@ -221,6 +231,19 @@ async function run(browser, tmp) {
     }));
     figures.push(`desktop: thumbnails w=${desktopWidth} chosen, cumulative layout shift ${cls.toFixed(3)}`);
     assert.ok(cls < 0.01, `layout shift ${cls}`);
+  });
+
+  await check("'More results' loads the next page of the search", async () => {
+    const total = totalOf(await statusText(page));
+    const firstPage = await cardCount(page);
+    assert.ok(total > firstPage, `${total} products, ${firstPage} shown: the demo catalog should need two pages`);
+    await page.locator("#more").click();
+    await page.waitForFunction((n) => document.querySelectorAll("#grid li.card").length > n, firstPage);
+    await page.waitForFunction(() => !document.querySelector("#grid[aria-busy]"));
+    assert.equal(await cardCount(page), total);
+    assert.ok(await page.locator("#more").isHidden(), "no more pages");
+    const ids = await cards(page).evaluateAll((els) => els.map((e) => e.dataset.id));
+    assert.equal(new Set(ids).size, ids.length, "no product twice");
   });
 
   await check("typing a query shows matching products (debounced, canonical GET URLs)", async () => {
@@ -391,7 +414,7 @@ async function run(browser, tmp) {
   });
 
   await check("a new browser (cold cache) gets the page and assets from the edge cache", async () => {
-    const ctx = await browser.newContext(DESKTOP);
+    const ctx = await newContext(browser, DESKTOP);
     const p = await ctx.newPage();
     const n = await monitor(p);
     await p.goto(`${EDGE}/`);
@@ -409,7 +432,7 @@ async function run(browser, tmp) {
   await desktop.close();
 
   // --- phone -------------------------------------------------------------------------------------
-  const phone = await browser.newContext(PHONE);
+  const phone = await newContext(browser, PHONE);
   const ppage = await phone.newPage();
   const perrors = watchErrors(ppage);
   const pnet = await monitor(ppage);
