@@ -373,6 +373,7 @@ async function run(browser, tmp) {
     assert.equal(await page.locator("#product-title").textContent(), title);
     assert.equal(await page.evaluate(() => document.activeElement.id), "product-title", "focus moves to the product");
     assert.equal(new URL(page.url()).hash, `#/product/${id}`);
+    assert.ok(await page.locator("#grid").isHidden(), "the result grid is hidden behind the product view");
     const similar = await page.locator("#similar li.card").evaluateAll((els) => els.map((e) => e.dataset.id));
     assert.ok(similar.length > 0 && !similar.includes(id), `similar ${similar} must not include ${id}`);
     await page.waitForFunction(() => {
@@ -381,6 +382,7 @@ async function run(browser, tmp) {
     });
     const large = await chosenWidths(page, "#product img.large");
     assert.ok(large.length === 1 && widthOf(large[0].src) >= 480, "the product image is a large /img");
+    await page.screenshot({ path: join(ARTIFACTS, "storefront-product.png") });
     await page.keyboard.press("Escape");
     await page.waitForFunction(() => document.getElementById("product").hidden && !document.getElementById("grid").hidden);
   });
@@ -459,7 +461,7 @@ async function run(browser, tmp) {
   await ppage.screenshot({ path: join(ARTIFACTS, "storefront-phone.png"), fullPage: false });
   await phone.close();
 
-  console.log(`screenshots: ${join(ARTIFACTS, "storefront-desktop.png")} ${join(ARTIFACTS, "storefront-phone.png")}`);
+  console.log(`screenshots: ${["desktop", "product", "phone"].map((n) => join(ARTIFACTS, `storefront-${n}.png`)).join(" ")}`);
 }
 
 try {
