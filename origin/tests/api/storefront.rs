@@ -245,6 +245,7 @@ async fn without_signing_keys_srcset_urls_are_unsigned() {
     vitrine_origin::demo::seed(&app.state, 1, false)
         .await
         .unwrap();
+    app.state.visual.wait_idle().await;
     let (_, list) = app.get_json("/api/products?limit=1").await;
     let urls = check_srcset(&list["products"][0], &SigningKeys::default());
     assert!(urls.iter().all(|u| u.starts_with("/img/_/")), "{urls:?}");
