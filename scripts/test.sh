@@ -8,7 +8,9 @@
 # 3. runs every Rust test: unit tests, the origin's integration tests against SQLite and
 #    the real Postgres, and the end-to-end tests that run the real binary;
 # 4. builds the edge Worker (wasm32) and runs its end-to-end tests through `wrangler dev`
-#    against the real origin and a stub origin (scripts/edge-setup.sh installs the toolchain);
+#    against the real origin and a stub origin (scripts/edge-setup.sh installs the toolchain),
+#    then drives the storefront in headless Chromium through the edge (scripts/browser-test.sh
+#    installs chromium and the npm packages when missing);
 # 5. checks the deployment and monitoring configuration (promtool rule tests etc.);
 # 6. runs the real Prometheus server against the real origin binary (scripts/prometheus-e2e.sh).
 set -euo pipefail
@@ -56,6 +58,11 @@ bash scripts/edge-test.sh 2>&1 | tee "$CARGO_TARGET_DIR/edge-e2e-output.log"
 edge_passed=$(grep -Eo 'edge e2e: [0-9]+ passed' "$CARGO_TARGET_DIR/edge-e2e-output.log" | awk '{s+=$3} END {print s+0}')
 edge_failed=$(grep -Eo 'edge e2e: [0-9]+ passed, [0-9]+ failed' "$CARGO_TARGET_DIR/edge-e2e-output.log" | awk '{s+=$5} END {print s+0}')
 
+step "storefront in headless Chromium (through the edge)"
+bash scripts/browser-test.sh 2>&1 | tee "$CARGO_TARGET_DIR/browser-e2e-output.log"
+browser_passed=$(grep -Eo 'browser e2e: [0-9]+ passed' "$CARGO_TARGET_DIR/browser-e2e-output.log" | awk '{s+=$3} END {print s+0}')
+browser_failed=$(grep -Eo 'browser e2e: [0-9]+ passed, [0-9]+ failed' "$CARGO_TARGET_DIR/browser-e2e-output.log" | awk '{s+=$5} END {print s+0}')
+
 step "deployment and monitoring configuration"
 bash scripts/check-deploy.sh
 
@@ -63,4 +70,4 @@ step "real Prometheus end to end (scrapes a test origin with deploy/prometheus/)
 bash scripts/prometheus-e2e.sh
 
 step "all suites passed"
-echo "summary: $((rust_passed + edge_passed)) passed, $((rust_failed + edge_failed)) failed"
+echo "summary: $((rust_passed + edge_passed + browser_passed)) passed, $((rust_failed + edge_failed + browser_failed)) failed"

@@ -188,10 +188,8 @@ async fn run(
                 while Instant::now() < deadline {
                     let action = shared.mix.pick(&mut rng);
                     let started = Instant::now();
-                    let (status, x_cache) = match send(&shared, action, &mut rng).await {
-                        Ok(r) => r,
-                        Err(_) => (None, None),
-                    };
+                    let (status, x_cache) =
+                        send(&shared, action, &mut rng).await.unwrap_or_default();
                     mine.entry(action.name()).or_default().record(
                         status,
                         started.elapsed(),
@@ -290,12 +288,13 @@ async fn send(
                 .multipart(form)
         }
         Action::Batch => {
-            let ids: Vec<&str> = (0..2)
-                .filter_map(|_| {
-                    (!c.images.is_empty())
-                        .then(|| c.images[rng.random_range(0..c.images.len())].1.as_str())
-                })
-                .collect();
+            let ids: Vec<&str> = if c.images.is_empty() {
+                Vec::new()
+            } else {
+                (0..2)
+                    .map(|_| c.images[rng.random_range(0..c.images.len())].1.as_str())
+                    .collect()
+            };
             s.client
                 .post(format!("{}/api/images/batch", s.base))
                 .json(&serde_json::json!({

@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod products;
 pub mod search;
+pub mod storefront;
 pub mod visual;
 
 use std::time::Instant;
@@ -36,6 +37,8 @@ pub const REQUEST_ID: &str = "x-request-id";
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
     let api = Router::new()
+        .route("/", get(storefront::index))
+        .route("/assets/{name}", get(storefront::asset))
         .route("/api/products", get(products::list).post(products::create))
         .route(
             "/api/products/bulk",

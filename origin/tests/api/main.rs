@@ -20,4 +20,5 @@ mod products;
 mod rate_limit;
 mod search;
 mod shutdown;
+mod storefront;
 mod visual;

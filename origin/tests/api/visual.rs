@@ -341,7 +341,7 @@ async fn a_write_on_one_instance_reaches_the_other_visual_index() {
     let created = a.create_product(product).await;
 
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while b.state.visual.index.len() == 0 {
+    while b.state.visual.index.is_empty() {
         assert!(
             std::time::Instant::now() < deadline,
             "instance B never indexed the product written on A"
