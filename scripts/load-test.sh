@@ -36,7 +36,7 @@ SIGNING_KEY="load-test-signing-key-0123456789"
 PORT=$(free_port)
 echo "==> starting the origin on 127.0.0.1:$PORT"
 start origin env DATA_DIR="$WORK/data" DEMO_PRODUCTS="${DEMO_PRODUCTS:-300}" BIND_ADDR="127.0.0.1:$PORT" \
-    API_KEYS="$API_KEY" IMAGE_SIGNING_KEYS="$SIGNING_KEY" RATE_LIMIT_API_KEY_MULTIPLIER=100000 \
+    API_KEYS="$API_KEY" IMAGE_SIGNING_KEYS="$SIGNING_KEY" RATE_LIMIT_API_KEY_MULTIPLIER=10000 \
     LOG_LEVEL=warn "$CARGO_TARGET_DIR/release/vitrine-origin"
 wait_http origin "http://127.0.0.1:$PORT/api/health/ready" 300
 

@@ -43,7 +43,7 @@ struct Args {
     #[arg(long, default_value_t = 20.0)]
     duration: f64,
     /// Seconds of the same mix before measuring (fills caches as real traffic would have).
-    #[arg(long, default_value_t = 3.0)]
+    #[arg(long, default_value_t = 10.0)]
     warmup: f64,
     /// Concurrent virtual users.
     #[arg(long, default_value_t = 64)]
@@ -309,11 +309,16 @@ async fn send(
     };
     let response = request.send().await?;
     let status = response.status().as_u16();
-    let x_cache = response
-        .headers()
-        .get("x-cache")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    // The response cache says `x-cache`; the thumbnail cache `x-image-cache` (hit, miss,
+    // coalesced), which the edge's `x-cache` replaces when it answers.
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let x_cache = header("x-cache").or_else(|| header("x-image-cache"));
     let _ = response.bytes().await?;
     Ok((Some(status), x_cache))
 }

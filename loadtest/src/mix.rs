@@ -161,18 +161,27 @@ impl Catalog {
     }
 }
 
-/// The thumbnail widths a storefront asks for (DPR 1–3 of its card sizes).
-const WIDTHS: [u32; 8] = [96, 150, 200, 300, 400, 450, 600, 900];
+/// The widths of the storefront's `srcset` (square, `fit:cover`, `f:auto`): what most
+/// thumbnail traffic asks for.
+const SRCSET_WIDTHS: [u32; 5] = [160, 320, 480, 640, 960];
+/// Other sizes (other pages, partners' integrations): the long tail, mostly cold renders.
+const OTHER_WIDTHS: [u32; 6] = [96, 150, 200, 300, 450, 600];
 const FORMATS: [&str; 3] = ["auto", "webp", "jpeg"];
 
-/// A signed `/img` path for `image_id`.
+/// A signed `/img` path for `image_id`: 85 % the storefront's srcset URLs, 15 % other
+/// sizes, formats and fits.
 pub fn thumbnail_path(keys: &SigningKeys, image_id: &str, rng: &mut StdRng) -> String {
-    let w = WIDTHS[rng.random_range(0..WIDTHS.len())];
-    let f = FORMATS[rng.random_range(0..FORMATS.len())];
-    let options = if rng.random_bool(0.5) {
-        format!("w:{w}/h:{w}/fit:cover/f:{f}")
+    let options = if rng.random_bool(0.85) {
+        let w = SRCSET_WIDTHS[rng.random_range(0..SRCSET_WIDTHS.len())];
+        format!("w:{w}/h:{w}/fit:cover/f:auto")
     } else {
-        format!("w:{w}/f:{f}")
+        let w = OTHER_WIDTHS[rng.random_range(0..OTHER_WIDTHS.len())];
+        let f = FORMATS[rng.random_range(0..FORMATS.len())];
+        if rng.random_bool(0.5) {
+            format!("w:{w}/h:{w}/fit:cover/f:{f}")
+        } else {
+            format!("w:{w}/f:{f}")
+        }
     };
     let signed = format!("/{options}/{image_id}");
     format!("/img/{}{signed}", keys.sign(&signed))
