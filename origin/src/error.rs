@@ -94,6 +94,22 @@ impl ApiError {
         ApiError::Internal(e.into())
     }
 
+    /// A job-queue failure: 503 + `Retry-After` when the queue's store (Redis) cannot be
+    /// reached or did not answer in time — the job was *not* accepted, and the client should
+    /// resubmit (with its idempotency key) — else 500. Accepting a batch into process memory
+    /// while Redis is down would acknowledge work that a crash could silently lose.
+    pub fn queue(e: anyhow::Error) -> Self {
+        if crate::jobs::is_unavailable(&e) {
+            tracing::warn!(error = %e, "job queue unavailable");
+            ApiError::Unavailable {
+                detail: "the job queue is unavailable; retry shortly".into(),
+                retry_after_secs: 5,
+            }
+        } else {
+            ApiError::Internal(e)
+        }
+    }
+
     pub fn not_found(what: impl Into<String>) -> Self {
         ApiError::NotFound(what.into())
     }

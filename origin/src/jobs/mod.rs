@@ -424,6 +424,25 @@ impl Jobs {
     }
 }
 
+/// Whether a queue error means "the queue's store cannot be reached right now" (the caller
+/// answers 503 and the client retries) rather than a bug (500): a Redis I/O error, refused or
+/// dropped connection, or a timeout anywhere in the error's chain.
+pub fn is_unavailable(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        if let Some(r) = cause.downcast_ref::<redis::RedisError>() {
+            return r.is_io_error()
+                || r.is_connection_refusal()
+                || r.is_connection_dropped()
+                || r.is_timeout()
+                || r.is_unrecoverable_error();
+        }
+        cause.downcast_ref::<std::io::Error>().is_some()
+            || cause
+                .downcast_ref::<tokio::time::error::Elapsed>()
+                .is_some()
+    })
+}
+
 pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }

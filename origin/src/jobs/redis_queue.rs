@@ -163,10 +163,19 @@ impl RedisQueue {
                 .await
                 .context("loading the queue's Lua scripts")?;
         }
+        q.ensure_groups().await?;
+        Ok(q)
+    }
+
+    /// Creates the streams and their consumer group where missing. Run at start, and again
+    /// when a read says `NOGROUP`: a Redis restarted without persistence comes back empty,
+    /// and without this every worker would fail on it forever.
+    async fn ensure_groups(&self) -> anyhow::Result<()> {
+        let mut c = self.conn.clone();
         for p in Priority::ALL {
             let r: redis::RedisResult<()> = redis::cmd("XGROUP")
                 .arg("CREATE")
-                .arg(q.stream(p))
+                .arg(self.stream(p))
                 .arg(GROUP)
                 .arg("0")
                 .arg("MKSTREAM")
@@ -178,7 +187,7 @@ impl RedisQueue {
                 return Err(e).context("creating the consumer group");
             }
         }
-        Ok(q)
+        Ok(())
     }
 
     pub fn prefix(&self) -> &str {
@@ -417,6 +426,64 @@ impl RedisQueue {
             .await?;
         Ok(new == 1)
     }
+
+    /// One fetch: maintenance (due retries, stalled entries), then non-blocking reads by
+    /// priority, then one blocking read.
+    async fn fetch_once(
+        &self,
+        consumer: &str,
+        max: usize,
+        wait: Duration,
+    ) -> anyhow::Result<Vec<Delivery>> {
+        let max = max.max(1);
+        let mut entries = self.maintenance(consumer, max).await?;
+        let mut c = self.conn.clone();
+        if entries.is_empty() {
+            for p in Priority::ALL {
+                let v: Value = redis::cmd("XREADGROUP")
+                    .arg("GROUP")
+                    .arg(GROUP)
+                    .arg(consumer)
+                    .arg("COUNT")
+                    .arg(max)
+                    .arg("STREAMS")
+                    .arg(self.stream(p))
+                    .arg(">")
+                    .query_async(&mut c)
+                    .await?;
+                let reply = read_reply(v)?;
+                for k in reply.keys {
+                    entries.extend(k.ids.into_iter().map(|id| (p, id)));
+                }
+                if !entries.is_empty() {
+                    break;
+                }
+            }
+        }
+        if entries.is_empty() && !wait.is_zero() {
+            let mut b = self.blocking_conn(consumer, wait).await?;
+            let mut cmd = redis::cmd("XREADGROUP");
+            cmd.arg("GROUP")
+                .arg(GROUP)
+                .arg(consumer)
+                .arg("COUNT")
+                .arg(max)
+                .arg("BLOCK")
+                .arg(wait.as_millis().max(1) as u64)
+                .arg("STREAMS");
+            for p in Priority::ALL {
+                cmd.arg(self.stream(p));
+            }
+            cmd.arg(">").arg(">").arg(">");
+            let v: Value = cmd.query_async(&mut b).await?;
+            let reply = read_reply(v)?;
+            for k in reply.keys {
+                let p = self.priority_of(&k.key);
+                entries.extend(k.ids.into_iter().map(|id| (p, id)));
+            }
+        }
+        self.deliveries(entries).await
+    }
 }
 
 fn read_reply(v: Value) -> anyhow::Result<StreamReadReply> {
@@ -611,54 +678,29 @@ impl JobQueue for RedisQueue {
     ) -> BoxFuture<'_, anyhow::Result<Vec<Delivery>>> {
         let consumer = consumer.to_owned();
         async move {
-            let max = max.max(1);
-            let mut entries = self.maintenance(&consumer, max).await?;
-            let mut c = self.conn.clone();
-            if entries.is_empty() {
-                for p in Priority::ALL {
-                    let v: Value = redis::cmd("XREADGROUP")
-                        .arg("GROUP")
-                        .arg(GROUP)
-                        .arg(&consumer)
-                        .arg("COUNT")
-                        .arg(max)
-                        .arg("STREAMS")
-                        .arg(self.stream(p))
-                        .arg(">")
-                        .query_async(&mut c)
-                        .await?;
-                    let reply = read_reply(v)?;
-                    for k in reply.keys {
-                        entries.extend(k.ids.into_iter().map(|id| (p, id)));
-                    }
-                    if !entries.is_empty() {
-                        break;
+            let result = self.fetch_once(&consumer, max, wait).await;
+            if let Err(e) = &result {
+                // Whatever failed, do not keep a blocking connection that may be dead (a
+                // multiplexed connection does not reconnect by itself): the next fetch opens
+                // a fresh one. A Redis that came back empty has lost the consumer group.
+                self.blocking
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&consumer);
+                let nogroup = e.chain().any(|c| {
+                    c.downcast_ref::<redis::RedisError>()
+                        .is_some_and(|r| r.code() == Some("NOGROUP"))
+                });
+                if nogroup {
+                    match self.ensure_groups().await {
+                        Ok(()) => tracing::warn!(
+                            "job streams were missing (Redis lost its data?); recreated them"
+                        ),
+                        Err(e) => tracing::warn!(error = %e, "recreating the job streams failed"),
                     }
                 }
             }
-            if entries.is_empty() && !wait.is_zero() {
-                let mut b = self.blocking_conn(&consumer, wait).await?;
-                let mut cmd = redis::cmd("XREADGROUP");
-                cmd.arg("GROUP")
-                    .arg(GROUP)
-                    .arg(&consumer)
-                    .arg("COUNT")
-                    .arg(max)
-                    .arg("BLOCK")
-                    .arg(wait.as_millis().max(1) as u64)
-                    .arg("STREAMS");
-                for p in Priority::ALL {
-                    cmd.arg(self.stream(p));
-                }
-                cmd.arg(">").arg(">").arg(">");
-                let v: Value = cmd.query_async(&mut b).await?;
-                let reply = read_reply(v)?;
-                for k in reply.keys {
-                    let p = self.priority_of(&k.key);
-                    entries.extend(k.ids.into_iter().map(|id| (p, id)));
-                }
-            }
-            self.deliveries(entries).await
+            result
         }
         .boxed()
     }
