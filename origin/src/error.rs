@@ -90,8 +90,40 @@ impl ApiError {
         }
     }
 
+    /// A failure the handler did not classify: 500, unless a database error saying "cannot
+    /// reach the database" or "it did not answer in time" is somewhere in its chain (a
+    /// storage layer that wraps `DbError` in `anyhow`, such as image lookups and uploads): that
+    /// is an outage, not a bug, and gets the same 503 + `Retry-After` as a direct database
+    /// error.
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
-        ApiError::Internal(e.into())
+        let e = e.into();
+        for cause in e.chain() {
+            if let Some(db) = cause.downcast_ref::<crate::db::DbError>() {
+                match db {
+                    crate::db::DbError::Unavailable(detail) => {
+                        tracing::warn!(error = %detail, "database unavailable");
+                        return Self::database_unavailable();
+                    }
+                    crate::db::DbError::Timeout => return Self::database_timeout(),
+                    _ => {}
+                }
+            }
+        }
+        ApiError::Internal(e)
+    }
+
+    fn database_unavailable() -> Self {
+        ApiError::Unavailable {
+            detail: "the catalog database is unavailable; retry shortly".into(),
+            retry_after_secs: 5,
+        }
+    }
+
+    fn database_timeout() -> Self {
+        ApiError::Unavailable {
+            detail: "the catalog database did not answer in time; retry shortly".into(),
+            retry_after_secs: 5,
+        }
     }
 
     /// A job-queue failure: 503 + `Retry-After` when the queue's store (Redis) cannot be
@@ -239,15 +271,9 @@ impl From<crate::db::DbError> for ApiError {
             DbError::Conflict(detail) => ApiError::Conflict(detail),
             DbError::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
-                ApiError::Unavailable {
-                    detail: "the catalog database is unavailable; retry shortly".into(),
-                    retry_after_secs: 5,
-                }
+                ApiError::database_unavailable()
             }
-            DbError::Timeout => ApiError::Unavailable {
-                detail: "the catalog database did not answer in time; retry shortly".into(),
-                retry_after_secs: 5,
-            },
+            DbError::Timeout => ApiError::database_timeout(),
             DbError::Other(cause) => ApiError::Internal(cause),
         }
     }

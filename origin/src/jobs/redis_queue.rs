@@ -138,9 +138,14 @@ impl RedisQueue {
         let client = Client::open(url).context("parsing REDIS_URL")?;
         let conn = client
             .get_connection_manager_with_config(
+                // Few, short reconnection attempts: while Redis is down a command waits for
+                // the manager's reconnection, and the default (6 attempts, exponential from
+                // 100 ms) held each request ~9 s before failing. Workers retry on their own.
                 ConnectionManagerConfig::new()
                     .set_response_timeout(Some(Duration::from_secs(10)))
-                    .set_connection_timeout(Some(Duration::from_secs(5))),
+                    .set_connection_timeout(Some(Duration::from_secs(2)))
+                    .set_number_of_retries(2)
+                    .set_max_delay(Duration::from_millis(500)),
             )
             .await
             .with_context(|| "connecting to Redis for the job queue".to_string())?;

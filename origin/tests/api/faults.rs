@@ -23,7 +23,7 @@ use crate::helpers::{
     API_KEY, Backend, FaultProxy, OwnRedis, TestApp, fresh_postgres, product_json, spawn_app_with,
     spawn_on, upstream_of,
 };
-use crate::images::jpeg;
+use crate::images::{jpeg, upload};
 
 /// Status codes seen by a background load, by code.
 #[derive(Default, Clone)]
@@ -163,6 +163,7 @@ async fn redis_killed_under_load_then_restarted() {
     .await;
 
     // The queue cannot take work it could not keep: 503 + Retry-After, a problem body.
+    let asked = Instant::now();
     let r = app
         .client
         .post(app.url("/api/images/batch"))
@@ -172,6 +173,7 @@ async fn redis_killed_under_load_then_restarted() {
         .await
         .unwrap();
     assert_eq!(r.status(), 503, "a batch submitted while Redis is down");
+    println!("batch refused after {:?} with Redis down", asked.elapsed());
     assert!(r.headers().contains_key("retry-after"));
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     let body: serde_json::Value = r.json().await.unwrap();
@@ -283,6 +285,10 @@ async fn postgres_cut_off_then_restored() {
             .await;
         ids.push(p["id"].as_i64().unwrap());
     }
+    let (s, image) = upload(&app, jpeg(40, 30)).await;
+    assert_eq!(s, 201, "{image}");
+    let image_path = format!("/api/images/{}", image["id"].as_str().unwrap());
+    assert_eq!(app.get(&image_path).await.status(), 200);
     let cached_search = "/api/search/text?q=walnut+chair";
     // Into the response cache.
     for id in &ids {
@@ -377,8 +383,18 @@ async fn postgres_cut_off_then_restored() {
             "cached product {id} with the database down"
         );
     }
-    // An uncached read and a write: 503, Retry-After, problem+json. Never 500.
+    // Uncached reads (a product, an original image) and writes (create, delete, upload):
+    // 503, Retry-After, problem+json. Never 500.
     for r in [
+        app.get(&image_path).await,
+        app.client
+            .post(app.url("/api/images"))
+            .bearer_auth(API_KEY)
+            .header("content-type", "application/octet-stream")
+            .body(jpeg(41, 31))
+            .send()
+            .await
+            .unwrap(),
         app.get(&format!("/api/products/{}", ids[ids.len() - 1] + 10_000))
             .await,
         app.client
