@@ -326,3 +326,48 @@ pub struct ApiQuery<T>(pub T);
 #[derive(axum::extract::FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::DbError;
+
+    #[test]
+    fn database_outages_inside_anyhow_are_503_and_bugs_stay_500() {
+        let wrapped = anyhow::Error::from(DbError::Unavailable("refused".into()))
+            .context("looking up an image");
+        let e = ApiError::internal(wrapped);
+        assert_eq!(e.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let r = e.into_response();
+        assert_eq!(r.headers()[header::RETRY_AFTER], "5");
+        assert_eq!(
+            ApiError::internal(anyhow::Error::from(DbError::Timeout)).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            ApiError::internal(anyhow::Error::from(DbError::Other(anyhow::anyhow!(
+                "syntax error"
+            ))))
+            .status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert_eq!(
+            ApiError::internal(anyhow::anyhow!("a bug")).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    #[test]
+    fn queue_store_unreachable_is_503_and_other_queue_errors_500() {
+        let refused =
+            redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        let e = ApiError::queue(anyhow::Error::from(refused).context("submitting"));
+        assert_eq!(e.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(e.to_string().contains("queue"));
+        let parse = serde_json::from_str::<u32>("x").unwrap_err();
+        assert_eq!(
+            ApiError::queue(parse.into()).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+}
