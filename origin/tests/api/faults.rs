@@ -552,3 +552,54 @@ async fn slow_database_times_out_at_the_configured_limits() {
     request_bound.stop().await;
     query_bound.stop().await;
 }
+
+/// An origin started while its Redis is down starts anyway (reads work; the cache runs on
+/// L1 with its breaker open; job requests answer 503), and the queue comes up by itself when
+/// Redis does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn origin_starts_with_redis_down_and_the_queue_comes_up_later() {
+    let port = OwnRedis::free_port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        &[
+            ("REDIS_URL", url.as_str()),
+            ("CACHE_BREAKER_COOLDOWN", "300ms"),
+            ("ASYNC_WORKERS", "1"),
+            ("THREAD_POOL_SIZE", "1"),
+        ],
+    )
+    .await;
+    let p = app
+        .create_product(product_json("EARLY-1", "Early Lamp", "Lamps", "Lumen", 10))
+        .await;
+    assert_eq!(
+        app.get(&format!("/api/products/{}", p["id"]))
+            .await
+            .status(),
+        200
+    );
+    let (s, v) = app.post_json("/api/images/batch", &small_batch(1, 7)).await;
+    assert_eq!(s, 503, "{v}");
+
+    let _redis = OwnRedis::start(port);
+    let (s, v) = poll(
+        "the queue to accept a batch",
+        Duration::from_secs(15),
+        async || {
+            let (s, v) = app.post_json("/api/images/batch", &small_batch(2, 8)).await;
+            (s != 503).then_some((s, v))
+        },
+    )
+    .await;
+    assert_eq!(s, 202, "{v}");
+    let job = wait_job(&app, v["job_id"].as_str().unwrap(), Duration::from_secs(30)).await;
+    assert_eq!(job["progress"]["succeeded"], 2, "{job}");
+    poll(
+        "the cache to recover",
+        Duration::from_secs(10),
+        async || (health_cache(&app).await["status"] == "ok").then_some(()),
+    )
+    .await;
+    app.stop().await;
+}
