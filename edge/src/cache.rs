@@ -47,7 +47,11 @@ pub const REPLAYED_HEADERS: &[&str] = &[
 pub enum XCache {
     Hit,
     Miss,
+    /// Past its freshness, inside stale-while-revalidate: refreshed in the background.
     Stale,
+    /// Past its freshness, served because the origin failed (error status, unreachable,
+    /// timeout) inside stale-if-error.
+    StaleIfError,
 }
 
 impl XCache {
@@ -55,7 +59,18 @@ impl XCache {
         match self {
             XCache::Hit => "HIT",
             XCache::Miss => "MISS",
-            XCache::Stale => "STALE",
+            XCache::Stale | XCache::StaleIfError => "STALE",
+        }
+    }
+
+    /// The `Warning` header (RFC 7234 §5.5) a stale answer carries, so a client or a log can
+    /// tell "stale because we refresh in the background" (110) from "stale because the
+    /// origin is failing" (111).
+    pub fn warning(self) -> Option<&'static str> {
+        match self {
+            XCache::Stale => Some("110 - \"Response is Stale\""),
+            XCache::StaleIfError => Some("111 - \"Revalidation Failed\""),
+            XCache::Hit | XCache::Miss => None,
         }
     }
 }
@@ -435,7 +450,7 @@ mod wasm {
             Ok(resp) if resp.status >= 500 => match existing {
                 Some(e) if stale_ok(&e) => Ok(Outcome::Cached {
                     entry: e,
-                    x_cache: XCache::Stale,
+                    x_cache: XCache::StaleIfError,
                     origin_ms: Some(origin_ms),
                 }),
                 _ => Ok(Outcome::Uncached {
@@ -470,7 +485,7 @@ mod wasm {
                     worker::console_warn!("origin failed ({err}); serving stale");
                     Ok(Outcome::Cached {
                         entry: e,
-                        x_cache: XCache::Stale,
+                        x_cache: XCache::StaleIfError,
                         origin_ms: Some(origin_ms),
                     })
                 }
@@ -718,6 +733,13 @@ mod tests {
             false,
         )
         .unwrap();
+        assert_eq!(XCache::Hit.warning(), None);
+        assert_eq!(XCache::StaleIfError.as_str(), "STALE");
+        assert_eq!(
+            XCache::StaleIfError.warning(),
+            Some("111 - \"Revalidation Failed\"")
+        );
+        assert_eq!(XCache::Stale.warning(), Some("110 - \"Response is Stale\""));
         let served = meta.served_headers(15, XCache::Hit, &["Accept-Encoding"]);
         let get = |n: &str| served.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
         assert_eq!(get("vary"), Some("Origin, accept-encoding"));

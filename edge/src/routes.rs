@@ -370,6 +370,9 @@ mod wasm {
         }
         let _ = headers.set("x-request-id", request_id);
         let _ = headers.set("x-cache", reply.x_cache.as_str());
+        if let Some(warning) = reply.x_cache.warning() {
+            let _ = headers.set("warning", warning);
+        }
         let edge_ms = worker::Date::now().as_millis() as f64 - started;
         let _ = headers.set(
             "server-timing",

@@ -356,7 +356,11 @@ async fn queue_throughput() -> anyhow::Result<()> {
         retry_base: Duration::from_millis(100),
         ttl: Duration::from_secs(600),
     };
-    let queue: Arc<dyn JobQueue> = match RedisQueue::connect(&url, &prefix, config).await {
+    let connected = match RedisQueue::connect(&url, &prefix, config).await {
+        Ok(q) => q.check().await.map(|()| q),
+        Err(e) => Err(e),
+    };
+    let queue: Arc<dyn JobQueue> = match connected {
         Ok(q) => Arc::new(q),
         Err(e) => {
             println!(

@@ -90,28 +90,51 @@ impl ApiError {
         }
     }
 
+    /// A failure the handler did not classify: 500, unless a database error saying "cannot
+    /// reach the database" or "it did not answer in time" is somewhere in its chain (a
+    /// storage layer that wraps `DbError` in `anyhow`, such as image lookups and uploads): that
+    /// is an outage, not a bug, and gets the same 503 + `Retry-After` as a direct database
+    /// error.
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
-        ApiError::Internal(e.into())
+        let e = e.into();
+        for cause in e.chain() {
+            if let Some(db) = cause.downcast_ref::<crate::db::DbError>() {
+                match db {
+                    crate::db::DbError::Unavailable(detail) => {
+                        tracing::warn!(error = %detail, "database unavailable");
+                        return Self::database_unavailable();
+                    }
+                    crate::db::DbError::Timeout => return Self::database_timeout(),
+                    _ => {}
+                }
+            }
+        }
+        ApiError::Internal(e)
     }
 
-    /// A job-queue failure: 503 with `Retry-After` when the queue's Redis cannot be reached
-    /// (not connected yet, connection refused or dropped, timed out), else 500.
+    fn database_unavailable() -> Self {
+        ApiError::Unavailable {
+            detail: "the catalog database is unavailable; retry shortly".into(),
+            retry_after_secs: 5,
+        }
+    }
+
+    fn database_timeout() -> Self {
+        ApiError::Unavailable {
+            detail: "the catalog database did not answer in time; retry shortly".into(),
+            retry_after_secs: 5,
+        }
+    }
+
+    /// A job-queue failure: 503 + `Retry-After` when the queue's store (Redis) cannot be
+    /// reached or did not answer in time — the job was *not* accepted, and the client should
+    /// resubmit (with its idempotency key) — else 500. Accepting a batch into process memory
+    /// while Redis is down would acknowledge work that a crash could silently lose.
     pub fn queue(e: anyhow::Error) -> Self {
-        let unreachable = e.chain().any(|cause| {
-            cause
-                .downcast_ref::<crate::jobs::lazy_redis::QueueUnavailable>()
-                .is_some()
-                || cause.downcast_ref::<redis::RedisError>().is_some_and(|r| {
-                    r.is_io_error()
-                        || r.is_timeout()
-                        || r.is_connection_dropped()
-                        || r.is_connection_refusal()
-                })
-        });
-        if unreachable {
+        if crate::jobs::is_unavailable(&e) {
+            tracing::warn!(error = %e, "job queue unavailable");
             ApiError::Unavailable {
-                detail: "the job queue is unavailable (its Redis cannot be reached); retry shortly"
-                    .into(),
+                detail: "the job queue is unavailable; retry shortly".into(),
                 retry_after_secs: 5,
             }
         } else {
@@ -248,15 +271,9 @@ impl From<crate::db::DbError> for ApiError {
             DbError::Conflict(detail) => ApiError::Conflict(detail),
             DbError::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
-                ApiError::Unavailable {
-                    detail: "the catalog database is unavailable; retry shortly".into(),
-                    retry_after_secs: 5,
-                }
+                ApiError::database_unavailable()
             }
-            DbError::Timeout => ApiError::Unavailable {
-                detail: "the catalog database did not answer in time; retry shortly".into(),
-                retry_after_secs: 5,
-            },
+            DbError::Timeout => ApiError::database_timeout(),
             DbError::Other(cause) => ApiError::Internal(cause),
         }
     }
@@ -309,3 +326,48 @@ pub struct ApiQuery<T>(pub T);
 #[derive(axum::extract::FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::DbError;
+
+    #[test]
+    fn database_outages_inside_anyhow_are_503_and_bugs_stay_500() {
+        let wrapped = anyhow::Error::from(DbError::Unavailable("refused".into()))
+            .context("looking up an image");
+        let e = ApiError::internal(wrapped);
+        assert_eq!(e.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let r = e.into_response();
+        assert_eq!(r.headers()[header::RETRY_AFTER], "5");
+        assert_eq!(
+            ApiError::internal(anyhow::Error::from(DbError::Timeout)).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            ApiError::internal(anyhow::Error::from(DbError::Other(anyhow::anyhow!(
+                "syntax error"
+            ))))
+            .status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert_eq!(
+            ApiError::internal(anyhow::anyhow!("a bug")).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    #[test]
+    fn queue_store_unreachable_is_503_and_other_queue_errors_500() {
+        let refused =
+            redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        let e = ApiError::queue(anyhow::Error::from(refused).context("submitting"));
+        assert_eq!(e.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(e.to_string().contains("queue"));
+        let parse = serde_json::from_str::<u32>("x").unwrap_err();
+        assert_eq!(
+            ApiError::queue(parse.into()).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+}

@@ -64,6 +64,7 @@ test("stale-while-revalidate: STALE served at once, refreshed in the background"
   const b = await raw(`${EDGE_STUB}/swr`);
   assert.equal(xcache(b), "STALE");
   assert.equal(json(b).version, 1, "the stale body, without waiting");
+  assert.equal(b.headers.warning, '110 - "Response is Stale"', "SWR stale is marked as stale");
   let c;
   for (let i = 0; i < 20; i++) {
     await sleep(150);
@@ -139,11 +140,18 @@ test("forwarding: x-request-id, x-forwarded-for, shared secret, normalised Accep
   assert.notEqual(generated.headers["x-request-id"], "bad id with spaces");
 });
 
-test("origin timeout → 504 problem+json", async () => {
+test("origin timeout → 504 problem+json at ORIGIN_TIMEOUT_MS (1 s), not when the origin answers (3 s)", async () => {
+  const started = Date.now();
   const r = await raw(`${EDGE_STUB}/slow`);
+  const took = Date.now() - started;
   assert.equal(r.status, 504);
   assert.equal(r.headers["content-type"], "application/problem+json");
   assert.equal(json(r).code, "origin_timeout");
+  assert.equal(json(r).status, 504);
+  assert.ok(r.headers["x-request-id"], "the problem carries the request id");
+  // The stub answers after 3 s; the edge gives up after its 1 s limit. Generous bound for a
+  // loaded machine, but strictly below the stub's delay: the edge did not wait it out.
+  assert.ok(took >= 900 && took < 2900, `answered after ${took} ms`);
 });
 
 test("edge thumbnail: 640×480 JPEG → 300 px WebP made in wasm, cached", async () => {
@@ -184,6 +192,22 @@ test("bad signature → 403 problem, before any fetch", async () => {
   assert.equal(json(await raw(`${STUB}/__stub/seen`)).length, before, "the origin saw nothing");
 });
 
+test("origin answering 5xx → stale served within stale-if-error with Warning 111", async () => {
+  const a = await raw(`${EDGE_STUB}/flaky`);
+  assert.equal(a.status, 200);
+  assert.equal(xcache(a), "MISS");
+  await sleep(2100); // past s-maxage=1; the stub now answers 503
+  const b = await raw(`${EDGE_STUB}/flaky`);
+  assert.equal(b.status, 200, "the stale copy, not the origin's 503");
+  assert.equal(xcache(b), "STALE");
+  assert.equal(b.headers.warning, '111 - "Revalidation Failed"');
+  assert.deepEqual(json(b), json(a));
+  assert.ok((await stubCount("/flaky")) >= 2, "the origin was asked again");
+  // Without a cached copy the origin's own 503 problem passes through (Retry-After kept).
+  const c = await raw(`${EDGE_STUB}/error`);
+  assert.equal(c.status, 503);
+});
+
 test("origin down → stale served within stale-if-error; uncached paths get 502", async () => {
   const a = await raw(`${EDGE_STUB}/sie`);
   assert.equal(xcache(a), "MISS");
@@ -193,10 +217,17 @@ test("origin down → stale served within stale-if-error; uncached paths get 502
   const b = await raw(`${EDGE_STUB}/sie`);
   assert.equal(b.status, 200);
   assert.equal(xcache(b), "STALE");
+  assert.equal(b.headers.warning, '111 - "Revalidation Failed"', "stale-if-error is flagged");
   assert.deepEqual(json(b), json(a));
+  const started = Date.now();
   const c = await raw(`${EDGE_STUB}/never-cached`);
   assert.equal(c.status, 502);
+  assert.equal(c.headers["content-type"], "application/problem+json");
   assert.equal(json(c).code, "origin_unreachable");
+  assert.equal(json(c).status, 502);
+  assert.equal(c.headers.warning, undefined, "an error is not a stale answer");
+  // A refused connection fails fast: well under the 1 s origin timeout (no hang).
+  assert.ok(Date.now() - started < 1000, `answered after ${Date.now() - started} ms`);
 });
 
 test("real origin: original image MISS then HIT, and 304 from the edge", async () => {

@@ -116,6 +116,12 @@ const server = http.createServer((req, res) => {
         "cache-control": "no-store",
       });
     if (p === "/error") return json(503, { error: "down" }, { "cache-control": "no-store" });
+    // Healthy once, then failing with 503 (an origin up but broken, e.g. its database down).
+    if (p === "/flaky")
+      return n === 1
+        ? json(200, { version: n }, { "cache-control": "public, max-age=0, s-maxage=1, stale-if-error=300" })
+        : send(res, 503, { "content-type": "application/problem+json", "cache-control": "no-store", "retry-after": "5" },
+            JSON.stringify({ title: "Service Unavailable", status: 503, detail: "database down" }));
     const img = p.match(/^\/api\/images\/([0-9a-f]{64})$/);
     if (img) {
       const found = images[img[1]];

@@ -39,7 +39,7 @@ impl From<IngestError> for crate::error::ApiError {
     fn from(e: IngestError) -> Self {
         match e {
             IngestError::Refused(p) => crate::error::ApiError::from(p),
-            IngestError::Storage(e) => crate::error::ApiError::Internal(e),
+            IngestError::Storage(e) => crate::error::ApiError::internal(e),
         }
     }
 }
@@ -115,7 +115,7 @@ impl Images {
         self.db
             .insert_image(&record)
             .await
-            .map_err(|e| IngestError::Storage(anyhow::anyhow!(e)))?;
+            .map_err(|e| IngestError::Storage(e.into()))?;
         Ok((record, true))
     }
 

@@ -18,7 +18,6 @@
 //! [`worker`] runs `ASYNC_WORKERS` workers; [`images`] is the handler for image batches.
 
 pub mod images;
-pub mod lazy_redis;
 pub mod memory;
 pub mod redis_queue;
 pub mod worker;
@@ -414,11 +413,7 @@ impl Jobs {
         let config = QueueConfig::from_settings(s);
         let queue: Arc<dyn JobQueue> = match &s.redis_url {
             Some(url) => {
-                let q = lazy_redis::LazyRedisQueue::new(url, &s.queue_prefix, config);
-                if let Err(e) = q.get().await {
-                    tracing::warn!(error = %format!("{e:#}"), "job queue: Redis unreachable at start; queue calls answer 503 until it is back");
-                }
-                Arc::new(q)
+                Arc::new(redis_queue::RedisQueue::connect(url, &s.queue_prefix, config).await?)
             }
             None => Arc::new(memory::MemoryQueue::new(config)),
         };
@@ -427,6 +422,25 @@ impl Jobs {
             stats: Arc::new(JobStats::default()),
         })
     }
+}
+
+/// Whether a queue error means "the queue's store cannot be reached right now" (the caller
+/// answers 503 and the client retries) rather than a bug (500): a Redis I/O error, refused or
+/// dropped connection, or a timeout anywhere in the error's chain.
+pub fn is_unavailable(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        if let Some(r) = cause.downcast_ref::<redis::RedisError>() {
+            return r.is_io_error()
+                || r.is_connection_refusal()
+                || r.is_connection_dropped()
+                || r.is_timeout()
+                || r.is_unrecoverable_error();
+        }
+        cause.downcast_ref::<std::io::Error>().is_some()
+            || cause
+                .downcast_ref::<tokio::time::error::Elapsed>()
+                .is_some()
+    })
 }
 
 pub(crate) fn now_ms() -> i64 {

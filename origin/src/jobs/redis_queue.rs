@@ -110,7 +110,8 @@ return st
 
 pub struct RedisQueue {
     client: Client,
-    conn: ConnectionManager,
+    /// Made on first use (see [`RedisQueue::conn`]).
+    conn: tokio::sync::OnceCell<ConnectionManager>,
     prefix: String,
     config: QueueConfig,
     claim: Script,
@@ -134,19 +135,14 @@ fn is_busygroup(e: &redis::RedisError) -> bool {
 }
 
 impl RedisQueue {
+    /// Opens the queue. Redis being unreachable at start is not fatal: the origin starts
+    /// (reads, the cache and the database do not need the queue), job requests answer 503
+    /// until Redis answers, and the connection is made on first use.
     pub async fn connect(url: &str, prefix: &str, config: QueueConfig) -> anyhow::Result<Self> {
         let client = Client::open(url).context("parsing REDIS_URL")?;
-        let conn = client
-            .get_connection_manager_with_config(
-                ConnectionManagerConfig::new()
-                    .set_response_timeout(Some(Duration::from_secs(10)))
-                    .set_connection_timeout(Some(Duration::from_secs(5))),
-            )
-            .await
-            .with_context(|| "connecting to Redis for the job queue".to_string())?;
         let q = Self {
             client,
-            conn,
+            conn: tokio::sync::OnceCell::new(),
             prefix: prefix.to_owned(),
             config,
             claim: Script::new(CLAIM),
@@ -156,21 +152,72 @@ impl RedisQueue {
             blocking: Mutex::new(HashMap::new()),
             last_maintenance: Mutex::new(Instant::now() - Duration::from_secs(3600)),
         };
-        let mut c = q.conn.clone();
-        for script in [&q.claim, &q.finish, &q.promote, &q.cancel] {
-            script
-                .load_async(&mut c)
-                .await
-                .context("loading the queue's Lua scripts")?;
+        if let Err(e) = q.conn().await {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "Redis is unreachable: the job queue answers 503 until it is"
+            );
         }
+        Ok(q)
+    }
+
+    /// Fails when Redis cannot be reached now (`connect` itself tolerates that).
+    pub async fn check(&self) -> anyhow::Result<()> {
+        let mut c = self.conn().await?;
+        let _: String = redis::cmd("PING").query_async(&mut c).await?;
+        Ok(())
+    }
+
+    /// The shared connection, made (scripts loaded, consumer group created) on first success.
+    async fn conn(&self) -> anyhow::Result<ConnectionManager> {
+        let c = self
+            .conn
+            .get_or_try_init(|| async {
+                let mut c = self
+                    .client
+                    .get_connection_manager_with_config(
+                        // Few, short reconnection attempts: while Redis is down a command
+                        // waits for the manager's reconnection, and the default (6 attempts,
+                        // exponential from 100 ms) held each request ~9 s before failing.
+                        // Workers retry on their own.
+                        ConnectionManagerConfig::new()
+                            .set_response_timeout(Some(Duration::from_secs(10)))
+                            .set_connection_timeout(Some(Duration::from_secs(2)))
+                            .set_number_of_retries(2)
+                            .set_max_delay(Duration::from_millis(500)),
+                    )
+                    .await
+                    .context("connecting to Redis for the job queue")?;
+                for script in [&self.claim, &self.finish, &self.promote, &self.cancel] {
+                    script
+                        .load_async(&mut c)
+                        .await
+                        .context("loading the queue's Lua scripts")?;
+                }
+                Self::create_groups(&mut c, &self.prefix).await?;
+                Ok::<_, anyhow::Error>(c)
+            })
+            .await?;
+        Ok(c.clone())
+    }
+
+    /// Creates the streams and their consumer group where missing. Run at start, and again
+    /// when a read says `NOGROUP`: a Redis restarted without persistence comes back empty,
+    /// and without this every worker would fail on it forever.
+    async fn ensure_groups(&self) -> anyhow::Result<()> {
+        let mut c = self.conn().await?;
+        Self::create_groups(&mut c, &self.prefix).await
+    }
+
+    async fn create_groups(c: &mut ConnectionManager, prefix: &str) -> anyhow::Result<()> {
         for p in Priority::ALL {
             let r: redis::RedisResult<()> = redis::cmd("XGROUP")
                 .arg("CREATE")
-                .arg(q.stream(p))
+                .arg(format!("{prefix}:q:{}", p.as_str()))
                 .arg(GROUP)
                 .arg("0")
                 .arg("MKSTREAM")
-                .query_async(&mut c)
+                .query_async(c)
                 .await;
             if let Err(e) = r
                 && !is_busygroup(&e)
@@ -178,7 +225,7 @@ impl RedisQueue {
                 return Err(e).context("creating the consumer group");
             }
         }
-        Ok(q)
+        Ok(())
     }
 
     pub fn prefix(&self) -> &str {
@@ -259,7 +306,7 @@ impl RedisQueue {
             }
             *last = Instant::now();
         }
-        let mut c = self.conn.clone();
+        let mut c = self.conn().await?;
         let _: i64 = self
             .promote
             .key(self.delayed())
@@ -305,7 +352,7 @@ impl RedisQueue {
     }
 
     async fn ack_drop(&self, p: Priority, entry: &str) -> anyhow::Result<()> {
-        let mut c = self.conn.clone();
+        let mut c = self.conn().await?;
         redis::pipe()
             .cmd("XACK")
             .arg(self.stream(p))
@@ -358,7 +405,7 @@ impl RedisQueue {
                     .arg(self.ttl_ms()),
             );
         }
-        let mut c = self.conn.clone();
+        let mut c = self.conn().await?;
         let replies: Vec<(u32, String)> = match pipe.query_async(&mut c).await {
             Ok(r) => r,
             Err(e) if e.to_string().to_ascii_lowercase().contains("noscript") => {
@@ -400,7 +447,7 @@ impl RedisQueue {
             ItemStatus::Skipped => "skipped",
         };
         let id = &delivery.task.job_id;
-        let mut c = self.conn.clone();
+        let mut c = self.conn().await?;
         let new: i64 = self
             .finish
             .key(self.job_key(id))
@@ -416,6 +463,64 @@ impl RedisQueue {
             .invoke_async(&mut c)
             .await?;
         Ok(new == 1)
+    }
+
+    /// One fetch: maintenance (due retries, stalled entries), then non-blocking reads by
+    /// priority, then one blocking read.
+    async fn fetch_once(
+        &self,
+        consumer: &str,
+        max: usize,
+        wait: Duration,
+    ) -> anyhow::Result<Vec<Delivery>> {
+        let max = max.max(1);
+        let mut entries = self.maintenance(consumer, max).await?;
+        let mut c = self.conn().await?;
+        if entries.is_empty() {
+            for p in Priority::ALL {
+                let v: Value = redis::cmd("XREADGROUP")
+                    .arg("GROUP")
+                    .arg(GROUP)
+                    .arg(consumer)
+                    .arg("COUNT")
+                    .arg(max)
+                    .arg("STREAMS")
+                    .arg(self.stream(p))
+                    .arg(">")
+                    .query_async(&mut c)
+                    .await?;
+                let reply = read_reply(v)?;
+                for k in reply.keys {
+                    entries.extend(k.ids.into_iter().map(|id| (p, id)));
+                }
+                if !entries.is_empty() {
+                    break;
+                }
+            }
+        }
+        if entries.is_empty() && !wait.is_zero() {
+            let mut b = self.blocking_conn(consumer, wait).await?;
+            let mut cmd = redis::cmd("XREADGROUP");
+            cmd.arg("GROUP")
+                .arg(GROUP)
+                .arg(consumer)
+                .arg("COUNT")
+                .arg(max)
+                .arg("BLOCK")
+                .arg(wait.as_millis().max(1) as u64)
+                .arg("STREAMS");
+            for p in Priority::ALL {
+                cmd.arg(self.stream(p));
+            }
+            cmd.arg(">").arg(">").arg(">");
+            let v: Value = cmd.query_async(&mut b).await?;
+            let reply = read_reply(v)?;
+            for k in reply.keys {
+                let p = self.priority_of(&k.key);
+                entries.extend(k.ids.into_iter().map(|id| (p, id)));
+            }
+        }
+        self.deliveries(entries).await
     }
 }
 
@@ -438,7 +543,7 @@ impl JobQueue for RedisQueue {
     fn submit(&self, job: NewJob) -> BoxFuture<'_, anyhow::Result<Submitted>> {
         async move {
             let id = uuid::Uuid::now_v7().simple().to_string();
-            let mut c = self.conn.clone();
+            let mut c = self.conn().await?;
             if let Some(key) = &job.idempotency_key {
                 let set: Option<String> = redis::cmd("SET")
                     .arg(self.idem_key(key))
@@ -528,7 +633,7 @@ impl JobQueue for RedisQueue {
     fn idempotent(&self, key: &str) -> BoxFuture<'_, anyhow::Result<Option<String>>> {
         let k = self.idem_key(key);
         async move {
-            let mut c = self.conn.clone();
+            let mut c = self.conn().await?;
             Ok(redis::cmd("GET").arg(k).query_async(&mut c).await?)
         }
         .boxed()
@@ -537,7 +642,7 @@ impl JobQueue for RedisQueue {
     fn job(&self, id: &str) -> BoxFuture<'_, anyhow::Result<Option<JobView>>> {
         let id = id.to_owned();
         async move {
-            let mut c = self.conn.clone();
+            let mut c = self.conn().await?;
             let (fields, items): (HashMap<String, String>, HashMap<String, String>) = redis::pipe()
                 .hgetall(self.job_key(&id))
                 .hgetall(self.items_key(&id))
@@ -591,7 +696,7 @@ impl JobQueue for RedisQueue {
     fn cancel(&self, id: &str) -> BoxFuture<'_, anyhow::Result<Option<JobState>>> {
         let key = self.job_key(id);
         async move {
-            let mut c = self.conn.clone();
+            let mut c = self.conn().await?;
             let st: Option<String> = self
                 .cancel
                 .key(key)
@@ -611,54 +716,29 @@ impl JobQueue for RedisQueue {
     ) -> BoxFuture<'_, anyhow::Result<Vec<Delivery>>> {
         let consumer = consumer.to_owned();
         async move {
-            let max = max.max(1);
-            let mut entries = self.maintenance(&consumer, max).await?;
-            let mut c = self.conn.clone();
-            if entries.is_empty() {
-                for p in Priority::ALL {
-                    let v: Value = redis::cmd("XREADGROUP")
-                        .arg("GROUP")
-                        .arg(GROUP)
-                        .arg(&consumer)
-                        .arg("COUNT")
-                        .arg(max)
-                        .arg("STREAMS")
-                        .arg(self.stream(p))
-                        .arg(">")
-                        .query_async(&mut c)
-                        .await?;
-                    let reply = read_reply(v)?;
-                    for k in reply.keys {
-                        entries.extend(k.ids.into_iter().map(|id| (p, id)));
-                    }
-                    if !entries.is_empty() {
-                        break;
+            let result = self.fetch_once(&consumer, max, wait).await;
+            if let Err(e) = &result {
+                // Whatever failed, do not keep a blocking connection that may be dead (a
+                // multiplexed connection does not reconnect by itself): the next fetch opens
+                // a fresh one. A Redis that came back empty has lost the consumer group.
+                self.blocking
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&consumer);
+                let nogroup = e.chain().any(|c| {
+                    c.downcast_ref::<redis::RedisError>()
+                        .is_some_and(|r| r.code() == Some("NOGROUP"))
+                });
+                if nogroup {
+                    match self.ensure_groups().await {
+                        Ok(()) => tracing::warn!(
+                            "job streams were missing (Redis lost its data?); recreated them"
+                        ),
+                        Err(e) => tracing::warn!(error = %e, "recreating the job streams failed"),
                     }
                 }
             }
-            if entries.is_empty() && !wait.is_zero() {
-                let mut b = self.blocking_conn(&consumer, wait).await?;
-                let mut cmd = redis::cmd("XREADGROUP");
-                cmd.arg("GROUP")
-                    .arg(GROUP)
-                    .arg(&consumer)
-                    .arg("COUNT")
-                    .arg(max)
-                    .arg("BLOCK")
-                    .arg(wait.as_millis().max(1) as u64)
-                    .arg("STREAMS");
-                for p in Priority::ALL {
-                    cmd.arg(self.stream(p));
-                }
-                cmd.arg(">").arg(">").arg(">");
-                let v: Value = cmd.query_async(&mut b).await?;
-                let reply = read_reply(v)?;
-                for k in reply.keys {
-                    let p = self.priority_of(&k.key);
-                    entries.extend(k.ids.into_iter().map(|id| (p, id)));
-                }
-            }
-            self.deliveries(entries).await
+            result
         }
         .boxed()
     }
@@ -704,7 +784,7 @@ impl JobQueue for RedisQueue {
                         .arg(self.ttl_ms()),
                 );
             }
-            let mut c = self.conn.clone();
+            let mut c = self.conn().await?;
             let news: Vec<i64> = match pipe.query_async(&mut c).await {
                 Ok(r) => r,
                 Err(e) if e.to_string().to_ascii_lowercase().contains("noscript") => {
@@ -722,7 +802,7 @@ impl JobQueue for RedisQueue {
         let delivery = delivery.clone();
         async move {
             let (p, entry) = self.split_receipt(&delivery.receipt);
-            let mut c = self.conn.clone();
+            let mut c = self.conn().await?;
             if delivery.attempt >= self.config.max_attempts {
                 let attempts = delivery.attempt;
                 let _: String = redis::cmd("XADD")
@@ -777,7 +857,7 @@ impl JobQueue for RedisQueue {
 
     fn dead_letters(&self, limit: usize) -> BoxFuture<'_, anyhow::Result<Vec<DeadLetter>>> {
         async move {
-            let mut c = self.conn.clone();
+            let mut c = self.conn().await?;
             let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
                 .arg(self.dead())
                 .arg("-")

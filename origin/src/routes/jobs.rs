@@ -5,7 +5,7 @@
 //! id: the work itself runs on the workers. An item that is not valid base64 (or too large) is
 //! recorded as failed at once — a bad item fails alone, the rest of the batch runs.
 
-use std::sync::atomic::Ordering;
+use std::{sync::atomic::Ordering, time::Duration};
 
 use axum::{
     extract::State,
@@ -42,6 +42,19 @@ pub struct BatchRequest {
     /// Thumbnail format: `webp` (default with `IMAGE_OPTIMIZATION`), `jpeg` or `png`.
     #[serde(default)]
     pub format: Option<String>,
+}
+
+/// The longest a request waits on the job queue's store before answering 503 (a Redis that
+/// hangs rather than refuses would otherwise hold the request for the 10 s response timeout).
+const QUEUE_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A queue call from a handler: bounded by [`QUEUE_CALL_TIMEOUT`], unreachable-store errors
+/// mapped to 503 + `Retry-After` ([`ApiError::queue`]).
+async fn queue_call<T>(fut: impl Future<Output = anyhow::Result<T>>) -> Result<T, ApiError> {
+    match tokio::time::timeout(QUEUE_CALL_TIMEOUT, fut).await {
+        Ok(result) => result.map_err(ApiError::queue),
+        Err(elapsed) => Err(ApiError::queue(elapsed.into())),
+    }
 }
 
 fn yes() -> bool {
@@ -110,13 +123,7 @@ pub async fn submit(
             )
             .into());
         }
-        if let Some(existing) = state
-            .jobs
-            .queue
-            .idempotent(key)
-            .await
-            .map_err(ApiError::queue)?
-        {
+        if let Some(existing) = queue_call(state.jobs.queue.idempotent(key)).await? {
             return Ok(accepted(&Submitted::Existing(existing), req.images.len()));
         }
     }
@@ -183,19 +190,15 @@ pub async fn submit(
         "thumbnail_sizes": sizes.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         "format": format,
     });
-    let submitted = state
-        .jobs
-        .queue
-        .submit(NewJob {
-            kind: KIND.to_owned(),
-            priority,
-            idempotency_key: req.idempotency_key.clone(),
-            items,
-            prefailed,
-            meta,
-        })
-        .await
-        .map_err(ApiError::queue)?;
+    let submitted = queue_call(state.jobs.queue.submit(NewJob {
+        kind: KIND.to_owned(),
+        priority,
+        idempotency_key: req.idempotency_key.clone(),
+        items,
+        prefailed,
+        meta,
+    }))
+    .await?;
     if matches!(submitted, Submitted::New(_)) {
         state.jobs.stats.submitted.fetch_add(1, Ordering::Relaxed);
     }
@@ -255,12 +258,8 @@ pub async fn status(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let id = job_id(&id)?;
-    let view = state
-        .jobs
-        .queue
-        .job(id)
-        .await
-        .map_err(ApiError::queue)?
+    let view = queue_call(state.jobs.queue.job(id))
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("no job with id {id}")))?;
     Ok(axum::Json(view).into_response())
 }
@@ -272,12 +271,8 @@ pub async fn result(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let id = job_id(&id)?;
-    let view = state
-        .jobs
-        .queue
-        .job(id)
-        .await
-        .map_err(ApiError::queue)?
+    let view = queue_call(state.jobs.queue.job(id))
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("no job with id {id}")))?;
     if !view.state.is_terminal() {
         return Err(ApiError::Conflict(format!(
@@ -304,12 +299,8 @@ pub async fn cancel(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let id = job_id(&id)?;
-    let st = state
-        .jobs
-        .queue
-        .cancel(id)
-        .await
-        .map_err(ApiError::queue)?
+    let st = queue_call(state.jobs.queue.cancel(id))
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("no job with id {id}")))?;
     if st != JobState::Cancelled {
         return Err(ApiError::Conflict(format!(

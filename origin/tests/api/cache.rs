@@ -2,7 +2,6 @@
 //! instances sharing one Redis), the admin endpoint, and Redis killed mid-test.
 
 use std::{
-    process::{Child, Command, Stdio},
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -19,8 +18,8 @@ use vitrine_origin::{
 };
 
 use crate::helpers::{
-    API_KEY, Backend, TestApp, product_json, spawn_app, spawn_app_with, spawn_on, test_redis_url,
-    unique_prefix,
+    API_KEY, Backend, OwnRedis, TestApp, product_json, spawn_app, spawn_app_with, spawn_on,
+    test_redis_url, unique_prefix,
 };
 use crate::on_both_backends;
 
@@ -516,65 +515,6 @@ async fn wait_for_json(
         }
         assert!(Instant::now() < deadline, "{path}: still {v} after 5 s");
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// A `redis-server` of our own on a free port, killed on drop.
-struct OwnRedis {
-    child: Option<Child>,
-}
-
-impl OwnRedis {
-    fn free_port() -> u16 {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    }
-
-    fn start(port: u16) -> OwnRedis {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot run redis-server ({e}): install it with apt-get install -y redis-server"
-                )
-            });
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not start on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        OwnRedis { child: Some(child) }
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 

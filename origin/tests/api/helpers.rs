@@ -1,4 +1,9 @@
-use std::{collections::HashMap, net::SocketAddr, time::Duration};
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
 
 use sqlx::{Connection, PgConnection};
 use vitrine_origin::{config::Settings, startup, state::AppState};
@@ -37,6 +42,19 @@ impl TestApp {
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
         let r = self.get(path).await;
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// `GET` with the test API key (job endpoints).
+    pub async fn get_json_auth(&self, path: &str) -> (u16, serde_json::Value) {
+        let r = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(API_KEY)
+            .send()
+            .await
+            .expect("request failed");
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }
@@ -246,4 +264,202 @@ pub fn test_redis_url() -> String {
 /// A Redis key prefix no other test uses, so tests sharing one Redis never collide.
 pub fn unique_prefix() -> String {
     format!("test-{}:", uuid::Uuid::new_v4().simple())
+}
+
+/// A `redis-server` of our own on a free port, killed on drop.
+pub struct OwnRedis {
+    child: Option<Child>,
+}
+
+impl OwnRedis {
+    pub fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    pub fn start(port: u16) -> OwnRedis {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run redis-server ({e}): install it with apt-get install -y redis-server"
+                )
+            });
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not start on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        OwnRedis { child: Some(child) }
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A TCP proxy owned by a test, between the origin and a real server (Postgres), that the test
+/// can cut (every open connection dropped, new ones accepted and closed at once: what a
+/// crashed or unreachable database looks like to the pool), reopen, or slow down (each chunk
+/// forwarded after a delay). The real server is never touched.
+pub struct FaultProxy {
+    pub addr: SocketAddr,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    delay_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl FaultProxy {
+    pub async fn start(upstream: String) -> FaultProxy {
+        use std::sync::{
+            Arc, Mutex,
+            atomic::{AtomicBool, AtomicU64, Ordering},
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy addr");
+        let open = Arc::new(AtomicBool::new(true));
+        let delay_ms = Arc::new(AtomicU64::new(0));
+        let conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let (o, d, c) = (open.clone(), delay_ms.clone(), conns.clone());
+        let accept = tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else {
+                    continue;
+                };
+                if !o.load(Ordering::SeqCst) {
+                    drop(client); // cut: accept and close at once
+                    continue;
+                }
+                let (upstream, delay) = (upstream.clone(), d.clone());
+                let h = tokio::spawn(async move {
+                    let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    let (cr, cw) = client.into_split();
+                    let (sr, sw) = server.into_split();
+                    tokio::select! {
+                        _ = pipe(cr, sw, delay.clone()) => {},
+                        _ = pipe(sr, cw, delay) => {},
+                    }
+                });
+                let mut list = c.lock().unwrap_or_else(|p| p.into_inner());
+                list.retain(|h| !h.is_finished());
+                list.push(h);
+            }
+        });
+        FaultProxy {
+            addr,
+            open,
+            delay_ms,
+            conns,
+            accept,
+        }
+    }
+
+    /// Drops every connection and refuses (accepts and closes) new ones.
+    pub fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        for h in self
+            .conns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
+            h.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Every chunk in either direction waits this long before it is forwarded.
+    pub fn set_delay(&self, delay: Duration) {
+        self.delay_ms.store(
+            delay.as_millis() as u64,
+            std::sync::atomic::Ordering::SeqCst,
+        );
+    }
+
+    /// `url` (`postgres://user@host:port/db`) with its host and port replaced by the proxy's.
+    pub fn rewrite(&self, url: &str) -> String {
+        let (scheme, rest) = url.split_once("://").expect("a URL");
+        let (userinfo, hostpath) = match rest.rsplit_once('@') {
+            Some((u, h)) => (format!("{u}@"), h),
+            None => (String::new(), rest),
+        };
+        let path = hostpath.find('/').map_or("", |i| &hostpath[i..]);
+        format!("{scheme}://{userinfo}{}{path}", self.addr)
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.cut();
+    }
+}
+
+/// `host:port` of a `postgres://` URL (5432 when no port is given).
+pub fn upstream_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let hostpath = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let host = hostpath.split('/').next().unwrap_or("127.0.0.1:5432");
+    if host.contains(':') {
+        host.to_owned()
+    } else {
+        format!("{host}:5432")
+    }
+}
+
+async fn pipe(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    delay_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let delay = delay_ms.load(std::sync::atomic::Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
 }

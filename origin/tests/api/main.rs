@@ -11,6 +11,7 @@ mod helpers;
 mod cache;
 mod compression;
 mod errors;
+mod faults;
 mod health;
 mod images;
 mod in_process;
