@@ -11,6 +11,7 @@ use axum::{
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 use vitrine_common::{
     api::{Brand, Category, ImageId, Limit, Offset, Price, Product, SearchFilters},
     cache_key,
@@ -31,7 +32,8 @@ use crate::{
 };
 
 /// One visual-search result: the product, its similarity and a thumbnail URL.
-#[derive(Debug, Serialize, Deserialize)]
+/// One image-search hit: the product, its similarity and whether it is a near-duplicate.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ImageHit {
     #[serde(flatten)]
     pub product: Product,
@@ -124,6 +126,15 @@ fn parse_int(name: &'static str, v: &str) -> Result<i64, ApiError> {
         .map_err(|_| field_error(name, "expected an integer"))
 }
 
+/// Search by photo.
+#[utoipa::path(post, path = "/api/search/image", tag = "search",
+    request_body(content = crate::openapi::ImageSearchFormDoc, content_type = "multipart/form-data"),
+    responses((status = 200, body = crate::openapi::ImageSearchResponseDoc),
+        (status = 400, description = "Malformed form, unknown field or empty image"),
+        (status = 413, description = "Larger than `IMAGE_SEARCH_MAX_BYTES`, or too many pixels"),
+        (status = 415, description = "Not multipart, or not a supported image"),
+        (status = 422, description = "A field is invalid, or the image is corrupt"),
+        (status = 503, description = "The database is unavailable")))]
 pub async fn search_image(
     State(state): State<AppState>,
     multipart: Result<Multipart, MultipartRejection>,
@@ -251,21 +262,35 @@ async fn embedding(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SimilarParams {
     #[serde(default)]
+    #[param(inline)]
     limit: Option<Limit>,
     #[serde(default)]
+    #[param(inline)]
     category: Option<Category>,
     #[serde(default)]
+    #[param(inline)]
     brand: Option<Brand>,
     #[serde(default)]
+    #[param(inline)]
     price_min: Option<Price>,
     #[serde(default)]
+    #[param(inline)]
     price_max: Option<Price>,
 }
 
+/// Products that look like this one.
+#[utoipa::path(get, path = "/api/products/{id}/similar", tag = "search",
+    params(("id" = i64, Path, minimum = 1, description = "Product id"), SimilarParams),
+    responses((status = 200, body = crate::openapi::SimilarResponseDoc),
+        (status = 400, description = "Not a product id, or a bad query parameter"),
+        (status = 404, description = "No such product"),
+        (status = 422, description = "A filter is invalid"),
+        (status = 503, description = "The database is unavailable, or the product has no indexed image yet")))]
 pub async fn similar(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
