@@ -240,8 +240,8 @@ pub fn parse_ndjson(
 
 /// Upserts NDJSON products by sku; per-line errors are reported, not fatal.
 #[utoipa::path(post, path = "/api/products/bulk", tag = "products", security(("api_key" = [])),
-    request_body(content = String, content_type = "application/x-ndjson",
-        description = "One `NewProduct` JSON object per line"),
+    request_body(content = Vec<NewProduct>, content_type = "application/x-ndjson",
+        description = "NDJSON: one `NewProduct` JSON object per line (not a JSON array)"),
     responses((status = 200, body = crate::openapi::BulkSummaryDoc),
         (status = 400, description = "Not UTF-8"),
         (status = 413, description = "More than `BULK_MAX_BYTES` or `BULK_MAX_ITEMS`"),

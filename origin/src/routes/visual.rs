@@ -290,7 +290,9 @@ pub struct SimilarParams {
         (status = 400, description = "Not a product id, or a bad query parameter"),
         (status = 404, description = "No such product"),
         (status = 422, description = "A filter is invalid"),
-        (status = 503, description = "The database is unavailable, or the product has no indexed image yet")))]
+        (status = 503, description = "The database is unavailable, or the product's photo is not indexed yet (`Retry-After`)")))]
+///
+/// A product without a photo (or whose `image_id` names no stored image) has an empty list.
 pub async fn similar(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -302,15 +304,11 @@ pub async fn similar(
             "id: {id:?} is not a product id (a positive integer)"
         ))
     })?;
-    if state.db.get_product(id).await?.is_none() {
-        return Err(ApiError::not_found(format!("no product with id {id}")));
-    }
-    let Some((vector, _)) = state.visual.index.vector_of(id) else {
-        return Err(ApiError::Unavailable {
-            detail: format!("product {id} has no indexed image yet; retry shortly"),
-            retry_after_secs: 2,
-        });
-    };
+    let product = state
+        .db
+        .get_product(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no product with id {id}")))?;
     let filters = SearchFilters {
         category: p.category,
         brand: p.brand,
@@ -318,6 +316,33 @@ pub async fn similar(
         price_max: p.price_max,
     };
     filters.check()?;
+    let no_results = || {
+        ApiJson(json!({
+            "product_id": id,
+            "results": [],
+            "took_ms": started.elapsed().as_secs_f64() * 1000.0,
+        }))
+    };
+    let Some((vector, _)) = state.visual.index.vector_of(id) else {
+        // A product without a photo, or whose `image_id` names no stored image, has nothing
+        // to compare and never will: an empty list, not a 503 that asks to retry forever.
+        let Some(image_id) = product.image_id.as_deref() else {
+            return Ok(no_results());
+        };
+        if state
+            .images
+            .bytes(image_id)
+            .await
+            .map_err(ApiError::internal)?
+            .is_none()
+        {
+            return Ok(no_results());
+        }
+        return Err(ApiError::Unavailable {
+            detail: format!("product {id} has no indexed image yet; retry shortly"),
+            retry_after_secs: 2,
+        });
+    };
     let hits = state.visual.index.search(
         &vector,
         p.limit.unwrap_or_default().get() as usize,
