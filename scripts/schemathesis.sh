@@ -60,7 +60,8 @@ trap finish EXIT
 
 # -- the venv --------------------------------------------------------------------------------
 want="$(grep -Eo '^schemathesis==[^ ]+' "$REQUIREMENTS")"
-if ! "$VENV/bin/pip" freeze 2>/dev/null | grep -qx "$want"; then
+installed="$("$VENV/bin/pip" freeze 2>/dev/null || true)"
+if ! grep -qx "$want" <<<"$installed"; then
     log "installing $want into $VENV"
     if [ ! -x "$VENV/bin/python" ]; then
         python3 -m venv "$VENV" 2>/dev/null || {

@@ -16,6 +16,7 @@ mod images;
 mod in_process;
 mod jobs;
 mod metrics;
+mod openapi;
 mod products;
 mod rate_limit;
 mod search;
