@@ -318,6 +318,38 @@ pub struct JobCancelledDoc {
     pub state: JobState,
 }
 
+/// A cache namespace.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum NamespaceDoc {
+    Search,
+    Embed,
+    Product,
+    User,
+    Rec,
+    Thumb,
+    Other,
+}
+
+/// A thumbnail preset of a batch.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum ThumbnailSizeDoc {
+    Small,
+    Medium,
+    Large,
+}
+
+/// The thumbnail format of a batch.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum BatchFormatDoc {
+    Webp,
+    Jpeg,
+    Jpg,
+    Png,
+}
+
 /// What `POST /api/cache/invalidate` dropped: `{"tag": …}` or `{"namespace": …, "generation": …}`.
 #[derive(Serialize, ToSchema)]
 pub struct InvalidatedDoc {

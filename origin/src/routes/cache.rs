@@ -22,8 +22,10 @@ use crate::{
 #[serde(deny_unknown_fields)]
 pub struct InvalidateRequest {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9:_.-]+$")]
     tag: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::NamespaceDoc>)]
     namespace: Option<String>,
 }
 

@@ -30,18 +30,24 @@ use crate::{
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
-    /// Base64 image bytes (a `data:` URL prefix is accepted) or ids of uploaded images.
+    /// Base64 image bytes (a `data:` URL prefix is accepted) or ids of uploaded images; at
+    /// most `BATCH_MAX_ITEMS`.
+    #[schema(min_items = 1)]
     pub images: Vec<String>,
     #[serde(default = "yes")]
     pub generate_thumbnails: bool,
     #[serde(default)]
+    #[schema(value_type = Option<Vec<crate::openapi::ThumbnailSizeDoc>>)]
     pub thumbnail_sizes: Option<Vec<String>>,
     #[serde(default)]
+    #[schema(value_type = Option<Priority>)]
     pub priority: Option<String>,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9._:-]+$")]
     pub idempotency_key: Option<String>,
     /// Thumbnail format: `webp` (default with `IMAGE_OPTIMIZATION`), `jpeg` or `png`.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::BatchFormatDoc>)]
     pub format: Option<String>,
 }
 
