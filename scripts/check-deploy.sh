@@ -11,6 +11,8 @@
 #                                           names and Prometheus' own `up` left
 #                                           out), for comparison with what a
 #                                           running origin exports
+#   scripts/check-deploy.sh --ensure-tools  only install promtool and PyYAML when
+#                                           missing (the Rust tests run promtool)
 #
 # Needs promtool (Debian package `prometheus`, installed if missing) and
 # python3 with PyYAML (pip-installed if missing). systemd-analyze is used when
@@ -149,8 +151,12 @@ if [ "${1:-}" = "--list-metrics" ]; then
     ensure_pyyaml
     py_lib list-metrics
     exit 0
+elif [ "${1:-}" = "--ensure-tools" ]; then
+    ensure_promtool
+    ensure_pyyaml
+    exit 0
 elif [ $# -gt 0 ]; then
-    log "usage: $0 [--list-metrics]"
+    log "usage: $0 [--list-metrics | --ensure-tools]"
     exit 2
 fi
 

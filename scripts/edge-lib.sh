@@ -51,11 +51,12 @@ require_toolchain() {
     }
 }
 
-# start_origin PORT: the real origin on SQLite with the demo catalog.
+# start_origin PORT [VAR=VALUE...]: the real origin on SQLite with the demo catalog; the
+# assignments are added to (and override) its environment.
 start_origin() {
-    local port=$1
+    local port=$1; shift
     start origin env DATA_DIR="$WORK/origin-data" DEMO_PRODUCTS=30 BIND_ADDR="127.0.0.1:$port" \
-        API_KEYS=edge-test-api-key RUST_LOG=warn LOG_LEVEL=warn \
+        API_KEYS=edge-test-api-key RUST_LOG=warn LOG_LEVEL=warn "$@" \
         "${ORIGIN_BIN:-$CARGO_TARGET_DIR/debug/vitrine-origin}"
     wait_http origin "http://127.0.0.1:$port/api/health/live" 120
 }

@@ -10,7 +10,9 @@
 # 4. runs schemathesis against the real origin binary and its own OpenAPI document
 #    (scripts/schemathesis.sh: no 5xx, statuses, content types and bodies as documented);
 # 5. builds the edge Worker (wasm32) and runs its end-to-end tests through `wrangler dev`
-#    against the real origin and a stub origin (scripts/edge-setup.sh installs the toolchain);
+#    against the real origin and a stub origin (scripts/edge-setup.sh installs the toolchain),
+#    then drives the storefront in headless Chromium through the edge (scripts/browser-test.sh
+#    installs chromium and the npm packages when missing);
 # 6. checks the deployment and monitoring configuration (promtool rule tests etc.);
 # 7. runs the real Prometheus server against the real origin binary (scripts/prometheus-e2e.sh).
 set -euo pipefail
@@ -31,6 +33,7 @@ bash scripts/services.sh
 
 step "toolchain"
 bash scripts/build-deps.sh
+bash scripts/check-deploy.sh --ensure-tools
 cargo --version
 rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown \
     || rustup target add wasm32-unknown-unknown \
@@ -60,6 +63,11 @@ bash scripts/edge-test.sh 2>&1 | tee "$CARGO_TARGET_DIR/edge-e2e-output.log"
 edge_passed=$(grep -Eo 'edge e2e: [0-9]+ passed' "$CARGO_TARGET_DIR/edge-e2e-output.log" | awk '{s+=$3} END {print s+0}')
 edge_failed=$(grep -Eo 'edge e2e: [0-9]+ passed, [0-9]+ failed' "$CARGO_TARGET_DIR/edge-e2e-output.log" | awk '{s+=$5} END {print s+0}')
 
+step "storefront in headless Chromium (through the edge)"
+bash scripts/browser-test.sh 2>&1 | tee "$CARGO_TARGET_DIR/browser-e2e-output.log"
+browser_passed=$(grep -Eo 'browser e2e: [0-9]+ passed' "$CARGO_TARGET_DIR/browser-e2e-output.log" | awk '{s+=$3} END {print s+0}')
+browser_failed=$(grep -Eo 'browser e2e: [0-9]+ passed, [0-9]+ failed' "$CARGO_TARGET_DIR/browser-e2e-output.log" | awk '{s+=$5} END {print s+0}')
+
 step "deployment and monitoring configuration"
 bash scripts/check-deploy.sh
 
@@ -67,4 +75,4 @@ step "real Prometheus end to end (scrapes a test origin with deploy/prometheus/)
 bash scripts/prometheus-e2e.sh
 
 step "all suites passed"
-echo "summary: $((rust_passed + edge_passed)) passed, $((rust_failed + edge_failed)) failed"
+echo "summary: $((rust_passed + edge_passed + browser_passed)) passed, $((rust_failed + edge_failed + browser_failed)) failed"

@@ -412,6 +412,26 @@ pub struct Product {
     pub image_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Ready-made thumbnail URLs for `image_id` (signed by the origin, which alone holds the
+    /// keys), filled in by the endpoints that return products; absent without an image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<ProductImages>,
+}
+
+/// The thumbnails of a product's image: one square (`fit:cover`, `f:auto`) `/img` URL per
+/// width, smallest first, for a browser's `srcset` (`url w` pairs) to pick by viewport and DPR.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductImages {
+    pub srcset: Vec<ImageCandidate>,
+}
+
+/// One `srcset` candidate: a URL and its width in pixels (its height is the same).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageCandidate {
+    pub w: u32,
+    pub url: String,
 }
 
 /// One page of `GET /api/products`.

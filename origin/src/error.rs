@@ -96,6 +96,31 @@ impl ApiError {
         ApiError::Internal(e.into())
     }
 
+    /// A job-queue failure: 503 with `Retry-After` when the queue's Redis cannot be reached
+    /// (not connected yet, connection refused or dropped, timed out), else 500.
+    pub fn queue(e: anyhow::Error) -> Self {
+        let unreachable = e.chain().any(|cause| {
+            cause
+                .downcast_ref::<crate::jobs::lazy_redis::QueueUnavailable>()
+                .is_some()
+                || cause.downcast_ref::<redis::RedisError>().is_some_and(|r| {
+                    r.is_io_error()
+                        || r.is_timeout()
+                        || r.is_connection_dropped()
+                        || r.is_connection_refusal()
+                })
+        });
+        if unreachable {
+            ApiError::Unavailable {
+                detail: "the job queue is unavailable (its Redis cannot be reached); retry shortly"
+                    .into(),
+                retry_after_secs: 5,
+            }
+        } else {
+            ApiError::Internal(e)
+        }
+    }
+
     pub fn not_found(what: impl Into<String>) -> Self {
         ApiError::NotFound(what.into())
     }

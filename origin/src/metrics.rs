@@ -38,7 +38,7 @@ pub mod window;
 
 use std::{
     collections::HashMap,
-    sync::{Mutex, MutexGuard},
+    sync::{Mutex, MutexGuard, OnceLock},
     time::{Duration, Instant},
 };
 
@@ -50,7 +50,7 @@ use prometheus::{
 use vitrine_common::{cache_key::Namespace, negotiate::Encoding};
 
 use crate::{config::Settings, db::PoolStats};
-use window::{Counts, LatencyHist, Requests, Rolling};
+use window::{AtomicRolling, Counts, LatencyHist, Requests, Rolling};
 
 /// The `endpoint` label of requests that matched no route (404s from the fallback), so that
 /// scanners probing random paths cannot create series.
@@ -122,6 +122,11 @@ pub struct Metrics {
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
     cache_operations: IntCounterVec,
+    /// `cache_operations` children by (operation, status, tier) index, resolved on first use
+    /// so a hit costs one atomic add, not a label hash and a lock.
+    cache_children: [[[OnceLock<IntCounter>; 2]; 5]; 3],
+    /// Per namespace (in `Namespace::ALL` order): a: l1 lookups, b: hits of either tier.
+    cache_window: [AtomicRolling; Namespace::ALL.len()],
     cache_hit_rate: Gauge,
     db_connections_active: IntGauge,
     db_connections_max: IntGauge,
@@ -158,8 +163,6 @@ pub(crate) struct Windows {
     /// method → route template → requests.
     pub(crate) requests: HashMap<&'static str, HashMap<String, Rolling<Requests>>>,
     pub(crate) queries: HashMap<&'static str, Rolling<LatencyHist>>,
-    /// namespace → (a: lookups, b: hits of either tier).
-    pub(crate) cache: HashMap<&'static str, Rolling<Counts>>,
     /// (a: completed, b: failed, c: dead-lettered).
     pub(crate) jobs: Rolling<Counts>,
     /// algorithm → (a: bytes in, b: bytes out).
@@ -251,6 +254,8 @@ impl Metrics {
                 "Cache operations by operation (get, set, invalidate), outcome (hit, miss, ok, error) and tier (l1 in-process, l2 Redis). An l2 get is counted only after an l1 miss.",
                 &["operation", "status", "tier"],
             )?,
+            cache_children: Default::default(),
+            cache_window: Default::default(),
             cache_hit_rate: {
                 let g = Gauge::new(
                     "cache_hit_rate",
@@ -449,27 +454,49 @@ impl Metrics {
         if !self.enabled {
             return;
         }
-        self.cache_operations
-            .with_label_values(&[operation, status, tier])
-            .inc();
+        let index = (
+            ["get", "set", "delete"]
+                .iter()
+                .position(|o| *o == operation),
+            ["hit", "miss", "ok", "error", "skipped"]
+                .iter()
+                .position(|s| *s == status),
+            ["l1", "l2"].iter().position(|t| *t == tier),
+        );
+        match index {
+            (Some(o), Some(s), Some(t)) => self.cache_children[o][s][t]
+                .get_or_init(|| {
+                    self.cache_operations
+                        .with_label_values(&[operation, status, tier])
+                })
+                .inc(),
+            _ => self
+                .cache_operations
+                .with_label_values(&[operation, status, tier])
+                .inc(),
+        }
     }
 
     /// One cache lookup in `tier`. Call it for `l1` on every lookup and for `l2` only after
-    /// an `l1` miss: the hit rate is hits of either tier over `l1` lookups.
+    /// an `l1` miss: the hit rate is hits of either tier over `l1` lookups. Lock-free: it
+    /// runs on every cache hit.
     pub fn cache_get(&self, namespace: Namespace, tier: &'static str, hit: bool) {
         if !self.enabled {
             return;
         }
         self.cache_op("get", if hit { "hit" } else { "miss" }, tier);
-        let now = self.now();
-        let mut w = lock(&self.windows);
-        let slot = w.cache.entry(namespace.as_str()).or_default().at(now);
-        if tier == "l1" {
-            slot.a += 1;
-        }
-        if hit {
-            slot.b += 1;
-        }
+        let ns = Namespace::ALL
+            .iter()
+            .position(|n| *n == namespace)
+            .unwrap_or(Namespace::ALL.len() - 1);
+        self.cache_window[ns].add(
+            self.now(),
+            Counts {
+                a: u64::from(tier == "l1"),
+                b: u64::from(hit),
+                c: 0,
+            },
+        );
     }
 
     /// One compressed response body: `algorithm` is the `Content-Encoding` token.
@@ -596,14 +623,12 @@ impl Metrics {
             .filter(|(_, h)| h.count > 0)
             .collect();
         let mut cache_total = Counts::default();
-        let cache = w
-            .cache
+        let cache = Namespace::ALL
             .iter()
-            .map(|(k, v)| {
-                let c = v.total(now);
-                window::Merge::merge(&mut cache_total, &c);
-                ((*k).to_owned(), c)
-            })
+            .zip(&self.cache_window)
+            .map(|(ns, w)| (ns.as_str().to_owned(), w.total(now)))
+            .filter(|(_, c)| *c != Counts::default())
+            .inspect(|(_, c)| window::Merge::merge(&mut cache_total, c))
             .collect();
         let compression = w
             .compression

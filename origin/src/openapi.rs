@@ -85,6 +85,8 @@ pub const API_KEY_SCHEME: &str = "api_key";
         routes::metrics::prometheus,
         routes::metrics::performance,
         serve,
+        routes::storefront::index,
+        routes::storefront::asset,
     ),
     components(schemas(
         Problem,
@@ -104,6 +106,7 @@ pub const API_KEY_SCHEME: &str = "api_key";
         (name = "jobs", description = "Batch image processing"),
         (name = "cache", description = "Cache administration"),
         (name = "health", description = "Health, status and metrics"),
+        (name = "storefront", description = "The shop page and its hashed assets"),
     )
 )]
 struct ApiDoc;

@@ -81,16 +81,26 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     cache.stats().attach_metrics(metrics.clone());
     let rate_limiter = Arc::new(RateLimiter::new(&settings, cache.redis().cloned()));
     // Another instance's product write reaches us over pub/sub before our index has synced
-    // it: catch the index up first, so we never re-cache a search from a stale index.
+    // it: catch the text and visual indexes up first, so we never re-cache a search from a
+    // stale index (and the sync loop, which will find nothing new, cannot miss them).
     {
-        let (search, db) = (search.clone(), db.clone());
+        let (search, db, visual) = (search.clone(), db.clone(), visual.clone());
         cache.set_remote_hook(Arc::new(move |ns| {
-            let (search, db) = (search.clone(), db.clone());
+            let (search, db, visual) = (search.clone(), db.clone(), visual.clone());
             Box::pin(async move {
-                if ns == vitrine_common::cache_key::Namespace::Search
-                    && let Err(e) = search.sync(&db).await
-                {
-                    tracing::warn!(error = %e, "search index sync before invalidation failed");
+                if ns != vitrine_common::cache_key::Namespace::Search {
+                    return;
+                }
+                match search.sync(&db).await {
+                    Ok(outcome) if outcome.rebuilt => {
+                        if let Err(e) = visual.load().await {
+                            tracing::warn!(error = %e, "visual index reload failed");
+                        }
+                    }
+                    Ok(outcome) => visual.on_products_changed(&outcome.changed).await,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "search index sync before invalidation failed")
+                    }
                 }
             })
         }));

@@ -45,6 +45,7 @@ impl From<ProductRow> for Product {
             image_id: r.image_id,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            images: None,
         }
     }
 }

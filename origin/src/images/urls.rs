@@ -5,6 +5,7 @@
 //! the current key of `IMAGE_SIGNING_KEYS` (or carries `_` when signing is off).
 
 use vitrine_common::{
+    api::{ImageCandidate, Product, ProductImages},
     signature::SigningKeys,
     thumbnail::{OutputFormat, Preset},
 };
@@ -38,6 +39,39 @@ pub fn product_thumbnail_url(keys: &SigningKeys, image_id: &str) -> String {
     preset_url(keys, Preset::Medium, None, image_id)
 }
 
+/// The widths, in pixels, of the square thumbnails every product carries in `images.srcset`:
+/// enough steps for a grid cell or a product view at DPR 1–3, few enough to keep product JSON
+/// small (each is one signed URL).
+pub const SRCSET_WIDTHS: [u32; 5] = [160, 320, 480, 640, 960];
+
+/// A product image's `srcset`: square, cropped to fill (`fit:cover`), format negotiated.
+pub fn product_images(keys: &SigningKeys, image_id: &str) -> ProductImages {
+    ProductImages {
+        srcset: SRCSET_WIDTHS
+            .iter()
+            .map(|&w| ImageCandidate {
+                w,
+                url: img_url(keys, &format!("w:{w}/h:{w}/fit:cover/f:auto"), image_id),
+            })
+            .collect(),
+    }
+}
+
+/// Sets (or clears) `product.images` from its `image_id`. Call it on products about to be
+/// sent, never on ones about to be stored: URLs are signed with the current key.
+pub fn attach_images(keys: &SigningKeys, product: &mut Product) {
+    product.images = product
+        .image_id
+        .as_deref()
+        .map(|id| product_images(keys, id));
+}
+
+/// [`attach_images`] on the way out of a handler.
+pub fn with_images(keys: &SigningKeys, mut product: Product) -> Product {
+    attach_images(keys, &mut product);
+    product
+}
+
 /// The signing keys configured in `IMAGE_SIGNING_KEYS` (first = current).
 pub fn signing_keys(settings: &crate::config::Settings) -> SigningKeys {
     let keys: Vec<&[u8]> = settings
@@ -62,5 +96,25 @@ mod tests {
         assert_eq!(p.options, "medium/f:auto");
         keys.verify(p.signature, p.signed_path).unwrap();
         assert!(img_url(&SigningKeys::default(), "", &id).starts_with("/img/_/"));
+    }
+
+    #[test]
+    fn srcset_urls_are_signed_square_and_ascending() {
+        let keys = SigningKeys::from_keys(&["k1-0123456789abcdef"]);
+        let id = "b".repeat(64);
+        let images = product_images(&keys, &id);
+        let widths: Vec<u32> = images.srcset.iter().map(|c| c.w).collect();
+        assert_eq!(widths, SRCSET_WIDTHS);
+        for c in &images.srcset {
+            let p = split_img_path(&c.url).unwrap();
+            keys.verify(p.signature, p.signed_path).unwrap();
+            let spec = vitrine_common::thumbnail::ThumbSpec::parse(p.options).unwrap();
+            assert_eq!(p.options, format!("w:{0}/h:{0}/fit:cover/f:auto", c.w));
+            assert!(spec.format.fixed().is_none(), "f:auto is negotiated");
+        }
+        // Another key's URLs do not verify.
+        let other = SigningKeys::from_keys(&["k2-0123456789abcdef"]);
+        let p = split_img_path(&images.srcset[0].url).unwrap();
+        assert!(other.verify(p.signature, p.signed_path).is_err());
     }
 }

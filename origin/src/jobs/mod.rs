@@ -18,6 +18,7 @@
 //! [`worker`] runs `ASYNC_WORKERS` workers; [`images`] is the handler for image batches.
 
 pub mod images;
+pub mod lazy_redis;
 pub mod memory;
 pub mod redis_queue;
 pub mod worker;
@@ -415,7 +416,11 @@ impl Jobs {
         let config = QueueConfig::from_settings(s);
         let queue: Arc<dyn JobQueue> = match &s.redis_url {
             Some(url) => {
-                Arc::new(redis_queue::RedisQueue::connect(url, &s.queue_prefix, config).await?)
+                let q = lazy_redis::LazyRedisQueue::new(url, &s.queue_prefix, config);
+                if let Err(e) = q.get().await {
+                    tracing::warn!(error = %format!("{e:#}"), "job queue: Redis unreachable at start; queue calls answer 503 until it is back");
+                }
+                Arc::new(q)
             }
             None => Arc::new(memory::MemoryQueue::new(config)),
         };

@@ -12,6 +12,8 @@
 //! Everything here is pure: the caller passes `now` (whole seconds on a monotonic clock), so
 //! the tests drive time by hand.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 /// Seconds per slot.
 pub const SLOT_SECS: u64 = 10;
 /// Slots per window: 30 × 10 s = 5 minutes.
@@ -210,9 +212,97 @@ impl Merge for Counts {
     }
 }
 
+/// A lock-free [`Rolling`] of [`Counts`], for paths too hot for a mutex (every cache
+/// lookup). A slot is reset by whichever recorder first sees it belongs to an older period;
+/// a count racing with that reset may be lost, which a five-minute rate can afford.
+#[derive(Debug)]
+pub struct AtomicRolling {
+    slots: [AtomicSlot; SLOTS],
+}
+
+#[derive(Debug)]
+struct AtomicSlot {
+    epoch: AtomicU64,
+    a: AtomicU64,
+    b: AtomicU64,
+    c: AtomicU64,
+}
+
+impl Default for AtomicRolling {
+    fn default() -> Self {
+        Self {
+            slots: std::array::from_fn(|_| AtomicSlot {
+                epoch: AtomicU64::new(u64::MAX),
+                a: AtomicU64::new(0),
+                b: AtomicU64::new(0),
+                c: AtomicU64::new(0),
+            }),
+        }
+    }
+}
+
+impl AtomicRolling {
+    /// Adds `add` to the slot of `now_secs`.
+    pub fn add(&self, now_secs: u64, add: Counts) {
+        let epoch = now_secs / SLOT_SECS;
+        let slot = &self.slots[(epoch % SLOTS as u64) as usize];
+        let seen = slot.epoch.load(Ordering::Acquire);
+        if seen != epoch
+            && slot
+                .epoch
+                .compare_exchange(seen, epoch, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            slot.a.store(0, Ordering::Relaxed);
+            slot.b.store(0, Ordering::Relaxed);
+            slot.c.store(0, Ordering::Relaxed);
+        }
+        for (cell, n) in [(&slot.a, add.a), (&slot.b, add.b), (&slot.c, add.c)] {
+            if n > 0 {
+                cell.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Everything recorded in the window that ends at `now_secs`.
+    pub fn total(&self, now_secs: u64) -> Counts {
+        let epoch = now_secs / SLOT_SECS;
+        let mut out = Counts::default();
+        for slot in &self.slots {
+            let e = slot.epoch.load(Ordering::Acquire);
+            if e != u64::MAX && e <= epoch && epoch - e < SLOTS as u64 {
+                out.a += slot.a.load(Ordering::Relaxed);
+                out.b += slot.b.load(Ordering::Relaxed);
+                out.c += slot.c.load(Ordering::Relaxed);
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+
+    #[test]
+    fn atomic_rolling_matches_rolling() {
+        let (atomic, mut plain) = (AtomicRolling::default(), Rolling::<Counts>::default());
+        for (t, a, b) in [
+            (0, 1, 1),
+            (5, 2, 0),
+            (15, 1, 1),
+            (299, 3, 3),
+            (310, 1, 0),
+            (700, 4, 2),
+        ] {
+            let add = Counts { a, b, c: 0 };
+            atomic.add(t, add);
+            plain.at(t).merge(&add);
+            for now in [t, t + 9, t + 200, t + 400] {
+                assert_eq!(atomic.total(now), plain.total(now), "t={t} now={now}");
+            }
+        }
+    }
     use super::*;
 
     #[test]

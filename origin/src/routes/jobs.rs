@@ -130,7 +130,7 @@ pub async fn submit(
             .queue
             .idempotent(key)
             .await
-            .map_err(ApiError::internal)?
+            .map_err(ApiError::queue)?
         {
             return Ok(accepted(&Submitted::Existing(existing), req.images.len()));
         }
@@ -210,7 +210,7 @@ pub async fn submit(
             meta,
         })
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::queue)?;
     if matches!(submitted, Submitted::New(_)) {
         state.jobs.stats.submitted.fetch_add(1, Ordering::Relaxed);
     }
@@ -277,7 +277,7 @@ pub async fn status(
         .queue
         .job(id)
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::queue)?
         .ok_or_else(|| ApiError::NotFound(format!("no job with id {id}")))?;
     Ok(axum::Json(view).into_response())
 }
@@ -297,7 +297,7 @@ pub async fn result(
         .queue
         .job(id)
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::queue)?
         .ok_or_else(|| ApiError::NotFound(format!("no job with id {id}")))?;
     if !view.state.is_terminal() {
         return Err(ApiError::Conflict(format!(
@@ -332,7 +332,7 @@ pub async fn cancel(
         .queue
         .cancel(id)
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::queue)?
         .ok_or_else(|| ApiError::NotFound(format!("no job with id {id}")))?;
     if st != JobState::Cancelled {
         return Err(ApiError::Conflict(format!(

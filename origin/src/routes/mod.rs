@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod products;
 pub mod search;
+pub mod storefront;
 pub mod visual;
 
 use std::time::Instant;
@@ -37,6 +38,8 @@ pub const REQUEST_ID: &str = "x-request-id";
 /// and the OpenAPI test walks it, so a route added here without documentation fails a test.
 pub fn routes(settings: &Settings) -> Vec<(&'static str, MethodRouter<AppState>)> {
     vec![
+        ("/", get(storefront::index)),
+        ("/assets/{name}", get(storefront::asset)),
         ("/api/products", get(products::list).post(products::create)),
         (
             "/api/products/bulk",

@@ -18,6 +18,7 @@ use crate::{
     auth::RequireApiKey,
     cache::http::{Downstream, cached_json},
     error::{ApiError, ApiJson, ApiPath, ApiQuery},
+    images::urls,
     state::AppState,
 };
 
@@ -77,6 +78,9 @@ pub async fn list(
     } else {
         None
     };
+    for p in &mut products {
+        urls::attach_images(&state.thumbs.keys, p);
+    }
     Ok(ApiJson(ProductPage {
         products,
         next_cursor,
@@ -97,7 +101,7 @@ pub async fn get(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let db = state.db.clone();
+    let (db, keys) = (state.db.clone(), state.thumbs.keys.clone());
     cached_json(
         &state,
         &headers,
@@ -108,6 +112,7 @@ pub async fn get(
         async move {
             db.get_product(id)
                 .await?
+                .map(|p| urls::with_images(&keys, p))
                 .ok_or_else(|| ApiError::not_found(format!("no product with id {id}")))
         },
     )
@@ -142,7 +147,7 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        ApiJson(product),
+        ApiJson(urls::with_images(&state.thumbs.keys, product)),
     ))
 }
 
@@ -177,7 +182,7 @@ pub async fn update(
         .on_products_changed(std::slice::from_ref(&product))
         .await;
     state.cache.invalidate_products(&[id]).await;
-    Ok(ApiJson(product))
+    Ok(ApiJson(urls::with_images(&state.thumbs.keys, product)))
 }
 
 /// Deletes a product.

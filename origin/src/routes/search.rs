@@ -17,6 +17,7 @@ use vitrine_common::{
 use crate::{
     cache::http::{Downstream, cached_json},
     error::{ApiError, ApiJson, ApiQuery},
+    images::urls,
     search::SearchQuery,
     state::AppState,
 };
@@ -163,9 +164,13 @@ async fn run(
         })
         .await
         .map_err(ApiError::internal)?;
+    let mut hits = outcome.hits;
+    for hit in &mut hits {
+        urls::attach_images(&state.thumbs.keys, &mut hit.product);
+    }
     Ok(TextSearchResponse {
         query,
-        results: outcome.hits,
+        results: hits,
         total: outcome.total,
         facets: outcome.facets,
         took_ms: started.elapsed().as_secs_f64() * 1000.0,

@@ -72,7 +72,7 @@ async fn hydrate(
     let mut out: Vec<ImageHit> = hits
         .iter()
         .filter_map(|h| {
-            let product = by_id.remove(&h.product_id)?;
+            let product = urls::with_images(&keys, by_id.remove(&h.product_id)?);
             let duplicate = phash
                 .and_then(|ph| state.visual.index.phash_distance(h.product_id, ph))
                 .is_some_and(|d| d <= 6 && h.score > 0.9);

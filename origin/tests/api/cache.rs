@@ -440,6 +440,17 @@ async fn invalidation_reaches_a_second_instance() {
     let body = wait_for_json(&b, &path, |v| v["title"] == "Floor Lamp").await;
     assert_eq!(body["price"], 5_900);
 
+    // The update's search-namespace bump may reach B after the product key did: wait for
+    // it, so the search B caches next is not in a generation about to be dropped.
+    let published = a.state.cache.generation(Namespace::Search);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while b.state.cache.generation(Namespace::Search) < published {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B never saw A's search bump"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // Searches: B caches one, A creates a matching product, B sees it.
     let search = "/api/search/text?q=lamp";
     let (_, v) = b.get_json(search).await;

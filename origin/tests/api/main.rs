@@ -21,4 +21,5 @@ mod products;
 mod rate_limit;
 mod search;
 mod shutdown;
+mod storefront;
 mod visual;

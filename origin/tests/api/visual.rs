@@ -333,3 +333,53 @@ async fn similar_to_a_product_without_a_photo_is_an_empty_list() {
     }
     app.stop().await;
 }
+
+/// A product written through instance A reaches instance B's visual index over Redis
+/// pub/sub (the periodic sync is an hour away), although B cannot read the original: B
+/// picks up the descriptor A stores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_write_on_one_instance_reaches_the_other_visual_index() {
+    use crate::helpers::{API_KEY, spawn_app_with, test_redis_url, unique_prefix};
+    let redis = test_redis_url();
+    let prefix = unique_prefix();
+    let extra = [
+        ("REDIS_URL", redis.as_str()),
+        ("CACHE_KEY_PREFIX", prefix.as_str()),
+        ("QUEUE_PREFIX", prefix.trim_end_matches(':')),
+        ("CACHE_REDIS_TIMEOUT", "500ms"),
+        ("SEARCH_SYNC_INTERVAL", "1h"),
+    ];
+    let a = spawn_app_with(Backend::Sqlite, &extra).await;
+    let b = spawn_on(a.database_url.clone(), tempfile::tempdir().unwrap(), &extra).await;
+    assert_eq!(b.state.visual.index.len(), 0);
+
+    let photo = vitrine_origin::demo::render_image(5).unwrap();
+    let r = a
+        .client
+        .post(a.url("/api/images"))
+        .bearer_auth(API_KEY)
+        .header("content-type", "application/octet-stream")
+        .body(photo.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let image: serde_json::Value = r.json().await.unwrap();
+    let mut product = crate::helpers::product_json("VIS-1", "Desk Lamp", "Lamps", "Lumen", 4_900);
+    product["image_id"] = image["id"].clone();
+    let created = a.create_product(product).await;
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while b.state.visual.index.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "instance B never indexed the product written on A"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (status, v) = upload(&b, photo, &[("limit", "1")]).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["results"][0]["id"], created["id"]);
+    a.stop().await;
+    b.stop().await;
+}

@@ -232,14 +232,57 @@ struct WorkerHandle {
     pending: Arc<AtomicUsize>,
 }
 
+/// The original is not in this instance's store (it was uploaded through another instance
+/// with its own store), so only that instance can describe it.
+#[derive(Debug, thiserror::Error)]
+#[error("the original is not in this instance's image store")]
+struct OriginalMissing;
+
 /// Computes descriptors for queued images, stores them and indexes their products.
 async fn worker(h: WorkerHandle, mut rx: tokio::sync::mpsc::Receiver<String>) {
+    let h = Arc::new(h);
     while let Some(image_id) = rx.recv().await {
-        if let Err(e) = describe_image(&h, &image_id).await {
-            tracing::warn!(error = %e, image_id, "visual descriptor failed");
+        match describe_image(&h, &image_id).await {
+            Err(e) if e.is::<OriginalMissing>() => {
+                // The instance holding the original is describing it: wait for its
+                // descriptor in the database without holding up the queue.
+                let h = h.clone();
+                tokio::spawn(async move {
+                    await_remote_descriptor(&h, &image_id).await;
+                    h.pending.fetch_sub(1, Ordering::SeqCst);
+                });
+                continue;
+            }
+            Err(e) => tracing::warn!(error = %e, image_id, "visual descriptor failed"),
+            Ok(()) => {}
         }
         h.pending.fetch_sub(1, Ordering::SeqCst);
     }
+}
+
+/// Polls the database, backing off from 200 ms to 10 s for about a minute, for a
+/// descriptor another instance computes, and indexes it when it appears.
+async fn await_remote_descriptor(h: &WorkerHandle, image_id: &str) {
+    let mut delay = std::time::Duration::from_millis(200);
+    for _ in 0..10 {
+        tokio::time::sleep(delay).await;
+        match h.db.get_descriptor(image_id, h.embedder.version()).await {
+            Ok(Some((bytes, phash))) => {
+                let vector = from_bytes(&bytes).unwrap_or_default();
+                if let Err(e) = index_products(h, image_id, &vector, phash).await {
+                    tracing::warn!(error = %e, image_id, "indexing a remote descriptor failed");
+                }
+                return;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, image_id, "reading a remote descriptor failed"),
+        }
+        delay = (delay * 2).min(std::time::Duration::from_secs(10));
+    }
+    tracing::warn!(
+        image_id,
+        "no descriptor appeared for an image this instance cannot read; the next load or write picks it up"
+    );
 }
 
 async fn describe_image(h: &WorkerHandle, image_id: &str) -> anyhow::Result<()> {
@@ -249,7 +292,7 @@ async fn describe_image(h: &WorkerHandle, image_id: &str) -> anyhow::Result<()> 
         None => {
             let id = vitrine_common::api::ImageId::parse(image_id)?;
             let Some((_, bytes)) = h.images.original(&id).await? else {
-                anyhow::bail!("original missing");
+                return Err(OriginalMissing.into());
             };
             let d = describe_bytes(h.embedder.clone(), h.limits, Arc::new(bytes)).await?;
             h.db.put_descriptor(
@@ -263,9 +306,19 @@ async fn describe_image(h: &WorkerHandle, image_id: &str) -> anyhow::Result<()> 
             (d.vector, d.phash)
         }
     };
+    index_products(h, image_id, &vector, phash).await
+}
+
+/// Puts every product showing `image_id` into the index with this descriptor.
+async fn index_products(
+    h: &WorkerHandle,
+    image_id: &str,
+    vector: &[f32],
+    phash: u64,
+) -> anyhow::Result<()> {
     let ids = h.db.products_with_image(image_id).await?;
     for p in h.db.get_products(&ids).await? {
-        h.index.upsert(p.id, &vector, phash, meta(&p, image_id));
+        h.index.upsert(p.id, vector, phash, meta(&p, image_id));
     }
     if h.index.needs_graph() {
         let index = h.index.clone();
