@@ -70,7 +70,8 @@ fn is_image_id(s: &str) -> bool {
         (status = 400, description = "Malformed JSON"),
         (status = 413, description = "More than `BATCH_MAX_ITEMS` images or `BATCH_MAX_BYTES`"),
         (status = 415, description = "Not `application/json`"),
-        (status = 422, description = "A field is invalid (named in `field`)")))]
+        (status = 422, description = "A field is invalid (named in `field`)"),
+        (status = 503, description = "The Redis job queue is unreachable (`Retry-After`)")))]
 pub async fn submit(
     State(state): State<AppState>,
     _key: RequireApiKey,
@@ -265,7 +266,7 @@ fn job_id(raw: &str) -> Result<&str, ApiError> {
 
 /// `GET /api/jobs/{id}`: state, progress and the per-item outcomes so far.
 #[utoipa::path(get, path = "/api/jobs/{id}", tag = "jobs", security(("api_key" = [])), params(("id" = String, Path, description = "The job id (32 hex digits)")),
-    responses((status = 200, body = crate::jobs::JobView), (status = 404, description = "No such job")))]
+    responses((status = 200, body = crate::jobs::JobView), (status = 404, description = "No such job"), (status = 503, description = "The Redis job queue is unreachable (`Retry-After`)")))]
 pub async fn status(
     State(state): State<AppState>,
     _key: RequireApiKey,
@@ -284,7 +285,7 @@ pub async fn status(
 
 /// `GET /api/jobs/{id}/result`: the per-item results of a finished job (409 while it runs).
 #[utoipa::path(get, path = "/api/jobs/{id}/result", tag = "jobs", security(("api_key" = [])), params(("id" = String, Path, description = "The job id (32 hex digits)")),
-    responses((status = 200, body = crate::openapi::JobResultDoc), (status = 404, description = "No such job"),
+    responses((status = 200, body = crate::openapi::JobResultDoc), (status = 404, description = "No such job"), (status = 503, description = "The Redis job queue is unreachable (`Retry-After`)"),
         (status = 409, description = "The job is still running")))]
 pub async fn result(
     State(state): State<AppState>,
@@ -319,7 +320,7 @@ pub async fn result(
 /// `DELETE /api/jobs/{id}`: cancels a queued or running job (items not started are skipped;
 /// items already running finish). 409 when the job had already finished.
 #[utoipa::path(delete, path = "/api/jobs/{id}", tag = "jobs", security(("api_key" = [])), params(("id" = String, Path, description = "The job id (32 hex digits)")),
-    responses((status = 200, body = crate::openapi::JobCancelledDoc), (status = 404, description = "No such job"),
+    responses((status = 200, body = crate::openapi::JobCancelledDoc), (status = 404, description = "No such job"), (status = 503, description = "The Redis job queue is unreachable (`Retry-After`)"),
         (status = 409, description = "The job had already finished")))]
 pub async fn cancel(
     State(state): State<AppState>,
