@@ -7,12 +7,14 @@
 #    builds for wasm32 (the edge's target);
 # 3. runs every Rust test: unit tests, the origin's integration tests against SQLite and
 #    the real Postgres, and the end-to-end tests that run the real binary;
-# 4. builds the edge Worker (wasm32) and runs its end-to-end tests through `wrangler dev`
+# 4. runs schemathesis against the real origin binary and its own OpenAPI document
+#    (scripts/schemathesis.sh: no 5xx, statuses, content types and bodies as documented);
+# 5. builds the edge Worker (wasm32) and runs its end-to-end tests through `wrangler dev`
 #    against the real origin and a stub origin (scripts/edge-setup.sh installs the toolchain),
 #    then drives the storefront in headless Chromium through the edge (scripts/browser-test.sh
 #    installs chromium and the npm packages when missing);
-# 5. checks the deployment and monitoring configuration (promtool rule tests etc.);
-# 6. runs the real Prometheus server against the real origin binary (scripts/prometheus-e2e.sh).
+# 6. checks the deployment and monitoring configuration (promtool rule tests etc.);
+# 7. runs the real Prometheus server against the real origin binary (scripts/prometheus-e2e.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,6 +53,9 @@ psql "$TEST_DATABASE_URL" -Atc "SELECT datname FROM pg_database WHERE datname LI
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$CARGO_TARGET_DIR/test-output.log"
 rust_passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$CARGO_TARGET_DIR/test-output.log" | awk '{s+=$4} END {print s+0}')
 rust_failed=$(grep -Eo '[0-9]+ failed' "$CARGO_TARGET_DIR/test-output.log" | awk '{s+=$1} END {print s+0}')
+
+step "schemathesis against the OpenAPI document"
+bash scripts/schemathesis.sh 2>&1 | tee "$CARGO_TARGET_DIR/schemathesis-output.log"
 
 step "edge Worker: toolchain, wasm build and end-to-end tests through wrangler dev"
 bash scripts/edge-setup.sh

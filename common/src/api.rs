@@ -22,8 +22,13 @@ pub const MAX_OFFSET: u32 = 10_000;
 pub const MAX_ATTRIBUTES_BYTES: usize = 16 * 1024;
 
 macro_rules! string_newtype {
-    ($(#[$meta:meta])* $name:ident, $field:literal, $check:expr) => {
-        $(#[$meta])*
+    (
+        #[doc = $doc:literal]
+        $name:ident, $field:literal,
+        schema(min_length = $min:expr, max_length = $max:expr, pattern = $pattern:expr),
+        $check:expr
+    ) => {
+        #[doc = $doc]
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
@@ -66,6 +71,82 @@ macro_rules! string_newtype {
                 f.write_str(&self.0)
             }
         }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                schema::string($doc.trim(), $min, $max, $pattern)
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
+    };
+}
+
+/// JSON Schemas of the newtypes, written by hand so they carry the constraints their `parse`
+/// constructors enforce (a derive would only say "string" or "integer").
+#[cfg(feature = "openapi")]
+mod schema {
+    use utoipa::openapi::{
+        KnownFormat, ObjectBuilder, RefOr, SchemaFormat, Type,
+        schema::{Schema, SchemaType},
+    };
+
+    /// Characters `bounded` refuses: Unicode controls (Cc) other than tab and newline.
+    pub(super) const NO_CONTROLS: &str = "^[^\\u0000-\\u0008\\u000B-\\u001F\\u007F-\\u009F]*$";
+
+    pub(super) fn string(
+        description: &str,
+        min_length: usize,
+        max_length: usize,
+        pattern: &str,
+    ) -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .description(Some(description))
+            .min_length(Some(min_length))
+            .max_length(Some(max_length))
+            .pattern(Some(pattern))
+            .into()
+    }
+
+    pub(super) fn integer(
+        description: &str,
+        minimum: i64,
+        maximum: i64,
+        default: Option<i64>,
+    ) -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Integer))
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .description(Some(description))
+            .minimum(Some(minimum))
+            .maximum(Some(maximum))
+            .default(default.map(serde_json::Value::from))
+            .into()
+    }
+
+    pub(super) fn object(description: &str) -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Object))
+            .description(Some(description))
+            .into()
+    }
+}
+
+/// `impl ToSchema` for an integer newtype, with its bounds.
+macro_rules! integer_schema {
+    ($name:ident, $doc:literal, $min:expr, $max:expr, $default:expr) => {
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                schema::integer($doc, $min, $max, $default)
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
     };
 }
 
@@ -91,12 +172,19 @@ fn bounded(value: &str, min: usize, max: usize) -> Result<(), String> {
 }
 
 string_newtype!(
-    /// A stock-keeping unit: 1–64 characters of `A–Z a–z 0–9 . _ -`, unique per product.
+    #[doc = "A stock-keeping unit: 1–64 characters of `A–Z a–z 0–9 . _ -`, unique per product."]
     Sku,
     "sku",
+    schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9._-]+$"
+    ),
     |v| {
         bounded(v, 1, 64)?;
-        if v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
+        if v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
             Ok(())
         } else {
             Err("may contain only letters, digits, '.', '_' and '-'".to_owned())
@@ -104,33 +192,54 @@ string_newtype!(
     }
 );
 string_newtype!(
-    /// A product title as shoppers see it: 1–300 characters.
+    #[doc = "A product title as shoppers see it: 1–300 characters."]
     Title,
     "title",
+    schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = schema::NO_CONTROLS
+    ),
     |v| bounded(v, 1, 300)
 );
 string_newtype!(
-    /// A free-text description, up to 10,000 characters (may be empty).
+    #[doc = "A free-text description, up to 10,000 characters (may be empty)."]
     Description,
     "description",
+    schema(
+        min_length = 0,
+        max_length = 10_000,
+        pattern = schema::NO_CONTROLS
+    ),
     |v| bounded(v, 0, 10_000)
 );
 string_newtype!(
-    /// A brand name: 1–100 characters.
+    #[doc = "A brand name: 1–100 characters."]
     Brand,
     "brand",
+    schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = schema::NO_CONTROLS
+    ),
     |v| bounded(v, 1, 100)
 );
 string_newtype!(
-    /// A category name: 1–100 characters.
+    #[doc = "A category name: 1–100 characters."]
     Category,
     "category",
+    schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = schema::NO_CONTROLS
+    ),
     |v| bounded(v, 1, 100)
 );
 string_newtype!(
-    /// An ISO 4217 currency code: three upper-case letters.
+    #[doc = "An ISO 4217 currency code: three upper-case letters."]
     Currency,
     "currency",
+    schema(min_length = 3, max_length = 3, pattern = "^[A-Z]{3}$"),
     |v| {
         if v.len() == 3 && v.bytes().all(|b| b.is_ascii_uppercase()) {
             Ok(())
@@ -140,11 +249,15 @@ string_newtype!(
     }
 );
 string_newtype!(
-    /// A content-addressed image id: the lower-case hex BLAKE3 hash of the original bytes.
+    #[doc = "A content-addressed image id: the lower-case hex BLAKE3 hash of the original bytes."]
     ImageId,
     "image_id",
+    schema(min_length = 64, max_length = 64, pattern = "^[0-9a-f]{64}$"),
     |v| {
-        if v.len() == 64 && v.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if v.len() == 64
+            && v.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             Ok(())
         } else {
             Err("must be 64 lower-case hex characters".to_owned())
@@ -190,6 +303,14 @@ impl From<Price> for i64 {
         value.0
     }
 }
+
+integer_schema!(
+    Price,
+    "A price in minor units (cents).",
+    0,
+    Price::MAX,
+    None
+);
 
 /// Free-form product attributes: a JSON object of bounded size.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -237,11 +358,22 @@ impl From<Attributes> for serde_json::Value {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Attributes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        schema::object("Free-form product attributes: a JSON object of at most 16 KiB serialized.")
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Attributes {}
+
 fn default_currency() -> Currency {
     Currency("USD".to_owned())
 }
 
 /// A product as a client submits it (`POST`, `PUT`, bulk and import rows).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewProduct {
@@ -265,6 +397,7 @@ fn empty_description() -> Description {
 }
 
 /// A stored product, as every endpoint returns it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Product {
     pub id: i64,
@@ -287,12 +420,14 @@ pub struct Product {
 
 /// The thumbnails of a product's image: one square (`fit:cover`, `f:auto`) `/img` URL per
 /// width, smallest first, for a browser's `srcset` (`url w` pairs) to pick by viewport and DPR.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProductImages {
     pub srcset: Vec<ImageCandidate>,
 }
 
 /// One `srcset` candidate: a URL and its width in pixels (its height is the same).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageCandidate {
     pub w: u32,
@@ -300,6 +435,7 @@ pub struct ImageCandidate {
 }
 
 /// One page of `GET /api/products`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProductPage {
     pub products: Vec<Product>,
@@ -348,6 +484,14 @@ impl From<Limit> for u32 {
     }
 }
 
+integer_schema!(
+    Limit,
+    "How many results to return.",
+    1,
+    MAX_LIMIT as i64,
+    Some(DEFAULT_LIMIT as i64)
+);
+
 /// A bounded search offset, 0 ..= [`MAX_OFFSET`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(try_from = "i64", into = "u32")]
@@ -383,7 +527,16 @@ impl From<Offset> for u32 {
     }
 }
 
+integer_schema!(
+    Offset,
+    "How many results to skip.",
+    0,
+    MAX_OFFSET as i64,
+    Some(0)
+);
+
 /// Filters shared by text and image search.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SearchFilters {
@@ -428,6 +581,7 @@ fn yes() -> bool {
 
 /// The body of `POST /api/search/text`: the seed's shape (`query`, `limit`, `use_cache`)
 /// plus optional filters, at the top level or nested under `filters`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TextSearchRequest {
@@ -470,6 +624,7 @@ impl TextSearchRequest {
 pub const MAX_QUERY_CHARS: usize = 200;
 
 /// One search hit: the product plus its relevance score.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SearchHit {
     #[serde(flatten)]
@@ -480,6 +635,7 @@ pub struct SearchHit {
 /// Facet counts: value → number of matching products.
 pub type FacetCounts = BTreeMap<String, u64>;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Facets {
     pub category: FacetCounts,
@@ -487,6 +643,7 @@ pub struct Facets {
 }
 
 /// The response of both text-search endpoints.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TextSearchResponse {
     pub query: String,

@@ -13,14 +13,16 @@ use axum::{
 use serde::Serialize;
 use vitrine_common::{error::InvalidInput, thumbnail::PipelineError};
 
-/// The RFC 9457 problem document.
-#[derive(Debug, Serialize)]
+/// The RFC 9457 problem document: the body of every error.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
+    /// A URI naming the kind of problem, e.g. `https://vitrine.dev/problems/not-found`.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,
     pub status: u16,
     pub detail: String,
+    /// The request field that was invalid, when one was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }

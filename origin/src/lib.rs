@@ -14,6 +14,7 @@ pub mod images;
 pub mod import;
 pub mod jobs;
 pub mod metrics;
+pub mod openapi;
 pub mod rate_limit;
 pub mod routes;
 pub mod search;

@@ -237,7 +237,7 @@ impl RateLimiter {
 }
 
 /// Routes that are never limited.
-fn is_exempt(path: &str) -> bool {
+pub fn is_exempt(path: &str) -> bool {
     path == "/api/health"
         || path.starts_with("/api/health/")
         || path == "/api/metrics"

@@ -29,7 +29,9 @@ use serde::{Deserialize, Serialize};
 use vitrine_common::error::InvalidInput;
 
 /// Queue priority; workers take `high` before `normal` before `low`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     High,
@@ -70,7 +72,7 @@ impl Priority {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JobState {
     Queued,
@@ -132,7 +134,7 @@ pub struct Delivery {
 }
 
 /// Why an item failed, as clients see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ItemError {
     pub code: String,
     pub message: String,
@@ -148,7 +150,7 @@ impl ItemError {
 }
 
 /// How an item ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ItemStatus {
     Succeeded,
@@ -158,7 +160,7 @@ pub enum ItemStatus {
 }
 
 /// The recorded outcome of one item.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ItemOutcome {
     pub index: u32,
     pub status: ItemStatus,
@@ -232,7 +234,7 @@ impl Submitted {
 }
 
 /// What `GET /api/jobs/{id}` shows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobView {
     pub job_id: String,
     pub kind: String,
@@ -246,7 +248,7 @@ pub struct JobView {
     pub items: Vec<ItemOutcome>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Progress {
     pub total: u64,
     /// Items finished in any way (succeeded + failed + skipped).

@@ -8,6 +8,7 @@
 use axum::{extract::State, http::StatusCode, response::IntoResponse};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::ToSchema;
 use vitrine_common::cache_key::{Namespace, Tag};
 
 use crate::{
@@ -16,15 +17,26 @@ use crate::{
     state::AppState,
 };
 
-#[derive(Debug, Deserialize)]
+/// Exactly one of `tag` (e.g. `product:42`) or `namespace` (e.g. `search`).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvalidateRequest {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9:_.-]+$")]
     tag: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::NamespaceDoc>)]
     namespace: Option<String>,
 }
 
+/// Drops a tag or a namespace from every cache tier of every instance.
+#[utoipa::path(post, path = "/api/cache/invalidate", tag = "cache", security(("api_key" = [])),
+    request_body = InvalidateRequest,
+    responses((status = 200, body = crate::openapi::InvalidatedDoc),
+        (status = 400, description = "Malformed JSON"),
+        (status = 413, description = "Larger than `MAX_BODY_BYTES`"),
+        (status = 415, description = "Not `application/json`"),
+        (status = 422, description = "Not exactly one of tag and namespace, or an unknown one")))]
 pub async fn invalidate(
     State(state): State<AppState>,
     _key: RequireApiKey,

@@ -75,6 +75,8 @@ fn with_status(ok: bool, body: Value) -> impl IntoResponse {
     (status, Json(body))
 }
 
+#[utoipa::path(get, path = "/api/health", tag = "health",
+    responses((status = 200, description = "Overall health", body = Object), (status = 503, description = "The database does not answer", body = Object, content_type = "application/json")))]
 pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let (db_ok, db) = database(&state).await;
     with_status(
@@ -88,6 +90,8 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
+#[utoipa::path(get, path = "/api/health/detailed", tag = "health",
+    responses((status = 200, description = "Every component with latencies", body = Object), (status = 503, description = "The database does not answer", body = Object, content_type = "application/json")))]
 pub async fn detailed(State(state): State<AppState>) -> impl IntoResponse {
     let (db_ok, db) = database(&state).await;
     with_status(
@@ -107,6 +111,8 @@ pub async fn detailed(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
+#[utoipa::path(get, path = "/api/health/database", tag = "health",
+    responses((status = 200, description = "The database: latency and pool", body = Object), (status = 503, description = "The database does not answer", body = Object, content_type = "application/json")))]
 pub async fn database_health(State(state): State<AppState>) -> impl IntoResponse {
     let (ok, db) = database(&state).await;
     with_status(ok, db)
@@ -114,18 +120,26 @@ pub async fn database_health(State(state): State<AppState>) -> impl IntoResponse
 
 /// 200 with `"status": "ok"`, or `"degraded"` while Redis is behind an open breaker (the
 /// service still answers from L1 and the database, so this is not a 503).
+#[utoipa::path(get, path = "/api/health/cache", tag = "health",
+    responses((status = 200, description = "The cache tiers, breaker, hit rates, compression and rate limits (`status` is `degraded` while Redis is unreachable)", body = Object)))]
 pub async fn cache_health(State(state): State<AppState>) -> impl IntoResponse {
     Json(cache(&state).await)
 }
 
+#[utoipa::path(get, path = "/api/health/performance", tag = "health",
+    responses((status = 200, description = "The summary of `/api/performance`", body = Object)))]
 pub async fn performance_health(State(state): State<AppState>) -> impl IntoResponse {
     Json(performance(&state))
 }
 
+#[utoipa::path(get, path = "/api/health/live", tag = "health",
+    responses((status = 200, description = "The process answers", body = Object)))]
 pub async fn live() -> impl IntoResponse {
     Json(json!({ "status": "alive" }))
 }
 
+#[utoipa::path(get, path = "/api/health/ready", tag = "health",
+    responses((status = 200, description = "The instance can serve", body = Object), (status = 503, description = "The database does not answer", body = Object, content_type = "application/json")))]
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let (ok, db) = database(&state).await;
     with_status(
@@ -134,6 +148,8 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
+#[utoipa::path(get, path = "/api/status", tag = "health",
+    responses((status = 200, description = "Service, version, counters", body = Object)))]
 pub async fn status(State(state): State<AppState>) -> impl IntoResponse {
     let products = state.db.fingerprint().await.ok().map(|fp| fp.count);
     Json(json!({

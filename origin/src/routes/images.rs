@@ -33,6 +33,17 @@ use crate::{
 /// `image`. 201 with the new record; **200** with the existing record when the same bytes were
 /// uploaded before (the id is their BLAKE3 hash). The body limit (`IMAGE_MAX_BYTES`) is enforced
 /// by the route's body limit before anything is buffered past it.
+/// Uploads an original (raw body or multipart field `image`).
+#[utoipa::path(post, path = "/api/images", tag = "images", security(("api_key" = [])),
+    request_body(content(
+        (Vec<u8> = "application/octet-stream"),
+        (crate::openapi::UploadFormDoc = "multipart/form-data"))),
+    responses((status = 200, description = "These bytes were uploaded before", body = crate::openapi::UploadedImageDoc),
+        (status = 201, description = "Stored", body = crate::openapi::UploadedImageDoc),
+        (status = 400, description = "Empty, or a malformed multipart body"),
+        (status = 413, description = "Larger than `IMAGE_MAX_BYTES`, or too many pixels or frames"),
+        (status = 415, description = "Not an image format the pipeline reads"),
+        (status = 422, description = "Truncated or corrupt")))]
 pub async fn upload(
     State(state): State<AppState>,
     _key: RequireApiKey,
@@ -139,6 +150,20 @@ pub async fn upload(
 pub const MULTIPART_SLACK: usize = 64 * 1024;
 
 /// `GET /img/{signature}/{options…}/{image_id}`.
+/// A thumbnail at a signed URL: `/img/{signature}/{options…}/{image_id}`.
+#[utoipa::path(get, path = "/img/{path}", tag = "images",
+    params(("path" = String, Path, description = "`{signature}/{options…}/{image_id}`, e.g. `_/w:300/f:webp/<id>`")),
+    responses(
+        (status = 200, description = "The thumbnail", content(
+            (Vec<u8> = "image/webp"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"),
+            (Vec<u8> = "image/gif"), (Vec<u8> = "image/avif"))),
+        (status = 304, description = "`If-None-Match` matched"),
+        (status = 400, description = "A malformed path or option (named in `field`)"),
+        (status = 403, description = "The signature is wrong"),
+        (status = 404, description = "No such image"),
+        (status = 413, description = "The original has too many pixels"),
+        (status = 415, description = "The original cannot be decoded"),
+        (status = 422, description = "The original is corrupt")))]
 pub async fn thumbnail(
     State(state): State<AppState>,
     uri: Uri,
@@ -241,6 +266,16 @@ async fn serve_original_instead(
     Ok(response)
 }
 
+/// An original image (immutable, content-addressed).
+#[utoipa::path(get, path = "/api/images/{id}", tag = "images",
+    params(("id" = String, Path, pattern = "^[0-9a-f]{64}$", description = "The image id")),
+    responses(
+        (status = 200, description = "The original", content(
+            (Vec<u8> = "image/webp"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"),
+            (Vec<u8> = "image/gif"), (Vec<u8> = "application/octet-stream"))),
+        (status = 304, description = "`If-None-Match` matched"),
+        (status = 404, description = "No such image"),
+        (status = 422, description = "Not an image id")))]
 pub async fn original(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,

@@ -14,6 +14,7 @@ use axum::{
 };
 use base64::Engine as _;
 use serde::Deserialize;
+use utoipa::ToSchema;
 use vitrine_common::{error::InvalidInput, thumbnail::Preset};
 
 use crate::{
@@ -26,21 +27,27 @@ use crate::{
     state::AppState,
 };
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
-    /// Base64 image bytes (a `data:` URL prefix is accepted) or ids of uploaded images.
+    /// Base64 image bytes (a `data:` URL prefix is accepted) or ids of uploaded images; at
+    /// most `BATCH_MAX_ITEMS`.
+    #[schema(min_items = 1)]
     pub images: Vec<String>,
     #[serde(default = "yes")]
     pub generate_thumbnails: bool,
     #[serde(default)]
+    #[schema(value_type = Option<Vec<crate::openapi::ThumbnailSizeDoc>>)]
     pub thumbnail_sizes: Option<Vec<String>>,
     #[serde(default)]
+    #[schema(value_type = Option<Priority>)]
     pub priority: Option<String>,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9._:-]+$")]
     pub idempotency_key: Option<String>,
     /// Thumbnail format: `webp` (default with `IMAGE_OPTIMIZATION`), `jpeg` or `png`.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::BatchFormatDoc>)]
     pub format: Option<String>,
 }
 
@@ -69,6 +76,15 @@ fn is_image_id(s: &str) -> bool {
 
 /// `POST /api/images/batch` → 202 `{"job_id", "status_url", "result_url", "items"}`; the same
 /// `idempotency_key` again → **200** with the first job's id (`"duplicate": true`).
+#[utoipa::path(post, path = "/api/images/batch", tag = "jobs", security(("api_key" = [])),
+    request_body = BatchRequest,
+    responses((status = 200, description = "The idempotency key was used before: the first job", body = crate::openapi::BatchAcceptedDoc),
+        (status = 202, description = "Accepted", body = crate::openapi::BatchAcceptedDoc),
+        (status = 400, description = "Malformed JSON"),
+        (status = 413, description = "More than `BATCH_MAX_ITEMS` images or `BATCH_MAX_BYTES`"),
+        (status = 415, description = "Not `application/json`"),
+        (status = 422, description = "A field is invalid (named in `field`)"),
+        (status = 503, description = "The Redis job queue is unreachable (`Retry-After`)")))]
 pub async fn submit(
     State(state): State<AppState>,
     _key: RequireApiKey,
@@ -252,6 +268,8 @@ fn job_id(raw: &str) -> Result<&str, ApiError> {
 }
 
 /// `GET /api/jobs/{id}`: state, progress and the per-item outcomes so far.
+#[utoipa::path(get, path = "/api/jobs/{id}", tag = "jobs", security(("api_key" = [])), params(("id" = String, Path, description = "The job id (32 hex digits)")),
+    responses((status = 200, body = crate::jobs::JobView), (status = 404, description = "No such job"), (status = 503, description = "The Redis job queue is unreachable (`Retry-After`)")))]
 pub async fn status(
     State(state): State<AppState>,
     _key: RequireApiKey,
@@ -265,6 +283,9 @@ pub async fn status(
 }
 
 /// `GET /api/jobs/{id}/result`: the per-item results of a finished job (409 while it runs).
+#[utoipa::path(get, path = "/api/jobs/{id}/result", tag = "jobs", security(("api_key" = [])), params(("id" = String, Path, description = "The job id (32 hex digits)")),
+    responses((status = 200, body = crate::openapi::JobResultDoc), (status = 404, description = "No such job"), (status = 503, description = "The Redis job queue is unreachable (`Retry-After`)"),
+        (status = 409, description = "The job is still running")))]
 pub async fn result(
     State(state): State<AppState>,
     _key: RequireApiKey,
@@ -293,6 +314,9 @@ pub async fn result(
 
 /// `DELETE /api/jobs/{id}`: cancels a queued or running job (items not started are skipped;
 /// items already running finish). 409 when the job had already finished.
+#[utoipa::path(delete, path = "/api/jobs/{id}", tag = "jobs", security(("api_key" = [])), params(("id" = String, Path, description = "The job id (32 hex digits)")),
+    responses((status = 200, body = crate::openapi::JobCancelledDoc), (status = 404, description = "No such job"), (status = 503, description = "The Redis job queue is unreachable (`Retry-After`)"),
+        (status = 409, description = "The job had already finished")))]
 pub async fn cancel(
     State(state): State<AppState>,
     _key: RequireApiKey,

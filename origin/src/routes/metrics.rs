@@ -17,6 +17,10 @@ use crate::{
 
 /// The scrape endpoint; a 404 problem when `PROMETHEUS_ENABLED=false`, so a disabled
 /// instance looks like one that has no metrics rather than one that is broken.
+#[utoipa::path(get, path = "/api/metrics", tag = "health",
+    responses((status = 200, description = "Prometheus text format 0.0.4", body = String,
+        content_type = "text/plain; version=0.0.4"),
+        (status = 404, description = "`PROMETHEUS_ENABLED=false`")))]
 pub async fn prometheus(State(state): State<AppState>) -> Result<Response, ApiError> {
     if !state.settings.prometheus_enabled {
         return Err(ApiError::NotFound(
@@ -38,6 +42,8 @@ pub async fn prometheus(State(state): State<AppState>) -> Result<Response, ApiEr
 }
 
 /// The full performance report.
+#[utoipa::path(get, path = "/api/performance", tag = "health",
+    responses((status = 200, description = "Percentiles per endpoint, cache, pool, jobs, alerts", body = Object)))]
 pub async fn performance(State(state): State<AppState>) -> impl IntoResponse {
     let report = performance::report(&state.metrics.snapshot(state.db.pool_stats()));
     ([(header::CACHE_CONTROL, "no-store")], Json(report))

@@ -25,63 +25,75 @@ use axum::{
     http::{HeaderValue, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{MethodRouter, get, post},
 };
 use tower::ServiceBuilder;
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
-use crate::{error::ApiError, state::AppState};
+use crate::{config::Settings, error::ApiError, state::AppState};
 
 pub const REQUEST_ID: &str = "x-request-id";
 
-pub fn router(state: AppState) -> Router {
-    let settings = state.settings.clone();
-    let api = Router::new()
-        .route("/", get(storefront::index))
-        .route("/assets/{name}", get(storefront::asset))
-        .route("/api/products", get(products::list).post(products::create))
-        .route(
+/// Every route of the API: `(path template, handlers)`. The router is built from this list
+/// and the OpenAPI test walks it, so a route added here without documentation fails a test.
+pub fn routes(settings: &Settings) -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/", get(storefront::index)),
+        ("/assets/{name}", get(storefront::asset)),
+        ("/api/products", get(products::list).post(products::create)),
+        (
             "/api/products/bulk",
             post(products::bulk).layer(DefaultBodyLimit::max(settings.bulk_max_bytes)),
-        )
-        .route(
+        ),
+        (
             "/api/products/{id}",
             get(products::get)
                 .put(products::update)
                 .delete(products::delete),
-        )
-        .route("/api/search/text", get(search::get).post(search::post))
-        .route(
+        ),
+        ("/api/search/text", get(search::get).post(search::post)),
+        (
             "/api/search/image",
             post(visual::search_image)
                 .layer(DefaultBodyLimit::max(settings.image_search_max_bytes)),
-        )
-        .route("/api/products/{id}/similar", get(visual::similar))
-        .route(
+        ),
+        ("/api/products/{id}/similar", get(visual::similar)),
+        (
             "/api/images",
             post(images::upload).layer(DefaultBodyLimit::max(
                 settings.image_max_bytes + images::MULTIPART_SLACK,
             )),
-        )
-        .route("/api/images/{id}", get(images::original))
-        .route(
+        ),
+        ("/api/images/{id}", get(images::original)),
+        (
             "/api/images/batch",
             post(jobs::submit).layer(DefaultBodyLimit::max(settings.batch_max_bytes)),
-        )
-        .route("/api/jobs/{id}", get(jobs::status).delete(jobs::cancel))
-        .route("/api/jobs/{id}/result", get(jobs::result))
-        .route("/img/{*path}", get(images::thumbnail))
-        .route("/api/cache/invalidate", post(cache::invalidate))
-        .route("/api/health", get(health::health))
-        .route("/api/health/detailed", get(health::detailed))
-        .route("/api/health/cache", get(health::cache_health))
-        .route("/api/health/database", get(health::database_health))
-        .route("/api/health/performance", get(health::performance_health))
-        .route("/api/health/live", get(health::live))
-        .route("/api/health/ready", get(health::ready))
-        .route("/api/status", get(health::status))
-        .route("/api/metrics", get(metrics::prometheus))
-        .route("/api/performance", get(metrics::performance))
+        ),
+        ("/api/jobs/{id}", get(jobs::status).delete(jobs::cancel)),
+        ("/api/jobs/{id}/result", get(jobs::result)),
+        ("/img/{*path}", get(images::thumbnail)),
+        ("/api/cache/invalidate", post(cache::invalidate)),
+        ("/api/health", get(health::health)),
+        ("/api/health/detailed", get(health::detailed)),
+        ("/api/health/cache", get(health::cache_health)),
+        ("/api/health/database", get(health::database_health)),
+        ("/api/health/performance", get(health::performance_health)),
+        ("/api/health/live", get(health::live)),
+        ("/api/health/ready", get(health::ready)),
+        ("/api/status", get(health::status)),
+        ("/api/metrics", get(metrics::prometheus)),
+        ("/api/performance", get(metrics::performance)),
+        ("/api/openapi.json", get(crate::openapi::serve)),
+    ]
+}
+
+pub fn router(state: AppState) -> Router {
+    let settings = state.settings.clone();
+    let api = routes(&settings)
+        .into_iter()
+        .fold(Router::new(), |router, (path, handlers)| {
+            router.route(path, handlers)
+        })
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes));

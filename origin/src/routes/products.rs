@@ -8,6 +8,7 @@ use axum::{
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 use vitrine_common::{
     api::{Limit, NewProduct, Product, ProductPage},
     cache_key::{self, Tag},
@@ -21,11 +22,14 @@ use crate::{
     state::AppState,
 };
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     #[serde(default)]
+    #[param(inline)]
     limit: Option<Limit>,
+    /// `next_cursor` of the previous page.
     #[serde(default)]
     cursor: Option<String>,
 }
@@ -53,6 +57,10 @@ fn parse_id(raw: &str) -> Result<i64, ApiError> {
     })
 }
 
+/// Products in id order, cursor-paginated.
+#[utoipa::path(get, path = "/api/products", tag = "products", params(ListParams),
+    responses((status = 200, body = ProductPage), (status = 400, description = "Bad query or cursor"),
+        (status = 503, description = "The database is unavailable")))]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<ListParams>,
@@ -79,7 +87,13 @@ pub async fn list(
     }))
 }
 
-/// One product, through the cache (key `v1:product:<id>`, tag `product:<id>`), with an
+/// One product.
+#[utoipa::path(get, path = "/api/products/{id}", tag = "products", params(("id" = i64, Path, minimum = 1, description = "Product id")),
+    responses((status = 200, body = Product), (status = 304, description = "`If-None-Match` matched"),
+        (status = 400, description = "Not a product id"), (status = 404, description = "No such product"),
+        (status = 503, description = "The database is unavailable")))]
+///
+/// Through the cache (key `v1:product:<id>`, tag `product:<id>`), with an
 /// ETag and the product namespace's `Cache-Control`.
 pub async fn get(
     State(state): State<AppState>,
@@ -105,6 +119,14 @@ pub async fn get(
     .await
 }
 
+/// Creates a product (201 + `Location`).
+#[utoipa::path(post, path = "/api/products", tag = "products", request_body = NewProduct,
+    security(("api_key" = [])), responses((status = 201, body = Product), (status = 400, description = "Malformed JSON or id"),
+        (status = 409, description = "Another product has this sku"),
+        (status = 413, description = "Larger than `MAX_BODY_BYTES`"),
+        (status = 415, description = "Not `application/json`"),
+        (status = 422, description = "A field is invalid (named in `field`)"),
+        (status = 503, description = "The database is unavailable")))]
 pub async fn create(
     State(state): State<AppState>,
     _key: RequireApiKey,
@@ -129,6 +151,15 @@ pub async fn create(
     ))
 }
 
+/// Replaces a product.
+#[utoipa::path(put, path = "/api/products/{id}", tag = "products", params(("id" = i64, Path, minimum = 1, description = "Product id")), request_body = NewProduct,
+    security(("api_key" = [])),
+    responses((status = 200, body = Product), (status = 404, description = "No such product"), (status = 400, description = "Malformed JSON or id"),
+        (status = 409, description = "Another product has this sku"),
+        (status = 413, description = "Larger than `MAX_BODY_BYTES`"),
+        (status = 415, description = "Not `application/json`"),
+        (status = 422, description = "A field is invalid (named in `field`)"),
+        (status = 503, description = "The database is unavailable")))]
 pub async fn update(
     State(state): State<AppState>,
     _key: RequireApiKey,
@@ -154,6 +185,10 @@ pub async fn update(
     Ok(ApiJson(urls::with_images(&state.thumbs.keys, product)))
 }
 
+/// Deletes a product.
+#[utoipa::path(delete, path = "/api/products/{id}", tag = "products", params(("id" = i64, Path, minimum = 1, description = "Product id")), security(("api_key" = [])),
+    responses((status = 204, description = "Deleted"), (status = 400, description = "Not a product id"),
+        (status = 404, description = "No such product"), (status = 503, description = "The database is unavailable")))]
 pub async fn delete(
     State(state): State<AppState>,
     _key: RequireApiKey,
@@ -174,7 +209,7 @@ pub async fn delete(
 }
 
 /// One rejected NDJSON line.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, ToSchema)]
 pub struct Rejected {
     pub line: usize,
     pub error: String,
@@ -208,6 +243,17 @@ pub fn parse_ndjson(
     Ok((rows, rejected))
 }
 
+/// Upserts NDJSON products by sku; per-line errors are reported, not fatal.
+#[utoipa::path(post, path = "/api/products/bulk", tag = "products", security(("api_key" = [])),
+    request_body(content = Vec<NewProduct>, content_type = "application/x-ndjson",
+        description = "NDJSON: one `NewProduct` JSON object per line (not a JSON array)"),
+    responses((status = 200, body = crate::openapi::BulkSummaryDoc),
+        (status = 400, description = "Not UTF-8"),
+        (status = 413, description = "More than `BULK_MAX_BYTES` or `BULK_MAX_ITEMS`"),
+        (status = 415, description = "Not `application/x-ndjson`"),
+        (status = 422, description = "Every line was rejected", body = crate::openapi::BulkSummaryDoc,
+            content_type = "application/json"),
+        (status = 503, description = "The database is unavailable")))]
 pub async fn bulk(
     State(state): State<AppState>,
     _key: RequireApiKey,

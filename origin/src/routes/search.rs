@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use axum::{extract::State, http::HeaderMap, response::Response};
 use serde::Deserialize;
+use utoipa::IntoParams;
 use vitrine_common::{
     api::{
         Brand, Category, Limit, MAX_QUERY_CHARS, Offset, Price, SearchFilters, TextSearchRequest,
@@ -21,22 +22,31 @@ use crate::{
     state::AppState,
 };
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct TextSearchParams {
+    /// The query (at most 200 characters; empty lists everything).
     #[serde(default)]
+    #[param(max_length = 200)]
     q: String,
     #[serde(default)]
+    #[param(inline)]
     limit: Option<Limit>,
     #[serde(default)]
+    #[param(inline)]
     offset: Option<Offset>,
     #[serde(default)]
+    #[param(inline)]
     category: Option<Category>,
     #[serde(default)]
+    #[param(inline)]
     brand: Option<Brand>,
     #[serde(default)]
+    #[param(inline)]
     price_min: Option<Price>,
     #[serde(default)]
+    #[param(inline)]
     price_max: Option<Price>,
     /// `false` skips the origin's cache for this request (the response is still cacheable
     /// downstream by its headers).
@@ -44,6 +54,12 @@ pub struct TextSearchParams {
     use_cache: Option<bool>,
 }
 
+/// Text search with facets (cacheable).
+#[utoipa::path(get, path = "/api/search/text", tag = "search", params(TextSearchParams),
+    responses((status = 200, body = TextSearchResponse), (status = 304, description = "`If-None-Match` matched"),
+        (status = 400, description = "Bad query parameter"),
+        (status = 422, description = "A filter is invalid (named in `field`)")))]
+///
 /// `GET /api/search/text`: cached under the canonical key (normalised query, sorted
 /// filters, limit, offset), with an ETag and the search namespace's `Cache-Control`.
 pub async fn get(
@@ -70,6 +86,14 @@ pub async fn get(
     .await
 }
 
+/// Text search, the query as a JSON body.
+#[utoipa::path(post, path = "/api/search/text", tag = "search", request_body = TextSearchRequest,
+    responses((status = 200, body = TextSearchResponse),
+        (status = 400, description = "Malformed JSON or query too long"),
+        (status = 413, description = "Larger than `MAX_BODY_BYTES`"),
+        (status = 415, description = "Not `application/json`"),
+        (status = 422, description = "A field is invalid")))]
+///
 /// `POST /api/search/text`: cached at the origin when `use_cache` (the default); the
 /// response itself is `no-store` (POST responses are not reusable downstream).
 pub async fn post(

@@ -149,6 +149,9 @@ fn conditional(
 }
 
 /// `GET /`: the storefront page.
+#[utoipa::path(get, path = "/", tag = "storefront",
+    responses((status = 200, description = "The storefront page", body = String, content_type = "text/html"),
+        (status = 304, description = "`If-None-Match` matched")))]
 pub async fn index(headers: HeaderMap) -> Response {
     let s = &*STOREFRONT;
     conditional(
@@ -161,6 +164,12 @@ pub async fn index(headers: HeaderMap) -> Response {
 }
 
 /// `GET /assets/{name}`: a hashed asset, immutable.
+#[utoipa::path(get, path = "/assets/{name}", tag = "storefront",
+    params(("name" = String, Path, description = "The asset's file name, with its content hash")),
+    responses((status = 200, description = "The asset", content(
+            (String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml"))),
+        (status = 304, description = "`If-None-Match` matched"),
+        (status = 404, description = "No asset by that name")))]
 pub async fn asset(
     headers: HeaderMap,
     ApiPath(name): ApiPath<String>,

@@ -11,6 +11,7 @@ use axum::{
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 use vitrine_common::{
     api::{Brand, Category, ImageId, Limit, Offset, Price, Product, SearchFilters},
     cache_key,
@@ -31,7 +32,8 @@ use crate::{
 };
 
 /// One visual-search result: the product, its similarity and a thumbnail URL.
-#[derive(Debug, Serialize, Deserialize)]
+/// One image-search hit: the product, its similarity and whether it is a near-duplicate.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ImageHit {
     #[serde(flatten)]
     pub product: Product,
@@ -124,6 +126,15 @@ fn parse_int(name: &'static str, v: &str) -> Result<i64, ApiError> {
         .map_err(|_| field_error(name, "expected an integer"))
 }
 
+/// Search by photo.
+#[utoipa::path(post, path = "/api/search/image", tag = "search",
+    request_body(content = crate::openapi::ImageSearchFormDoc, content_type = "multipart/form-data"),
+    responses((status = 200, body = crate::openapi::ImageSearchResponseDoc),
+        (status = 400, description = "Malformed form, unknown field or empty image"),
+        (status = 413, description = "Larger than `IMAGE_SEARCH_MAX_BYTES`, or too many pixels"),
+        (status = 415, description = "Not multipart, or not a supported image"),
+        (status = 422, description = "A field is invalid, or the image is corrupt"),
+        (status = 503, description = "The database is unavailable")))]
 pub async fn search_image(
     State(state): State<AppState>,
     multipart: Result<Multipart, MultipartRejection>,
@@ -251,21 +262,37 @@ async fn embedding(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SimilarParams {
     #[serde(default)]
+    #[param(inline)]
     limit: Option<Limit>,
     #[serde(default)]
+    #[param(inline)]
     category: Option<Category>,
     #[serde(default)]
+    #[param(inline)]
     brand: Option<Brand>,
     #[serde(default)]
+    #[param(inline)]
     price_min: Option<Price>,
     #[serde(default)]
+    #[param(inline)]
     price_max: Option<Price>,
 }
 
+/// Products that look like this one.
+#[utoipa::path(get, path = "/api/products/{id}/similar", tag = "search",
+    params(("id" = i64, Path, minimum = 1, description = "Product id"), SimilarParams),
+    responses((status = 200, body = crate::openapi::SimilarResponseDoc),
+        (status = 400, description = "Not a product id, or a bad query parameter"),
+        (status = 404, description = "No such product"),
+        (status = 422, description = "A filter is invalid"),
+        (status = 503, description = "The database is unavailable, or the product's photo is not indexed yet (`Retry-After`)")))]
+///
+/// A product without a photo (or whose `image_id` names no stored image) has an empty list.
 pub async fn similar(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -277,15 +304,11 @@ pub async fn similar(
             "id: {id:?} is not a product id (a positive integer)"
         ))
     })?;
-    if state.db.get_product(id).await?.is_none() {
-        return Err(ApiError::not_found(format!("no product with id {id}")));
-    }
-    let Some((vector, _)) = state.visual.index.vector_of(id) else {
-        return Err(ApiError::Unavailable {
-            detail: format!("product {id} has no indexed image yet; retry shortly"),
-            retry_after_secs: 2,
-        });
-    };
+    let product = state
+        .db
+        .get_product(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no product with id {id}")))?;
     let filters = SearchFilters {
         category: p.category,
         brand: p.brand,
@@ -293,6 +316,33 @@ pub async fn similar(
         price_max: p.price_max,
     };
     filters.check()?;
+    let no_results = || {
+        ApiJson(json!({
+            "product_id": id,
+            "results": [],
+            "took_ms": started.elapsed().as_secs_f64() * 1000.0,
+        }))
+    };
+    let Some((vector, _)) = state.visual.index.vector_of(id) else {
+        // A product without a photo, or whose `image_id` names no stored image, has nothing
+        // to compare and never will: an empty list, not a 503 that asks to retry forever.
+        let Some(image_id) = product.image_id.as_deref() else {
+            return Ok(no_results());
+        };
+        if state
+            .images
+            .bytes(image_id)
+            .await
+            .map_err(ApiError::internal)?
+            .is_none()
+        {
+            return Ok(no_results());
+        }
+        return Err(ApiError::Unavailable {
+            detail: format!("product {id} has no indexed image yet; retry shortly"),
+            retry_after_secs: 2,
+        });
+    };
     let hits = state.visual.index.search(
         &vector,
         p.limit.unwrap_or_default().get() as usize,

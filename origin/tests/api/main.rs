@@ -17,6 +17,7 @@ mod images;
 mod in_process;
 mod jobs;
 mod metrics;
+mod openapi;
 mod products;
 mod rate_limit;
 mod search;

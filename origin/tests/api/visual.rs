@@ -305,6 +305,35 @@ async fn cache_hit_on_second_identical_upload() {
     app.stop().await;
 }
 
+/// Found by schemathesis: `similar` answered 503 "retry shortly" for a product that has no
+/// photo, or whose `image_id` names no stored image, and it would never stop doing so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn similar_to_a_product_without_a_photo_is_an_empty_list() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let plain = app
+        .create_product(crate::helpers::product_json(
+            "NO-PHOTO-1",
+            "Plain mug",
+            "Mugs",
+            "Acme",
+            900,
+        ))
+        .await;
+    let mut dangling = crate::helpers::product_json("NO-PHOTO-2", "Lost mug", "Mugs", "Acme", 900);
+    dangling["image_id"] = serde_json::json!("ab".repeat(32));
+    let dangling = app.create_product(dangling).await;
+    for product in [plain, dangling] {
+        let id = product["id"].as_i64().unwrap();
+        let (status, v) = app
+            .get_json(&format!("/api/products/{id}/similar?limit=5"))
+            .await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["product_id"], id);
+        assert_eq!(v["results"], serde_json::json!([]), "{v}");
+    }
+    app.stop().await;
+}
+
 /// A product written through instance A reaches instance B's visual index over Redis
 /// pub/sub (the periodic sync is an hour away), although B cannot read the original: B
 /// picks up the descriptor A stores.
