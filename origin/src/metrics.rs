@@ -25,8 +25,8 @@
 //! | other cache operations (`cache::stats`, done) | [`Metrics::cache_op`]`("set", "ok", "l2")` |
 //! | response compression (`compression`, done) | [`Metrics::compression`]`("br", bytes_in, bytes_out)` |
 //! | rate limiting (`rate_limit::middleware`, done) | [`Metrics::rate_limit`]`(allowed)` |
-//! | image pipeline | [`Metrics::image_stage`]`("resize", secs)`, [`Metrics::image_processed`]`("webp")`, [`Metrics::image_failed`]`(err.code())` |
-//! | jobs | [`Metrics::jobs_depth`]`(queued, running)`, [`Metrics::job_completed`]`(secs)`, [`Metrics::job_failed`]`(secs)`, [`Metrics::job_dead_lettered`]`()` |
+//! | image pipeline (`images::thumbs`, done) | [`Metrics::image_stage`]`("pipeline", secs)`, [`Metrics::image_processed`]`("webp")`, [`Metrics::image_failed`]`(err.code())` |
+//! | jobs (`jobs::worker`, done; `queued` is not tracked) | [`Metrics::jobs_depth`]`(queued, running)`, [`Metrics::job_completed`]`(secs)`, [`Metrics::job_failed`]`(secs)`, [`Metrics::job_dead_lettered`]`()` |
 //!
 //! The same calls feed the five-minute windows behind `GET /api/performance`
 //! ([`window`], [`performance`]). With `MONITORING_ENABLED=false` every call returns at once.
@@ -80,7 +80,11 @@ const JOB_BUCKETS: &[f64] = &[
 
 /// The pipeline's stages, as `image_processing_duration_seconds{stage}` (see
 /// `common/src/thumbnail/pipeline.rs`).
-pub const IMAGE_STAGES: &[&str] = &["decode", "resize", "orient", "encode"];
+///
+/// `wait`: queued for the memory budget and a CPU permit; `pipeline`: the pure pipeline
+/// (probe, decode with shrink-on-load, orientation, resize, encode) in one blocking call.
+/// `common` never reads the clock, so the pipeline's own steps are not timed separately.
+pub const IMAGE_STAGES: &[&str] = &["wait", "pipeline"];
 /// Output formats, as `images_processed_total{format}`.
 pub const IMAGE_FORMATS: &[&str] = &["jpeg", "webp", "png"];
 /// Failure reasons, as `images_failed_total{reason}`: `PipelineError::code()` plus
@@ -555,6 +559,14 @@ impl Metrics {
         if self.enabled {
             self.jobs_queued
                 .set(i64::try_from(queued).unwrap_or(i64::MAX));
+            self.jobs_running
+                .set(i64::try_from(running).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// Item attempts in progress in this process.
+    pub fn jobs_running(&self, running: usize) {
+        if self.enabled {
             self.jobs_running
                 .set(i64::try_from(running).unwrap_or(i64::MAX));
         }

@@ -76,7 +76,9 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         settings.thumbnail_pool_threads(),
         settings.image_memory_budget_bytes,
     );
+    thumbs.stats.attach_metrics(metrics.clone());
     let jobs = Jobs::from_settings(&settings).await?;
+    jobs.stats.attach_metrics(metrics.clone());
     let cache = Cache::from_settings(&settings).context("setting up the cache")?;
     cache.stats().attach_metrics(metrics.clone());
     let rate_limiter = Arc::new(RateLimiter::new(&settings, cache.redis().cloned()));

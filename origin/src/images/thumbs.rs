@@ -80,9 +80,12 @@ impl Source {
     }
 }
 
-/// Counters for thumbnailing (exported later as metrics).
+/// Counters for thumbnailing; with metrics attached, every pipeline run is also reported as
+/// `image_processing_duration_seconds{stage="wait"|"pipeline"}`, `images_processed_total`
+/// and `images_failed_total`.
 #[derive(Debug, Default)]
 pub struct ThumbStats {
+    metrics: std::sync::OnceLock<Arc<crate::metrics::Metrics>>,
     pub uploads: AtomicU64,
     pub processed: AtomicU64,
     pub failed: AtomicU64,
@@ -109,6 +112,20 @@ pub struct Thumbnailer {
     memory_kib: u32,
     flights: Arc<Mutex<HashMap<String, Flight>>>,
     pub stats: Arc<ThumbStats>,
+}
+
+impl ThumbStats {
+    /// Reports every later pipeline run to `metrics` as well.
+    pub fn attach_metrics(&self, metrics: Arc<crate::metrics::Metrics>) {
+        let _ = self.metrics.set(metrics);
+    }
+
+    fn failed(&self, e: &vitrine_common::thumbnail::PipelineError) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        if let Some(m) = self.metrics.get() {
+            m.image_failed(e.code());
+        }
+    }
 }
 
 impl std::fmt::Debug for Thumbnailer {
@@ -178,7 +195,7 @@ impl Thumbnailer {
         let info: ImageInfo = match probe(&bytes, &limits) {
             Ok(i) => i,
             Err(e) => {
-                self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                self.stats.failed(&e);
                 return Err(e.into());
             }
         };
@@ -198,6 +215,10 @@ impl Thumbnailer {
         self.stats
             .wait_micros
             .fetch_add(waited.elapsed().as_micros() as u64, Ordering::Relaxed);
+        let metrics = self.stats.metrics.get();
+        if let Some(m) = metrics {
+            m.image_stage("wait", waited.elapsed().as_secs_f64());
+        }
         let started = Instant::now();
         let n = jobs.len() as u64;
         let result = tokio::task::spawn_blocking(move || {
@@ -208,14 +229,22 @@ impl Thumbnailer {
         self.stats
             .process_micros
             .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        if let Some(m) = metrics {
+            m.image_stage("pipeline", started.elapsed().as_secs_f64());
+        }
         match result {
             Ok(outputs) => {
                 self.stats.processed.fetch_add(1, Ordering::Relaxed);
                 self.stats.outputs.fetch_add(n, Ordering::Relaxed);
+                if let Some(m) = metrics {
+                    for o in &outputs {
+                        m.image_processed(o.format.as_str());
+                    }
+                }
                 Ok(outputs)
             }
             Err(e) => {
-                self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                self.stats.failed(&e);
                 Err(e.into())
             }
         }

@@ -372,6 +372,11 @@ pub trait TaskHandler: Send + Sync {
 /// Counters for jobs (exported later as metrics).
 #[derive(Debug, Default)]
 pub struct JobStats {
+    /// With metrics attached, item attempts are also reported as `jobs_completed_total`,
+    /// `jobs_failed_total`, `jobs_dead_lettered_total`, `job_duration_seconds` and
+    /// `jobs_running`.
+    metrics: std::sync::OnceLock<Arc<crate::metrics::Metrics>>,
+    running: std::sync::atomic::AtomicUsize,
     pub submitted: std::sync::atomic::AtomicU64,
     pub items_succeeded: std::sync::atomic::AtomicU64,
     pub items_failed: std::sync::atomic::AtomicU64,
@@ -382,6 +387,42 @@ pub struct JobStats {
 }
 
 impl JobStats {
+    /// Reports every later item attempt to `metrics` as well.
+    pub fn attach_metrics(&self, metrics: Arc<crate::metrics::Metrics>) {
+        let _ = self.metrics.set(metrics);
+    }
+
+    /// An item attempt starts.
+    pub(crate) fn begin(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let n = self.running.fetch_add(1, Relaxed) + 1;
+        if let Some(m) = self.metrics.get() {
+            m.jobs_running(n);
+        }
+    }
+
+    /// An item attempt ended after `seconds`: `Some(true)` succeeded, `Some(false)` failed
+    /// (`dead` when it will not be retried again), `None` never ran (dead-lettered as poison).
+    pub(crate) fn end(&self, seconds: f64, ok: Option<bool>, dead: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let n = if ok.is_some() {
+            self.running.fetch_sub(1, Relaxed).saturating_sub(1)
+        } else {
+            self.running.load(Relaxed)
+        };
+        if let Some(m) = self.metrics.get() {
+            m.jobs_running(n);
+            match ok {
+                Some(true) => m.job_completed(seconds),
+                Some(false) => m.job_failed(seconds),
+                None => {}
+            }
+            if dead {
+                m.job_dead_lettered();
+            }
+        }
+    }
+
     pub fn snapshot(&self) -> serde_json::Value {
         use std::sync::atomic::Ordering::Relaxed;
         serde_json::json!({

@@ -122,6 +122,7 @@ async fn run(
                 // Delivered more often than allowed without an answer: its handler keeps
                 // dying (a poison item). Dead-letter it without running it again.
                 stats.retries.fetch_add(1, Ordering::Relaxed);
+                stats.end(0.0, None, true);
                 let e = super::ItemError::new(
                     "worker_lost",
                     "the worker processing this item stopped repeatedly",
@@ -132,10 +133,20 @@ async fn run(
                 continue;
             }
             let started = Instant::now();
+            stats.begin();
             let outcome = handler.handle(&d.task).await;
             stats
                 .handler_micros
                 .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+            let secs = started.elapsed().as_secs_f64();
+            match &outcome {
+                Ok(_) => stats.end(secs, Some(true), false),
+                Err(TaskError::Permanent(_)) => stats.end(secs, Some(false), false),
+                // The queue dead-letters after the last allowed delivery.
+                Err(TaskError::Transient(_)) => {
+                    stats.end(secs, Some(false), d.attempt >= queue.config().max_attempts)
+                }
+            }
             match outcome {
                 Ok(value) => {
                     let o = ItemOutcome::succeeded(d.task.index, value, d.attempt);

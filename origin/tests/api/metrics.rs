@@ -367,3 +367,50 @@ async fn performance_report_shape_and_recording_functions() {
     );
     app.stop().await;
 }
+
+/// The image pipeline and the job workers report through the metrics: an upload runs the
+/// pipeline (one WebP output), a batch job completes an item.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_and_jobs_are_measured() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (status, up) = crate::images::upload(&app, crate::images::jpeg(320, 240)).await;
+    assert_eq!(status, 201, "{up}");
+    let text = scrape(&app).await;
+    assert!(
+        value(&text, "images_processed_total", &[r#"format="webp""#]).is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    assert!(
+        value(
+            &text,
+            "image_processing_duration_seconds_count",
+            &[r#"stage="pipeline""#]
+        )
+        .is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    let r = app
+        .client
+        .post(app.url("/api/images/batch"))
+        .bearer_auth(crate::helpers::API_KEY)
+        .json(&serde_json::json!({"images": [up["id"]], "thumbnail_sizes": ["small"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let text = scrape(&app).await;
+        if value(&text, "jobs_completed_total", &[]).is_some_and(|n| n >= 1.0) {
+            assert!(value(&text, "job_duration_seconds_count", &[]).is_some_and(|n| n >= 1.0));
+            assert_eq!(value(&text, "jobs_running", &[]), Some(0.0));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no job completion in the metrics: {text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    app.stop().await;
+}
