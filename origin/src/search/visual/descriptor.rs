@@ -1,10 +1,12 @@
-//! The visual descriptor (version 2): a fixed-length vector that says what a product photo
+//! The visual descriptor (version 3): a fixed-length vector that says what a product photo
 //! looks like, computed on the CPU from decoded pixels, with no model to download.
 //!
 //! Product photos are mostly one object on a plain background, and shoppers' query photos
 //! are the same object cropped, rescaled, recompressed, brighter or darker, slightly
 //! rotated or padded. The parts below are chosen for exactly those changes:
 //!
+//! 0. **Trim.** Flat rows and columns at the edges (padding) are cut off first, so a padded
+//!    photo and its original describe the same frame (version 3).
 //! 1. **Foreground weighting.** The background colour is estimated from the border ring
 //!    (per-channel median) and every pixel is weighted by how far it is from it, so white
 //!    padding or a studio backdrop contributes (almost) nothing. The object's bounding box
@@ -35,7 +37,7 @@
 use vitrine_common::thumbnail::pipeline::RgbPixels;
 
 /// Bump on any change to how descriptors are computed.
-pub const DESCRIPTOR_VERSION: i32 = 2;
+pub const DESCRIPTOR_VERSION: i32 = 3;
 /// Images are analysed at this longest side: enough detail for shape, cheap to scan.
 pub const ANALYSIS_SIDE: u32 = 128;
 
@@ -169,6 +171,84 @@ fn l2(part: &mut [f32]) {
 
 /// Computes the version-1 descriptor of `px` (any size; typically ≤ [`ANALYSIS_SIDE`]).
 pub fn describe(px: &RgbPixels) -> Descriptor {
+    match trim_uniform_border(px) {
+        Some(trimmed) => describe_frame(&trimmed),
+        None => describe_frame(px),
+    }
+}
+
+/// Cuts off rows and columns at the edges that are one flat colour (the border ring's
+/// median, within a small tolerance on 98 % of their pixels): the padding a shop or a
+/// shopper adds around a photo. A padded query and its unpadded original then describe the
+/// same frame, whether the photo inside is a product on a plain backdrop or a busy scene.
+/// `None` when nothing (or too much: more than three quarters of a side) would be cut.
+fn trim_uniform_border(px: &RgbPixels) -> Option<RgbPixels> {
+    let (w, h) = (px.w as usize, px.h as usize);
+    if w < 8 || h < 8 || px.buf.len() < w * h * 3 {
+        return None;
+    }
+    let at = |x: usize, y: usize| {
+        let i = (y * w + x) * 3;
+        [px.buf[i], px.buf[i + 1], px.buf[i + 2]]
+    };
+    let mut ring: [Vec<u8>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for x in 0..w {
+        for y in [0, h - 1] {
+            let p = at(x, y);
+            (0..3).for_each(|c| ring[c].push(p[c]));
+        }
+    }
+    for y in 1..h - 1 {
+        for x in [0, w - 1] {
+            let p = at(x, y);
+            (0..3).for_each(|c| ring[c].push(p[c]));
+        }
+    }
+    let bg = [
+        i32::from(median(&mut ring[0])),
+        i32::from(median(&mut ring[1])),
+        i32::from(median(&mut ring[2])),
+    ];
+    let flat = |p: [u8; 3]| (0..3).all(|c| (i32::from(p[c]) - bg[c]).abs() <= 16);
+    let row_flat = |y: usize, x0: usize, x1: usize| {
+        let n = (x0..x1).filter(|&x| flat(at(x, y))).count();
+        n * 50 >= (x1 - x0) * 49
+    };
+    let col_flat = |x: usize, y0: usize, y1: usize| {
+        let n = (y0..y1).filter(|&y| flat(at(x, y))).count();
+        n * 50 >= (y1 - y0) * 49
+    };
+    let (mut top, mut bottom, mut left, mut right) = (0, h, 0, w);
+    while bottom - top > h / 4 && row_flat(top, 0, w) {
+        top += 1;
+    }
+    while bottom - top > h / 4 && row_flat(bottom - 1, 0, w) {
+        bottom -= 1;
+    }
+    while right - left > w / 4 && col_flat(left, top, bottom) {
+        left += 1;
+    }
+    while right - left > w / 4 && col_flat(right - 1, top, bottom) {
+        right -= 1;
+    }
+    let (tw, th) = (right - left, bottom - top);
+    // Nothing to cut, or the "border" is most of the picture (a flat photo): keep it.
+    if (tw == w && th == h) || tw <= w / 4 || th <= h / 4 {
+        return None;
+    }
+    let mut buf = Vec::with_capacity(tw * th * 3);
+    for y in top..bottom {
+        let start = (y * w + left) * 3;
+        buf.extend_from_slice(&px.buf[start..start + tw * 3]);
+    }
+    Some(RgbPixels {
+        w: tw as u32,
+        h: th as u32,
+        buf,
+    })
+}
+
+fn describe_frame(px: &RgbPixels) -> Descriptor {
     let (w, h) = (px.w.max(1) as usize, px.h.max(1) as usize);
     let n = w * h;
     let at = |x: usize, y: usize| {
@@ -488,6 +568,45 @@ impl Descriptor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn white_padding_is_trimmed_before_describing() {
+        // A busy picture (no plain backdrop), then the same with a white margin.
+        let (w, h) = (64u32, 48u32);
+        let busy: Vec<u8> = (0..w * h)
+            .flat_map(|i| {
+                let (x, y) = (i % w, i / w);
+                [
+                    (x * 7 + y * 3) as u8 % 200,
+                    (x * y) as u8 % 180,
+                    (x + y * 11) as u8 % 220,
+                ]
+            })
+            .collect();
+        let original = RgbPixels {
+            w,
+            h,
+            buf: busy.clone(),
+        };
+        let pad = 20u32;
+        let (pw, ph) = (w + 2 * pad, h + 2 * pad);
+        let mut padded = vec![255u8; (pw * ph * 3) as usize];
+        for y in 0..h {
+            let src = (y * w * 3) as usize;
+            let dst = (((y + pad) * pw + pad) * 3) as usize;
+            padded[dst..dst + (w * 3) as usize].copy_from_slice(&busy[src..src + (w * 3) as usize]);
+        }
+        let padded = RgbPixels {
+            w: pw,
+            h: ph,
+            buf: padded,
+        };
+        let trimmed = trim_uniform_border(&padded).unwrap();
+        assert_eq!((trimmed.w, trimmed.h), (w, h));
+        assert_eq!(trimmed.buf, original.buf);
+        assert!(trim_uniform_border(&original).is_none());
+        assert_eq!(describe(&padded), describe(&original));
+    }
 
     #[test]
     fn cache_entry_round_trip_checks_version_and_dims() {
