@@ -24,7 +24,7 @@ use crate::{
         SearchIndex,
         visual::{VisualSearch, descriptor::HandcraftedEmbedder, index::IndexConfig},
     },
-    state::AppState,
+    state::{AppParts, AppState},
     stats::RequestStats,
 };
 
@@ -107,7 +107,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             })
         }));
     }
-    let state = AppState {
+    let state = AppState::from(AppParts {
         visual,
         thumbs,
         jobs,
@@ -122,7 +122,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         stats: Arc::new(RequestStats::default()),
         metrics,
         started_at: Instant::now(),
-    };
+    });
     if state.settings.embedded_database && state.settings.seed_demo {
         let fp = state.db.fingerprint().await?;
         if fp.count == 0 {
