@@ -336,7 +336,8 @@ async fn read_catalog(
         if let Some(c) = &cursor {
             url.push_str(&format!("&cursor={}", mix::encode(c)));
         }
-        let mut req = client.get(&url);
+        // Plain JSON to parse (the harness has no decoders; see README).
+        let mut req = client.get(&url).header("accept-encoding", "identity");
         if let Some(k) = api_key {
             req = req.bearer_auth(k);
         }
