@@ -10,7 +10,6 @@
 
 use std::{
     collections::HashSet,
-    net::TcpListener,
     path::PathBuf,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -21,28 +20,7 @@ use sqlx::Connection as _;
 
 const KEY: &str = "faults-key-0123456789";
 
-/// The origin binary built beside this test (cargo builds it for the workspace's tests).
-fn origin_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    let bin = dir.join("vitrine-origin");
-    if !bin.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "vitrine-origin", "--bin", "vitrine-origin"])
-            .status()
-            .expect("running cargo build");
-        assert!(status.success(), "building vitrine-origin failed");
-    }
-    bin
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use vitrine_e2e::{free_port, origin_binary};
 
 /// A child process killed (SIGKILL) and reaped on drop.
 struct Proc(Child);

@@ -64,6 +64,13 @@ async fn queue_call<T>(fut: impl Future<Output = anyhow::Result<T>>) -> Result<T
     }
 }
 
+/// The job's current view, or 404.
+async fn job_view(state: &AppState, id: &str) -> Result<crate::jobs::JobView, ApiError> {
+    queue_call(state.jobs.queue.job(id))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no job with id {id}")))
+}
+
 fn yes() -> bool {
     true
 }
@@ -276,9 +283,7 @@ pub async fn status(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let id = job_id(&id)?;
-    let view = queue_call(state.jobs.queue.job(id))
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no job with id {id}")))?;
+    let view = job_view(&state, id).await?;
     Ok(axum::Json(view).into_response())
 }
 
@@ -292,9 +297,7 @@ pub async fn result(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let id = job_id(&id)?;
-    let view = queue_call(state.jobs.queue.job(id))
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no job with id {id}")))?;
+    let view = job_view(&state, id).await?;
     if !view.state.is_terminal() {
         return Err(ApiError::Conflict(format!(
             "job {id} is {}: {}/{} items done; poll /api/jobs/{id}",

@@ -68,11 +68,11 @@ async fn hydrate(
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
-    let keys = urls::signing_keys(&state.settings);
+    let keys = &state.thumbs.keys;
     let mut out: Vec<ImageHit> = hits
         .iter()
         .filter_map(|h| {
-            let product = urls::with_images(&keys, by_id.remove(&h.product_id)?);
+            let product = urls::with_images(keys, by_id.remove(&h.product_id)?);
             let duplicate = phash
                 .and_then(|ph| state.visual.index.phash_distance(h.product_id, ph))
                 .is_some_and(|d| d <= 6 && h.score > 0.9);
@@ -80,7 +80,7 @@ async fn hydrate(
                 product
                     .image_id
                     .as_deref()
-                    .map(|id| urls::product_thumbnail_url(&keys, id))
+                    .map(|id| urls::product_thumbnail_url(keys, id))
             } else {
                 None
             };

@@ -10,22 +10,8 @@ async fn upload(
     bytes: Vec<u8>,
     fields: &[(&str, &str)],
 ) -> (u16, serde_json::Value) {
-    let mut form = reqwest::multipart::Form::new().part(
-        "image",
-        reqwest::multipart::Part::bytes(bytes).file_name("photo.jpg"),
-    );
-    for (k, v) in fields {
-        form = form.text(k.to_string(), v.to_string());
-    }
-    let r = app
-        .client
-        .post(app.url("/api/search/image"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    let (status, _, body) = upload_with_cache_header(app, bytes, fields).await;
+    (status, body)
 }
 
 async fn seeded(backend: Backend, n: usize) -> crate::helpers::TestApp {
@@ -228,7 +214,11 @@ async fn upload_with_cache_header(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    (status, x_cache, r.json().await.unwrap_or_default())
+    (
+        status,
+        x_cache,
+        r.json().await.unwrap_or(serde_json::Value::Null),
+    )
 }
 
 /// The second identical upload reuses the embedding (namespace `embed`, by content hash)
