@@ -73,10 +73,16 @@ struct Args {
     /// Random seed (the same seed replays the same choices).
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// `Accept-Encoding` sent with the mix's requests, like a browser's by default (bodies
+    /// are counted, never parsed, so the harness needs no decoders); `identity` to ask for
+    /// plain bodies.
+    #[arg(long, default_value = "gzip, deflate, br, zstd")]
+    accept_encoding: String,
 }
 
 struct Shared {
     base: String,
+    accept_encoding: reqwest::header::HeaderValue,
     client: reqwest::Client,
     api_key: Option<String>,
     keys: SigningKeys,
@@ -119,9 +125,12 @@ async fn main() -> anyhow::Result<()> {
         args.duration,
         args.warmup
     );
+    let accept_encoding = reqwest::header::HeaderValue::from_str(&args.accept_encoding)
+        .context("--accept-encoding is not a valid header value")?;
     let shared = Arc::new(Shared {
         zipf: Zipf::new(catalog.queries.len(), args.zipf),
         base,
+        accept_encoding,
         client,
         api_key: args.api_key.clone(),
         keys: SigningKeys::from_keys(&keys),
@@ -303,6 +312,7 @@ async fn send(
                 }))
         }
     };
+    let request = request.header("accept-encoding", s.accept_encoding.clone());
     let request = match &s.api_key {
         Some(k) => request.bearer_auth(k),
         None => request,

@@ -15,7 +15,6 @@
 //! (default 50) the Redis concurrency.
 
 use std::{
-    io::Write,
     process::{Child, Command, Stdio},
     sync::{
         Arc,
@@ -25,10 +24,10 @@ use std::{
 };
 
 use bytes::Bytes;
-use vitrine_common::cache_key;
+use vitrine_common::{cache_key, negotiate::Encoding};
 use vitrine_origin::{
     cache::{Cache, Redis},
-    compression::Levels,
+    compression::{Levels, encode_bytes},
     config::{CacheSettings, CompressionLevel},
 };
 
@@ -391,35 +390,8 @@ fn search_json() -> Vec<u8> {
 }
 
 fn compress(algorithm: &str, level: i32, input: &[u8]) -> Vec<u8> {
-    match algorithm {
-        "br" => {
-            let mut out = Vec::new();
-            let params = brotli::enc::BrotliEncoderParams {
-                quality: level,
-                lgwin: 22,
-                ..Default::default()
-            };
-            let _ = brotli::BrotliCompress(&mut &input[..], &mut out, &params);
-            out
-        }
-        "zstd" => zstd::bulk::compress(input, level).unwrap_or_default(),
-        "gzip" => {
-            let mut e = flate2::write::GzEncoder::new(
-                Vec::new(),
-                flate2::Compression::new(level.clamp(0, 9) as u32),
-            );
-            let _ = e.write_all(input);
-            e.finish().unwrap_or_default()
-        }
-        _ => {
-            let mut e = flate2::write::ZlibEncoder::new(
-                Vec::new(),
-                flate2::Compression::new(level.clamp(0, 9) as u32),
-            );
-            let _ = e.write_all(input);
-            e.finish().unwrap_or_default()
-        }
-    }
+    let encoding = Encoding::parse(algorithm).unwrap_or(Encoding::Deflate);
+    encode_bytes(encoding, level, input).unwrap_or_default()
 }
 
 fn bench_compression() {

@@ -24,8 +24,18 @@
 //! cores): br 1 → 33 % of the size in 110 µs, br 4 → 23 % in 0.67 ms, br 7 → 21.5 % in
 //! 3.9 ms, br 11 → 19.8 % in 20 ms; zstd 3 → 23.5 % in 58 µs, zstd 9 → 22.4 % in 0.36 ms;
 //! gzip 6 → 23.7 % in 152 µs. Past these levels each percent costs several times the CPU,
-//! and brotli 11 is out of the question for dynamic responses. The edge caches each
-//! encoded variant, so the origin compresses a given response rarely.
+//! and brotli 11 is out of the question for dynamic responses.
+//!
+//! **Encoded variants are cached too.** A cached search is a map lookup, but encoding its
+//! 13–25 KB of JSON with brotli 4 costs ~0.7 ms of CPU — per request, which made
+//! compression the bottleneck of cached routes under browser-like traffic. So the innermost
+//! layer keeps the encoded body of every cacheable response by (strong `ETag`, coding), in a
+//! byte-bounded map (`COMPRESSION_CACHE_MAX_BYTES`, default 32 MiB; 0 turns it off): the
+//! ETag is a hash of the body, so equal ETags mean equal bytes, and the first request of a
+//! variant encodes it once (single-flight) for every later one. Only `200` answers to `GET`
+//! with a strong ETag, not `private`/`no-store`, compressible and at most 1 MiB take this
+//! path; everything else streams through the encoders as before. The edge caches each
+//! variant as well, so behind it the origin compresses a given response rarely.
 
 use std::{
     pin::Pin,
@@ -46,9 +56,13 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use http_body::Frame;
+use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower_http::compression::{CompressionLayer, CompressionLevel as TowerLevel, Predicate};
-use vitrine_common::negotiate::{Encoding, EncodingDecision, negotiate_encoding, should_compress};
+use vitrine_common::{
+    http_cache::{CacheControl, EntityTag},
+    negotiate::{Encoding, EncodingDecision, negotiate_encoding, should_compress},
+};
 
 use crate::{config::CompressionLevel, error::ApiError, metrics::Metrics, state::AppState};
 
@@ -117,6 +131,9 @@ pub struct CompressionStats {
     encode_nanos: [AtomicU64; 4],
     /// Requests answered 406 (nothing acceptable, identity refused).
     not_acceptable: AtomicU64,
+    /// Encoded variants served from the variant cache / encoded and stored there.
+    variant_hits: AtomicU64,
+    variant_misses: AtomicU64,
 }
 
 /// One algorithm's totals (for `compression_bytes_total{algorithm, direction}` and friends).
@@ -161,6 +178,14 @@ impl CompressionStats {
         self.not_acceptable.load(Ordering::Relaxed)
     }
 
+    /// (hits, misses) of the encoded-variant cache.
+    pub fn variants(&self) -> (u64, u64) {
+        (
+            self.variant_hits.load(Ordering::Relaxed),
+            self.variant_misses.load(Ordering::Relaxed),
+        )
+    }
+
     pub fn snapshot(&self) -> Value {
         let algorithms: serde_json::Map<String, Value> = self
             .totals()
@@ -180,7 +205,12 @@ impl CompressionStats {
                 )
             })
             .collect();
-        json!({ "algorithms": algorithms, "not_acceptable": self.not_acceptable() })
+        let (hits, misses) = self.variants();
+        json!({
+            "algorithms": algorithms,
+            "not_acceptable": self.not_acceptable(),
+            "variant_cache": {"hits": hits, "misses": misses},
+        })
     }
 }
 
@@ -215,6 +245,96 @@ impl Predicate for Compressible {
 #[derive(Debug, Clone, Copy)]
 struct OriginalSize(u64);
 
+/// Encodes a whole body with `encoding` at `level`, with the codec crates tower-http's
+/// streaming encoders run on (HTTP `deflate` is the zlib format, RFC 9110 §8.4.1.2).
+pub fn encode_bytes(encoding: Encoding, level: i32, input: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    let flate_level = flate2::Compression::new(u32::try_from(level.clamp(0, 9)).unwrap_or(6));
+    match encoding {
+        Encoding::Brotli => {
+            let params = brotli::enc::BrotliEncoderParams {
+                quality: level.clamp(0, 11),
+                lgwin: 22,
+                ..Default::default()
+            };
+            let mut out = Vec::with_capacity(input.len() / 3);
+            brotli::BrotliCompress(&mut &input[..], &mut out, &params)?;
+            Ok(out)
+        }
+        Encoding::Zstd => zstd::bulk::compress(input, level),
+        Encoding::Gzip => {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate_level);
+            e.write_all(input)?;
+            e.finish()
+        }
+        Encoding::Deflate => {
+            let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate_level);
+            e.write_all(input)?;
+            e.finish()
+        }
+    }
+}
+
+/// Bodies larger than this stream through the encoders instead of the variant cache.
+const VARIANT_MAX_BODY: u64 = 1024 * 1024;
+
+/// The encoded-variant cache (see the module docs) and what it needs to fill itself.
+#[derive(Clone)]
+struct Variants {
+    map: Option<moka::future::Cache<(Arc<str>, Encoding), Bytes>>,
+    levels: Levels,
+    stats: Arc<CompressionStats>,
+}
+
+impl Variants {
+    fn new(max_bytes: u64, levels: Levels, stats: Arc<CompressionStats>) -> Variants {
+        let map = (max_bytes > 0).then(|| {
+            moka::future::Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|k: &(Arc<str>, Encoding), v: &Bytes| {
+                    u32::try_from(k.0.len() + v.len() + 64).unwrap_or(u32::MAX)
+                })
+                // Entries are immutable (keyed by content); idle ones make room for others.
+                .time_to_idle(Duration::from_secs(3600))
+                .build()
+        });
+        Variants { map, levels, stats }
+    }
+}
+
+/// The strong ETag of a response whose encoded body may be cached and shared: a `200` with
+/// a strong validator, a compressible type of known size up to [`VARIANT_MAX_BODY`], not yet
+/// encoded, and not `private` or `no-store`.
+fn shareable_etag(response: &Response, length: u64) -> Option<Arc<str>> {
+    if response.status() != axum::http::StatusCode::OK || length > VARIANT_MAX_BODY {
+        return None;
+    }
+    let headers = response.headers();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !should_compress(
+        content_type,
+        Some(length),
+        headers.contains_key(header::CONTENT_ENCODING),
+    ) {
+        return None;
+    }
+    let cc = CacheControl::parse_lines(
+        headers
+            .get_all(header::CACHE_CONTROL)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    );
+    if cc.private || cc.no_store {
+        return None;
+    }
+    let raw = headers.get(header::ETAG)?.to_str().ok()?;
+    let etag = EntityTag::parse(raw)?;
+    (!etag.is_weak()).then(|| Arc::from(raw))
+}
+
 /// Wraps `router` in the negotiation middleware and the encoders; a no-op when
 /// `COMPRESSION_ENABLED=false`.
 pub fn apply(router: Router, state: &AppState) -> Router {
@@ -234,8 +354,13 @@ pub fn apply(router: Router, state: &AppState) -> Router {
             .quality(TowerLevel::Precise(levels.of(e)))
             .compress_when(Compressible)
     };
+    let variants = Variants::new(
+        state.settings.compression_cache_max_bytes,
+        levels,
+        state.compression.clone(),
+    );
     router
-        .layer(middleware::from_fn(note_size))
+        .layer(middleware::from_fn_with_state(variants, encode_cached))
         .layer(only(Encoding::Deflate))
         .layer(only(Encoding::Gzip))
         .layer(only(Encoding::Zstd))
@@ -243,12 +368,74 @@ pub fn apply(router: Router, state: &AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), negotiate))
 }
 
-async fn note_size(req: Request, next: Next) -> Response {
+/// Innermost: notes the body's size for the counters, and answers cacheable responses with
+/// their encoded variant from (or into) the variant cache. The encoders above pass an
+/// already-encoded body through.
+async fn encode_cached(State(variants): State<Variants>, req: Request, next: Next) -> Response {
+    // `negotiate` has rewritten `Accept-Encoding` to the one chosen token.
+    let encoding = (req.method() == axum::http::Method::GET)
+        .then(|| req.headers().get(header::ACCEPT_ENCODING))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(Encoding::parse);
     let mut response = next.run(req).await;
-    if let Some(n) = response.body().size_hint().exact() {
-        response.extensions_mut().insert(OriginalSize(n));
+    let Some(length) = response.body().size_hint().exact() else {
+        return response;
+    };
+    response.extensions_mut().insert(OriginalSize(length));
+    let (Some(map), Some(encoding)) = (&variants.map, encoding) else {
+        return response;
+    };
+    let Some(etag) = shareable_etag(&response, length) else {
+        return response;
+    };
+    let (mut parts, body) = response.into_parts();
+    let raw = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => return ApiError::internal(anyhow::anyhow!("response body: {e}")).into_response(),
+    };
+    let level = variants.levels.of(encoding);
+    let entry = map
+        .entry((etag, encoding))
+        .or_try_insert_with(async {
+            let raw = raw.clone();
+            tokio::task::spawn_blocking(move || encode_bytes(encoding, level, &raw))
+                .await
+                .map_err(std::io::Error::other)?
+                .map(Bytes::from)
+        })
+        .await;
+    let encoded = match entry {
+        Ok(entry) => {
+            let counter = if entry.is_fresh() {
+                &variants.stats.variant_misses
+            } else {
+                &variants.stats.variant_hits
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            entry.into_value()
+        }
+        // Cannot happen with in-memory codecs; the encoders above get their chance.
+        Err(_) => return Response::from_parts(parts, Body::from(raw)),
+    };
+    let h = &mut parts.headers;
+    h.insert(
+        header::CONTENT_ENCODING,
+        HeaderValue::from_static(encoding.as_str()),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(encoded.len()));
+    let varies = h
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("accept-encoding") || t.trim() == "*")
+        });
+    if !varies {
+        h.append(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
-    response
+    Response::from_parts(parts, Body::from(encoded))
 }
 
 /// Negotiates with `common`, then lets exactly one encoder see the request.

@@ -153,6 +153,9 @@ pub struct Settings {
     pub compression_enabled: bool,
     pub compression_level: CompressionLevel,
     pub brotli_quality: Option<u32>,
+    /// `COMPRESSION_CACHE_MAX_BYTES`: budget of the encoded variants of cacheable responses
+    /// kept by (ETag, coding), so a cached response is compressed once, not per request.
+    pub compression_cache_max_bytes: u64,
     pub async_workers: usize,
     pub thread_pool_size: usize,
     pub process_pool_size: usize,
@@ -298,6 +301,13 @@ impl Settings {
                 |v| v.parse(),
             )?,
             brotli_quality,
+            compression_cache_max_bytes: parse_num(
+                &get,
+                "COMPRESSION_CACHE_MAX_BYTES",
+                32 * 1024 * 1024,
+                0,
+                1 << 40,
+            )?,
             async_workers: parse_num(&get, "ASYNC_WORKERS", 4, 0, 1024)?,
             thread_pool_size: parse_num(&get, "THREAD_POOL_SIZE", cpus, 1, 1024)?,
             process_pool_size: parse_num(&get, "PROCESS_POOL_SIZE", 0, 0, 1024)?,

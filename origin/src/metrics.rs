@@ -26,7 +26,7 @@
 //! | response compression (`compression`, done) | [`Metrics::compression`]`("br", bytes_in, bytes_out)` |
 //! | rate limiting (`rate_limit::middleware`, done) | [`Metrics::rate_limit`]`(allowed)` |
 //! | image pipeline (`images::thumbs`, done) | [`Metrics::image_stage`]`("pipeline", secs)`, [`Metrics::image_processed`]`("webp")`, [`Metrics::image_failed`]`(err.code())` |
-//! | jobs (`jobs::worker`, done; `queued` is not tracked) | [`Metrics::jobs_depth`]`(queued, running)`, [`Metrics::job_completed`]`(secs)`, [`Metrics::job_failed`]`(secs)`, [`Metrics::job_dead_lettered`]`()` |
+//! | jobs (`jobs::worker`; `queued` read from the queue at scrape time) | [`Metrics::jobs_queued`]`(n)`, [`Metrics::jobs_running`]`(n)`, [`Metrics::job_completed`]`(secs)`, [`Metrics::job_failed`]`(secs)`, [`Metrics::job_dead_lettered`]`()` |
 //!
 //! The same calls feed the five-minute windows behind `GET /api/performance`
 //! ([`window`], [`performance`]). With `MONITORING_ENABLED=false` every call returns at once.
@@ -49,8 +49,23 @@ use prometheus::{
 };
 use vitrine_common::{cache_key::Namespace, negotiate::Encoding};
 
-use crate::{config::Settings, db::PoolStats};
+use crate::{
+    cache::{
+        stats::{Operation, Status, Tier},
+        striped::{STRIPES, stripe},
+    },
+    config::Settings,
+    db::PoolStats,
+};
 use window::{AtomicRolling, Counts, LatencyHist, Requests, Rolling};
+
+/// The position of `ns` in `Namespace::ALL` (the windows' order).
+fn ns_index(ns: Namespace) -> usize {
+    Namespace::ALL
+        .iter()
+        .position(|n| *n == ns)
+        .unwrap_or(Namespace::ALL.len() - 1)
+}
 
 /// The `endpoint` label of requests that matched no route (404s from the fallback), so that
 /// scanners probing random paths cannot create series.
@@ -129,8 +144,9 @@ pub struct Metrics {
     /// `cache_operations` children by (operation, status, tier) index, resolved on first use
     /// so a hit costs one atomic add, not a label hash and a lock.
     cache_children: [[[OnceLock<IntCounter>; 2]; 5]; 3],
-    /// Per namespace (in `Namespace::ALL` order): a: l1 lookups, b: hits of either tier.
-    cache_window: [AtomicRolling; Namespace::ALL.len()],
+    /// Per thread stripe and namespace (in `Namespace::ALL` order): a: l1 lookups, b: hits
+    /// of either tier. Striped so that L1 hits on different cores never write one line.
+    cache_window: Box<[[AtomicRolling; Namespace::ALL.len()]; STRIPES]>,
     cache_hit_rate: Gauge,
     db_connections_active: IntGauge,
     db_connections_max: IntGauge,
@@ -304,7 +320,11 @@ impl Metrics {
                 "Images that could not be processed, by reason.",
                 &["reason"],
             )?,
-            jobs_queued: int_gauge(&r, "jobs_queued", "Jobs waiting in the queue.")?,
+            jobs_queued: int_gauge(
+                &r,
+                "jobs_queued",
+                "Job items waiting in the queue (ready, or delayed for a retry).",
+            )?,
             jobs_running: int_gauge(&r, "jobs_running", "Jobs being worked on now.")?,
             jobs_completed: int_counter(&r, "jobs_completed_total", "Jobs that completed.")?,
             jobs_failed: int_counter(
@@ -451,56 +471,50 @@ impl Metrics {
             .record(seconds);
     }
 
-    /// Any cache operation: `operation` get/set/invalidate, `status` hit/miss/ok/error,
-    /// `tier` l1/l2. Lookups should use [`Metrics::cache_get`], which also feeds the hit
-    /// rates by namespace.
-    pub fn cache_op(&self, operation: &'static str, status: &'static str, tier: &'static str) {
+    /// `n` cache operations (`cache_operations_total{operation, status, tier}`). Lookups
+    /// should use [`Metrics::cache_get`], which also feeds the hit rates by namespace.
+    pub fn cache_ops(&self, op: Operation, status: Status, tier: Tier, n: u64) {
         if !self.enabled {
             return;
         }
-        let index = (
-            ["get", "set", "delete"]
-                .iter()
-                .position(|o| *o == operation),
-            ["hit", "miss", "ok", "error", "skipped"]
-                .iter()
-                .position(|s| *s == status),
-            ["l1", "l2"].iter().position(|t| *t == tier),
-        );
-        match index {
-            (Some(o), Some(s), Some(t)) => self.cache_children[o][s][t]
-                .get_or_init(|| {
-                    self.cache_operations
-                        .with_label_values(&[operation, status, tier])
-                })
-                .inc(),
-            _ => self
-                .cache_operations
-                .with_label_values(&[operation, status, tier])
-                .inc(),
-        }
+        self.cache_children[op.index()][status.index()][tier.index()]
+            .get_or_init(|| {
+                self.cache_operations.with_label_values(&[
+                    op.as_str(),
+                    status.as_str(),
+                    tier.as_str(),
+                ])
+            })
+            .inc_by(n);
     }
 
     /// One cache lookup in `tier`. Call it for `l1` on every lookup and for `l2` only after
-    /// an `l1` miss: the hit rate is hits of either tier over `l1` lookups. Lock-free: it
-    /// runs on every cache hit.
-    pub fn cache_get(&self, namespace: Namespace, tier: &'static str, hit: bool) {
+    /// an `l1` miss: the hit rate is hits of either tier over `l1` lookups. L1 hits, the hot
+    /// path, go through [`Metrics::cache_l1_hit`] instead.
+    pub fn cache_get(&self, namespace: Namespace, tier: Tier, hit: bool) {
         if !self.enabled {
             return;
         }
-        self.cache_op("get", if hit { "hit" } else { "miss" }, tier);
-        let ns = Namespace::ALL
-            .iter()
-            .position(|n| *n == namespace)
-            .unwrap_or(Namespace::ALL.len() - 1);
-        self.cache_window[ns].add(
+        let status = if hit { Status::Hit } else { Status::Miss };
+        self.cache_ops(Operation::Get, status, tier, 1);
+        self.cache_window[stripe()][ns_index(namespace)].add(
             self.now(),
             Counts {
-                a: u64::from(tier == "l1"),
+                a: u64::from(tier == Tier::L1),
                 b: u64::from(hit),
                 c: 0,
             },
         );
+    }
+
+    /// One L1 hit, into the hit-rate window of the caller's `stripe` only (no shared
+    /// write); its `cache_operations_total` count is added at read time
+    /// (`CacheStats::report_l1_hits`).
+    pub fn cache_l1_hit(&self, namespace: Namespace, stripe: usize) {
+        if self.enabled {
+            self.cache_window[stripe % STRIPES][ns_index(namespace)]
+                .add(self.now(), Counts { a: 1, b: 1, c: 0 });
+        }
     }
 
     /// One compressed response body: `algorithm` is the `Content-Encoding` token.
@@ -554,13 +568,12 @@ impl Metrics {
         }
     }
 
-    /// The queue's depth and the jobs in progress, whenever they change.
-    pub fn jobs_depth(&self, queued: usize, running: usize) {
+    /// Items waiting in the queue (read from the queue when metrics are read:
+    /// [`crate::jobs::Jobs::refresh_queued`]).
+    pub fn jobs_queued(&self, queued: u64) {
         if self.enabled {
             self.jobs_queued
                 .set(i64::try_from(queued).unwrap_or(i64::MAX));
-            self.jobs_running
-                .set(i64::try_from(running).unwrap_or(i64::MAX));
         }
     }
 
@@ -637,8 +650,14 @@ impl Metrics {
         let mut cache_total = Counts::default();
         let cache = Namespace::ALL
             .iter()
-            .zip(&self.cache_window)
-            .map(|(ns, w)| (ns.as_str().to_owned(), w.total(now)))
+            .enumerate()
+            .map(|(i, ns)| {
+                let mut c = Counts::default();
+                for stripe in self.cache_window.iter() {
+                    window::Merge::merge(&mut c, &stripe[i].total(now));
+                }
+                (ns.as_str().to_owned(), c)
+            })
             .filter(|(_, c)| *c != Counts::default())
             .inspect(|(_, c)| window::Merge::merge(&mut cache_total, c))
             .collect();

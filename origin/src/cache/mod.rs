@@ -30,9 +30,11 @@
 //! circuit breaker in `breaker.rs`.
 
 pub mod breaker;
+pub mod front;
 pub mod http;
 pub mod l2;
 pub mod stats;
+pub mod striped;
 
 use std::{
     future::Future,
@@ -61,6 +63,10 @@ const TTL_JITTER: f64 = 0.1;
 
 /// Per-entry bookkeeping counted against the L1 byte budget (key, Arc, moka's node).
 const L1_ENTRY_OVERHEAD: usize = 96;
+
+/// The hot front may hold this fraction of the L1 budget (its values are mostly shared with
+/// moka's entries, so this is an upper bound on the extra memory).
+const FRONT_SHARE: u64 = 8;
 
 /// Where a value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,6 +151,8 @@ struct Inner {
     enabled: bool,
     default_ttl: Duration,
     l1: Moka<String, L1Value>,
+    /// Hot keys answered before moka (see `front.rs`).
+    front: front::HotFront,
     l1_max_bytes: u64,
     l2: Option<Arc<Redis>>,
     generations: [AtomicU64; Namespace::ALL.len()],
@@ -214,6 +222,7 @@ impl Cache {
             enabled,
             default_ttl,
             l1,
+            front: front::HotFront::new(l1_max_bytes / FRONT_SHARE),
             l1_max_bytes,
             l2,
             generations: Default::default(),
@@ -299,13 +308,18 @@ impl Cache {
         let ns = key.namespace();
         let key = self.current(key);
         let started = Instant::now();
-        // The hit path first: a plain lookup is much cheaper than the entry API below,
-        // which exists for single-flight on a miss.
+        // The hit paths first: the hot front, then a plain moka lookup; both are much
+        // cheaper than the entry API below, which exists for single-flight on a miss.
+        if let Some(bytes) = inner.front.get(key.as_str(), started) {
+            inner.stats.record_l1_hit(ns, started);
+            return Ok((bytes, Source::L1));
+        }
+        let front_epoch = inner.front.epoch();
         if let Some(v) = inner.l1.get(key.as_str()).await {
-            inner.stats.record_get(ns, Tier::L1, true);
             inner
-                .stats
-                .observe_get(Tier::L1, started.elapsed().as_secs_f64());
+                .front
+                .insert(key.as_str(), &v.bytes, v.expires_at, front_epoch);
+            inner.stats.record_l1_hit(ns, started);
             return Ok((v.bytes, Source::L1));
         }
         let source = AtomicU8::new(SRC_L1);
@@ -368,10 +382,7 @@ impl Cache {
                 _ => Source::L1,
             }
         } else {
-            inner.stats.record_get(ns, Tier::L1, true);
-            inner
-                .stats
-                .observe_get(Tier::L1, started.elapsed().as_secs_f64());
+            inner.stats.record_l1_hit(ns, started);
             Source::L1
         };
         Ok((entry.into_value().bytes, source))
@@ -423,6 +434,7 @@ impl Cache {
         for k in &keys {
             self.0.l1.invalidate(k.as_str()).await;
         }
+        self.0.front.invalidate_all();
         let mut message = InvalidationMessage {
             from: self.0.instance.clone(),
             keys,
@@ -490,6 +502,7 @@ impl Cache {
             tracing::warn!(error = %e, "L1 tag invalidation failed; clearing L1");
             self.0.l1.invalidate_all();
         }
+        self.0.front.invalidate_all();
     }
 
     /// Moves a namespace to a new generation: `INCR` in Redis when reachable, else locally
@@ -540,6 +553,7 @@ impl Cache {
         for k in &msg.keys {
             self.0.l1.invalidate(k.as_str()).await;
         }
+        self.0.front.invalidate_all();
         for t in &msg.tags {
             if let Ok(tag) = Tag::parse(t) {
                 self.drop_tag_locally(tag);
@@ -557,6 +571,7 @@ impl Cache {
                 // We bumped on our own while Redis was away and are now at or past the
                 // shared counter: the generation cannot tell old from new, so drop L1.
                 self.0.l1.invalidate_all();
+                self.0.front.invalidate_all();
             }
         }
         self.0.stats.record_invalidation(true);
@@ -581,6 +596,7 @@ impl Cache {
             }
         }
         self.0.l1.invalidate_all();
+        self.0.front.invalidate_all();
     }
 
     /// Starts the pub/sub listener and the recovery task (no-op without Redis).
@@ -702,5 +718,86 @@ async fn listen(weak: std::sync::Weak<Inner>, l2: Arc<Redis>) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn read(
+        cache: &Cache,
+        key: &CacheKey,
+        tags: &[Tag],
+        value: &'static str,
+    ) -> (Bytes, Source) {
+        cache
+            .get_or_compute(key, None, tags, async move {
+                Ok::<_, std::io::Error>(Bytes::from_static(value.as_bytes()))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Repeated hits come from the hot front; every kind of invalidation reaches it, so an
+    /// invalidated value is never served again from there.
+    #[tokio::test]
+    async fn the_hot_front_never_outlives_an_invalidation() {
+        let cache = Cache::new(true, 1 << 20, Duration::from_secs(3600), None);
+        let key = cache_key::product(7);
+        let tags = [Tag::product(7)];
+        assert_eq!(read(&cache, &key, &tags, "v1").await.1, Source::Computed);
+        for _ in 0..3 {
+            assert_eq!(
+                read(&cache, &key, &tags, "other").await,
+                (Bytes::from_static(b"v1"), Source::L1)
+            );
+        }
+        assert!(
+            cache.0.front.get(key.as_str(), Instant::now()).is_some(),
+            "held by the front"
+        );
+        assert_eq!(cache.stats().hits(Namespace::Product, Tier::L1), 3);
+
+        cache.invalidate_products(&[7]).await;
+        assert_eq!(
+            read(&cache, &key, &tags, "v2").await,
+            (Bytes::from_static(b"v2"), Source::Computed)
+        );
+        assert_eq!(
+            read(&cache, &key, &tags, "other").await.0,
+            Bytes::from_static(b"v2")
+        );
+        assert_eq!(
+            read(&cache, &key, &tags, "other").await.0,
+            Bytes::from_static(b"v2")
+        );
+
+        cache.invalidate_tag(&Tag::product(7)).await;
+        assert_eq!(
+            read(&cache, &key, &tags, "v3").await,
+            (Bytes::from_static(b"v3"), Source::Computed)
+        );
+        assert_eq!(
+            read(&cache, &key, &tags, "other").await.0,
+            Bytes::from_static(b"v3")
+        );
+
+        let search = cache_key::search_results(
+            "mug",
+            &vitrine_common::api::SearchFilters::default(),
+            vitrine_common::api::Limit::default(),
+            vitrine_common::api::Offset::default(),
+        );
+        read(&cache, &search, &[], "s1").await;
+        assert_eq!(
+            read(&cache, &search, &[], "other").await.0,
+            Bytes::from_static(b"s1")
+        );
+        cache.invalidate_namespace(Namespace::Search).await;
+        assert_eq!(
+            read(&cache, &search, &[], "s2").await,
+            (Bytes::from_static(b"s2"), Source::Computed)
+        );
     }
 }

@@ -14,7 +14,12 @@ use std::sync::{
 use serde_json::{Value, json};
 use vitrine_common::cache_key::Namespace;
 
+use super::striped::{StripedCounter, stripe};
 use crate::metrics::Metrics;
+
+/// One L1 hit in this many (per thread) has its latency measured: a hit takes a few hundred
+/// nanoseconds, and two clock reads on each would be a good part of it.
+const L1_LATENCY_SAMPLE: u64 = 64;
 
 /// Which tier an operation touched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +38,7 @@ impl Tier {
         }
     }
 
-    fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         match self {
             Tier::L1 => 0,
             Tier::L2 => 1,
@@ -60,7 +65,7 @@ impl Operation {
         }
     }
 
-    fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         match self {
             Operation::Get => 0,
             Operation::Set => 1,
@@ -99,7 +104,7 @@ impl Status {
         }
     }
 
-    fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         match self {
             Status::Hit => 0,
             Status::Miss => 1,
@@ -178,8 +183,13 @@ impl Histogram {
 /// Every cache counter. Read with the accessor methods or [`CacheStats::snapshot`].
 #[derive(Debug, Default)]
 pub struct CacheStats {
-    /// `[namespace][tier]` gets that found the entry / did not.
+    /// `[namespace][tier]` gets that found the entry / did not. L1 hits are counted apart,
+    /// in `l1_hits`, and added in by the readers.
     hits: [[AtomicU64; 2]; NS],
+    /// `[namespace]` L1 hits, striped by thread: the hottest counter of the process.
+    l1_hits: [StripedCounter; NS],
+    /// `[namespace]` L1 hits already reported to the Prometheus counters.
+    l1_hits_reported: [AtomicU64; NS],
     misses: [[AtomicU64; 2]; NS],
     /// `cache_operations_total{operation, status, tier}`.
     operations: [[[AtomicU64; 2]; 5]; 3],
@@ -204,20 +214,47 @@ impl CacheStats {
         let _ = self.metrics.set(metrics);
     }
 
+    /// One L1 hit (the hot path): a striped counter and the metrics' window of this
+    /// thread, with the latency of one hit in [`L1_LATENCY_SAMPLE`] measured from `started`.
+    /// The Prometheus counters get these hits at read time ([`CacheStats::report_l1_hits`]).
+    pub fn record_l1_hit(&self, ns: Namespace, started: std::time::Instant) {
+        let s = stripe();
+        let n = self.l1_hits[ns_index(ns)].add(s, 1);
+        if let Some(m) = self.metrics.get() {
+            m.cache_l1_hit(ns, s);
+        }
+        if n.is_multiple_of(L1_LATENCY_SAMPLE) {
+            self.observe_get(Tier::L1, started.elapsed().as_secs_f64());
+        }
+    }
+
+    /// Adds the L1 hits counted since the last call to the Prometheus counters; called
+    /// before the metrics are read.
+    pub fn report_l1_hits(&self) {
+        let Some(m) = self.metrics.get() else { return };
+        for (hits, reported) in self.l1_hits.iter().zip(&self.l1_hits_reported) {
+            let total = hits.sum();
+            let before = reported.fetch_max(total, Ordering::AcqRel);
+            if total > before {
+                m.cache_ops(Operation::Get, Status::Hit, Tier::L1, total - before);
+            }
+        }
+    }
+
     pub fn record_get(&self, ns: Namespace, tier: Tier, hit: bool) {
         let slot = if hit { &self.hits } else { &self.misses };
         slot[ns_index(ns)][tier.index()].fetch_add(1, Ordering::Relaxed);
         let status = if hit { Status::Hit } else { Status::Miss };
         self.count_op(Operation::Get, status, tier);
         if let Some(m) = self.metrics.get() {
-            m.cache_get(ns, tier.as_str(), hit);
+            m.cache_get(ns, tier, hit);
         }
     }
 
     pub fn record_op(&self, op: Operation, status: Status, tier: Tier) {
         self.count_op(op, status, tier);
         if let Some(m) = self.metrics.get() {
-            m.cache_op(op.as_str(), status.as_str(), tier.as_str());
+            m.cache_ops(op, status, tier, 1);
         }
     }
 
@@ -254,8 +291,11 @@ impl CacheStats {
         for op in Operation::ALL {
             for status in Status::ALL {
                 for tier in Tier::ALL {
-                    let n = self.operations[op.index()][status.index()][tier.index()]
+                    let mut n = self.operations[op.index()][status.index()][tier.index()]
                         .load(Ordering::Relaxed);
+                    if (op, status, tier) == (Operation::Get, Status::Hit, Tier::L1) {
+                        n += self.l1_hits.iter().map(StripedCounter::sum).sum::<u64>();
+                    }
                     if n > 0 {
                         out.push((op, status, tier, n));
                     }
@@ -266,7 +306,11 @@ impl CacheStats {
     }
 
     pub fn hits(&self, ns: Namespace, tier: Tier) -> u64 {
-        self.hits[ns_index(ns)][tier.index()].load(Ordering::Relaxed)
+        let striped = match tier {
+            Tier::L1 => self.l1_hits[ns_index(ns)].sum(),
+            Tier::L2 => 0,
+        };
+        self.hits[ns_index(ns)][tier.index()].load(Ordering::Relaxed) + striped
     }
 
     pub fn misses(&self, ns: Namespace, tier: Tier) -> u64 {

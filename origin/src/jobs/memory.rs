@@ -195,6 +195,13 @@ impl JobQueue for MemoryQueue {
         "memory"
     }
 
+    fn queued(&self) -> BoxFuture<'_, anyhow::Result<u64>> {
+        let s = self.lock();
+        let n = s.queues.iter().map(VecDeque::len).sum::<usize>() + s.delayed.len();
+        drop(s);
+        async move { Ok(n as u64) }.boxed()
+    }
+
     fn config(&self) -> &QueueConfig {
         &self.config
     }

@@ -353,6 +353,9 @@ pub trait JobQueue: Send + Sync {
     }
     fn retry(&self, delivery: &Delivery, error: ItemError) -> BoxFuture<'_, anyhow::Result<()>>;
     fn dead_letters(&self, limit: usize) -> BoxFuture<'_, anyhow::Result<Vec<DeadLetter>>>;
+    /// Items waiting to run: ready in a priority queue or delayed for a retry (not those
+    /// delivered to a worker and not yet finished). The `jobs_queued` gauge.
+    fn queued(&self) -> BoxFuture<'_, anyhow::Result<u64>>;
     fn config(&self) -> &QueueConfig;
 }
 
@@ -451,6 +454,20 @@ impl std::fmt::Debug for Jobs {
 }
 
 impl Jobs {
+    /// Reads the queue's depth into the `jobs_queued` gauge (called when metrics are read,
+    /// like a Prometheus collector). A queue that does not answer within 250 ms leaves the
+    /// last value: a scrape must not hang on a sick Redis.
+    pub async fn refresh_queued(&self) {
+        let Some(metrics) = self.stats.metrics.get() else {
+            return;
+        };
+        match tokio::time::timeout(Duration::from_millis(250), self.queue.queued()).await {
+            Ok(Ok(n)) => metrics.jobs_queued(n),
+            Ok(Err(e)) => tracing::debug!(error = %e, "queue depth unavailable"),
+            Err(_) => tracing::debug!("queue depth timed out"),
+        }
+    }
+
     /// Redis Streams when `REDIS_URL` is set, else the in-process queue.
     pub async fn from_settings(s: &crate::config::Settings) -> anyhow::Result<Self> {
         let config = QueueConfig::from_settings(s);

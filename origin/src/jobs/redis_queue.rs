@@ -532,6 +532,41 @@ fn read_reply(v: Value) -> anyhow::Result<StreamReadReply> {
 }
 
 impl JobQueue for RedisQueue {
+    /// Entries stay in a stream until acknowledged (then deleted), so per priority the
+    /// waiting ones are `XLEN` minus the group's pending (delivered, unacknowledged) count;
+    /// retries wait in the delayed sorted set.
+    fn queued(&self) -> BoxFuture<'_, anyhow::Result<u64>> {
+        async move {
+            let mut c = self.conn().await?;
+            let mut pipe = redis::pipe();
+            for p in Priority::ALL {
+                pipe.cmd("XLEN").arg(self.stream(p));
+                pipe.cmd("XPENDING").arg(self.stream(p)).arg(GROUP);
+            }
+            pipe.cmd("ZCARD").arg(self.delayed());
+            let replies: Vec<Value> = pipe.query_async(&mut c).await?;
+            let int = |v: &Value| match v {
+                Value::Int(n) => u64::try_from(*n).unwrap_or(0),
+                // XPENDING's summary: [count, first id, last id, consumers].
+                Value::Array(a) => match a.first() {
+                    Some(Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
+                    _ => 0,
+                },
+                _ => 0,
+            };
+            let mut total = 0u64;
+            for pair in replies.chunks(2) {
+                match pair {
+                    [len, pending] => total += int(len).saturating_sub(int(pending)),
+                    [delayed] => total += int(delayed),
+                    _ => {}
+                }
+            }
+            Ok(total)
+        }
+        .boxed()
+    }
+
     fn backend(&self) -> &'static str {
         "redis"
     }

@@ -59,6 +59,7 @@ async fn cache(state: &AppState) -> Value {
 /// The short form of `/api/performance`: overall percentiles, cache hit rate, pool usage
 /// and the state of the in-process alert rules.
 fn performance(state: &AppState) -> Value {
+    state.cache.stats().report_l1_hits();
     let report =
         crate::metrics::performance::report(&state.metrics.snapshot(state.db.pool_stats()));
     let mut summary = crate::metrics::performance::summary(&report);
@@ -129,6 +130,7 @@ pub async fn cache_health(State(state): State<AppState>) -> impl IntoResponse {
 #[utoipa::path(get, path = "/api/health/performance", tag = "health",
     responses((status = 200, description = "The summary of `/api/performance`", body = Object)))]
 pub async fn performance_health(State(state): State<AppState>) -> impl IntoResponse {
+    super::metrics::collect(&state).await;
     Json(performance(&state))
 }
 

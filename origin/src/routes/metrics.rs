@@ -15,6 +15,13 @@ use crate::{
     state::AppState,
 };
 
+/// Brings the values that are read rather than pushed up to date before metrics are read:
+/// the queue's depth and the L1 hits counted on the hot path.
+pub(crate) async fn collect(state: &AppState) {
+    state.cache.stats().report_l1_hits();
+    state.jobs.refresh_queued().await;
+}
+
 /// The scrape endpoint; a 404 problem when `PROMETHEUS_ENABLED=false`, so a disabled
 /// instance looks like one that has no metrics rather than one that is broken.
 #[utoipa::path(get, path = "/api/metrics", tag = "health",
@@ -27,6 +34,7 @@ pub async fn prometheus(State(state): State<AppState>) -> Result<Response, ApiEr
             "metrics are disabled on this instance (PROMETHEUS_ENABLED=false)".into(),
         ));
     }
+    collect(&state).await;
     let body = state
         .metrics
         .render(state.db.pool_stats())
@@ -45,6 +53,7 @@ pub async fn prometheus(State(state): State<AppState>) -> Result<Response, ApiEr
 #[utoipa::path(get, path = "/api/performance", tag = "health",
     responses((status = 200, description = "Percentiles per endpoint, cache, pool, jobs, alerts", body = Object)))]
 pub async fn performance(State(state): State<AppState>) -> impl IntoResponse {
+    collect(&state).await;
     let report = performance::report(&state.metrics.snapshot(state.db.pool_stats()));
     ([(header::CACHE_CONTROL, "no-store")], Json(report))
 }

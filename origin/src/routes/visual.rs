@@ -290,7 +290,7 @@ pub struct SimilarParams {
         (status = 400, description = "Not a product id, or a bad query parameter"),
         (status = 404, description = "No such product"),
         (status = 422, description = "A filter is invalid"),
-        (status = 503, description = "The database is unavailable, or the product's photo is not indexed yet (`Retry-After`)")))]
+        (status = 503, description = "The database is unavailable (`Retry-After`)")))]
 ///
 /// A product without a photo (or whose `image_id` names no stored image) has an empty list.
 pub async fn similar(
@@ -323,25 +323,32 @@ pub async fn similar(
             "took_ms": started.elapsed().as_secs_f64() * 1000.0,
         }))
     };
-    let Some((vector, _)) = state.visual.index.vector_of(id) else {
-        // A product without a photo, or whose `image_id` names no stored image, has nothing
-        // to compare and never will: an empty list, not a 503 that asks to retry forever.
-        let Some(image_id) = product.image_id.as_deref() else {
-            return Ok(no_results());
-        };
-        if state
-            .images
-            .bytes(image_id)
-            .await
-            .map_err(ApiError::internal)?
-            .is_none()
-        {
-            return Ok(no_results());
+    let vector = match state.visual.index.vector_of(id) {
+        Some((vector, _)) => vector,
+        None => {
+            // Not indexed (yet): a product without a photo, or whose `image_id` names no
+            // stored image, has nothing to compare and never will (an empty list); a photo
+            // whose indexing job has not run yet is described here, on a blocking thread
+            // and through the `embed` cache, so the answer never depends on the queue.
+            let Some(image_id) = product.image_id.as_deref() else {
+                return Ok(no_results());
+            };
+            let Some(bytes) = state
+                .images
+                .bytes(image_id)
+                .await
+                .map_err(ApiError::internal)?
+            else {
+                return Ok(no_results());
+            };
+            let content_hash = ImageId::parse(blake3::hash(&bytes).to_hex().as_str())?;
+            match embedding(&state, &content_hash, bytes).await {
+                Ok(d) => d.vector,
+                // A stored image the pipeline refuses has nothing to compare either.
+                Err(e) if e.status().is_client_error() => return Ok(no_results()),
+                Err(e) => return Err(e),
+            }
         }
-        return Err(ApiError::Unavailable {
-            detail: format!("product {id} has no indexed image yet; retry shortly"),
-            retry_after_secs: 2,
-        });
     };
     let hits = state.visual.index.search(
         &vector,

@@ -209,3 +209,72 @@ async fn fast_and_maximum_levels_still_decode() {
         app.stop().await;
     }
 }
+
+/// A cacheable response is encoded once per coding (the variant cache, keyed by its strong
+/// ETag), every later request gets the same bytes, and a changed response is a new variant,
+/// never the old one's bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_responses_are_encoded_once_per_coding() {
+    let app = spawn_app(Backend::Sqlite).await;
+    seeded(&app).await;
+    let path = "/api/search/text?q=headphones&limit=20";
+    let plain = fetch(&app, path, None).await.bytes().await.unwrap();
+    assert_eq!(
+        app.state.compression.variants(),
+        (0, 0),
+        "identity is not a variant"
+    );
+    let mut first: Option<Vec<u8>> = None;
+    for _ in 0..3 {
+        let r = fetch(&app, path, Some("gzip, deflate, br, zstd")).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers().get("content-encoding").unwrap(), "br");
+        let length: usize = r.headers()["content-length"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            r.headers()["vary"]
+                .to_str()
+                .unwrap()
+                .contains("accept-encoding")
+        );
+        let body = r.bytes().await.unwrap().to_vec();
+        assert_eq!(body.len(), length);
+        assert_eq!(decode("br", &body), plain.to_vec());
+        assert_eq!(first.get_or_insert_with(|| body.clone()), &body);
+    }
+    assert_eq!(app.state.compression.variants(), (2, 1));
+    let r = fetch(&app, path, Some("gzip")).await;
+    assert_eq!(decode("gzip", &r.bytes().await.unwrap()), plain.to_vec());
+    assert_eq!(app.state.compression.variants(), (2, 2));
+
+    // A write changes the results: a new ETag, so a new variant with the new bytes.
+    app.create_product(product_json(
+        "Z-NEW",
+        "Wireless Headphones Model New",
+        "Headphones",
+        "Kumo",
+        9_900,
+    ))
+    .await;
+    let changed = fetch(&app, path, None).await.bytes().await.unwrap();
+    assert_ne!(changed, plain, "the new product must show up");
+    let r = fetch(&app, path, Some("br")).await;
+    assert_eq!(decode("br", &r.bytes().await.unwrap()), changed.to_vec());
+    assert_eq!(app.state.compression.variants(), (2, 3));
+    app.stop().await;
+
+    // Turned off: still compressed, by the streaming encoders.
+    let app = spawn_app_with(Backend::Sqlite, &[("COMPRESSION_CACHE_MAX_BYTES", "0")]).await;
+    seeded(&app).await;
+    let plain = fetch(&app, path, None).await.bytes().await.unwrap();
+    for _ in 0..2 {
+        let r = fetch(&app, path, Some("br")).await;
+        assert_eq!(r.headers().get("content-encoding").unwrap(), "br");
+        assert_eq!(decode("br", &r.bytes().await.unwrap()), plain.to_vec());
+    }
+    assert_eq!(app.state.compression.variants(), (0, 0));
+    app.stop().await;
+}

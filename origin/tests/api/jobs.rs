@@ -226,6 +226,27 @@ async fn idempotency_and_cancel(q: Q) {
     let (status, job) = app_get(&app, &format!("/api/jobs/{id}")).await;
     assert_eq!(status, 200);
     assert_eq!(job["state"], "queued");
+    // The queue's depth reaches the gauge and the performance report when they are read.
+    let metrics = app
+        .client
+        .get(app.url("/api/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.lines().any(|l| l == "jobs_queued 2"),
+        "{}",
+        metrics
+            .lines()
+            .filter(|l| l.contains("jobs_"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let (_, report) = app_get(&app, "/api/performance").await;
+    assert_eq!(report["jobs"]["queued"], 2, "{}", report["jobs"]);
     let (status, _) = app_get(&app, &format!("/api/jobs/{id}/result")).await;
     assert_eq!(status, 409, "no result before the job finishes");
 

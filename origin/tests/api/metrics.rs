@@ -10,6 +10,7 @@ use std::{
 };
 
 use vitrine_common::cache_key::Namespace;
+use vitrine_origin::cache::stats::Tier;
 
 use crate::helpers::{Backend, TestApp, product_json, spawn_app, spawn_app_with};
 use crate::on_both_backends;
@@ -131,7 +132,7 @@ async fn promtool_check_metrics_reports_nothing() {
     traffic(&app).await;
     // Feed every other family too, so their series are linted with real values.
     let m = &app.state.metrics;
-    m.cache_get(Namespace::Search, "l1", false);
+    m.cache_get(Namespace::Search, Tier::L1, false);
     m.compression("br", 1000, 300);
     m.job_completed(0.5);
     m.image_stage("resize", 0.01);
@@ -253,7 +254,9 @@ async fn prometheus_disabled_is_a_404_problem() {
 async fn monitoring_disabled_records_nothing() {
     let app = spawn_app_with(Backend::Sqlite, &[("MONITORING_ENABLED", "false")]).await;
     traffic(&app).await;
-    app.state.metrics.cache_get(Namespace::Search, "l1", true);
+    app.state
+        .metrics
+        .cache_get(Namespace::Search, Tier::L1, true);
     let text = scrape(&app).await;
     assert!(series(&text, "http_requests_total").is_empty(), "{text}");
     assert_eq!(
@@ -280,11 +283,13 @@ async fn performance_report_shape_and_recording_functions() {
     // The other layers' one-line hooks.
     let m = &app.state.metrics;
     for hit in [true, true, false, false] {
-        m.cache_get(Namespace::Search, "l1", hit);
+        m.cache_get(Namespace::Search, Tier::L1, hit);
     }
-    m.cache_get(Namespace::Product, "l1", true);
+    m.cache_get(Namespace::Product, Tier::L1, true);
     m.compression("br", 10_000, 2_000);
-    m.jobs_depth(3, 1);
+    // A stale gauge: the queue's real depth (empty) replaces it whenever metrics are read.
+    m.jobs_queued(3);
+    m.jobs_running(1);
     m.job_completed(0.2);
     m.job_failed(0.1);
     m.job_dead_lettered();
@@ -326,7 +331,11 @@ async fn performance_report_shape_and_recording_functions() {
     assert_eq!(r["cache"]["namespaces"]["search"]["hit_rate"], 0.5);
     assert_eq!(r["cache"]["namespaces"]["product"]["hit_rate"], 1.0);
     assert_eq!(r["compression"]["algorithms"]["br"]["savings_ratio"], 0.8);
-    assert_eq!(r["jobs"]["queued"], 3);
+    assert_eq!(
+        r["jobs"]["queued"], 0,
+        "read from the queue, not the stale value"
+    );
+    assert_eq!(r["jobs"]["running"], 1);
     assert_eq!(r["jobs"]["completed"], 1);
     assert_eq!(r["jobs"]["dead_lettered"], 1);
     let alerts = r["alerts"].as_array().unwrap();
@@ -347,7 +356,7 @@ async fn performance_report_shape_and_recording_functions() {
     // The same events reached Prometheus, and the gauge follows the window.
     let text = scrape(&app).await;
     assert_eq!(value(&text, "cache_hit_rate", &[]), Some(0.6));
-    assert_eq!(value(&text, "jobs_queued", &[]), Some(3.0));
+    assert_eq!(value(&text, "jobs_queued", &[]), Some(0.0));
     assert_eq!(value(&text, "jobs_dead_lettered_total", &[]), Some(1.0));
     assert_eq!(
         value(
