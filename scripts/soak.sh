@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Memory soak: a time-bounded run of mixed traffic that includes huge images, sampling the
 # origin's resident memory every second. Prints the peak, the mean of the first and last
-# thirds (levelling off: the last third is not climbing) and whether the peak stayed below
+# thirds, the RSS over time, whether it levelled off (the last third's highest sample within
+# 5 % of the middle third's) and whether the peak stayed below
 # the configured budget (MEMORY_BUDGET_BYTES). Exits non-zero when it did not, or on 5xx.
 #
 #   scripts/soak.sh                      # 90 s, budget 768 MiB
@@ -86,6 +87,14 @@ first, last = samples[:third], samples[-third:]
 peak = max(samples)
 print(f"soak: {n} samples; resident memory peak {mib(peak):.0f} MiB, first third mean {mib(sum(first)/len(first)):.0f} MiB, "
       f"last third mean {mib(sum(last)/len(last)):.0f} MiB (max {mib(max(last)):.0f}); budget {mib(budget):.0f} MiB")
+# The shape over time: one sample per tenth of the run.
+step = max(1, n // 10)
+print("soak: resident MiB over time: " + " ".join(f"{mib(s):.0f}" for s in samples[::step]))
+# Levelling off: the last third's highest sample is within 5 % of the middle third's.
+middle = samples[third:2 * third] or samples
+growth = (max(last) - max(middle)) / max(middle)
+print(f"soak: last third's max vs middle third's: {growth * 100:+.1f} % "
+      + ("(levelled off)" if growth <= 0.05 else "(STILL RISING)"))
 ok = peak < budget
 print("soak: peak below the budget" if ok else "soak: PEAK ABOVE THE BUDGET")
 sys.exit(0 if ok else 1)

@@ -282,14 +282,13 @@ pub async fn original(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = ImageId::parse(&id)?;
+    // Content-addressed: the id is the strong validator.
     let etag = format!("\"{}\"", id.as_str());
-    if headers
+    if let Some(inm) = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim().trim_start_matches("W/") == etag || t.trim() == "*")
-        })
+        && let Some(current) = EntityTag::strong(id.as_str())
+        && is_not_modified(inm, &current)
     {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
