@@ -15,11 +15,13 @@
 //! | forwarding, headers, timeouts | [`origin`] |
 //! | GCRA in a Durable Object | [`rate_limit`] |
 //! | small thumbnails in wasm | [`thumbnail`] |
+//! | originals kept in the isolate between requests | [`memo`] |
 //! | problem+json errors | [`error`] |
 
 pub mod cache;
 pub mod config;
 pub mod error;
+pub mod memo;
 pub mod origin;
 pub mod rate_limit;
 pub mod routes;

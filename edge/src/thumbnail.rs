@@ -11,8 +11,9 @@
 //! The URL syntax, the signature and the spec are common's: a bad signature is a 403 here,
 //! before any fetch. `f:auto` is decided from `Accept` by common's negotiation, with the formats
 //! this build can encode (WebP — lossless only in the pure build — and JPEG; never AVIF), and
-//! such responses carry `Vary: Accept`. Originals come through the edge cache (they are
-//! immutable), and rendered thumbnails are cached under common's thumbnail key.
+//! such responses carry `Vary: Accept`. Originals come from the isolate's memory (`memo.rs`)
+//! or through the edge cache (they are immutable), and rendered thumbnails are cached under
+//! common's thumbnail key.
 
 use vitrine_common::api::ImageId;
 use vitrine_common::negotiate::{AutoFormat, negotiate_image_format};
@@ -118,6 +119,8 @@ pub use wasm::*;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm {
+    use std::{cell::RefCell, rc::Rc};
+
     use vitrine_common::cache_key;
     use vitrine_common::cache_key::Namespace;
     use vitrine_common::http_cache::{CachePolicy, EntityTag};
@@ -126,8 +129,14 @@ mod wasm {
     use super::{Plan, accept_source, plan};
     use crate::cache::{self, Entry, Outcome, StoredMeta, XCache, entry_url};
     use crate::error::EdgeError;
+    use crate::memo::{MEMO_BYTES, Memo};
     use crate::origin::OriginRequest;
     use crate::routes::{Cx, Reply};
+
+    thread_local! {
+        /// Originals kept between requests by this isolate (see `memo.rs`).
+        static ORIGINALS: RefCell<Memo> = RefCell::new(Memo::new(MEMO_BYTES));
+    }
 
     /// Serves an `/img/…` GET/HEAD.
     pub async fn handle(cx: &Cx<'_>) -> Result<Reply, EdgeError> {
@@ -150,39 +159,47 @@ mod wasm {
             return Ok(cx.reply_entry(entry, XCache::Hit, None, vary, Some("edge")));
         }
 
-        // The original, through the edge cache (immutable at the origin).
-        let original_target = format!("/api/images/{}", image_id.as_str());
-        let original_req = OriginRequest {
-            method: "GET".into(),
-            target: original_target.clone(),
-            headers: cx.origin_headers("identity", true),
+        // The original: from this isolate's memory, else through the edge cache (immutable
+        // at the origin, so either copy is current).
+        let memoised = ORIGINALS.with(|m| m.borrow_mut().get(image_id.as_str()));
+        let (original, origin_ms) = match memoised {
+            Some(bytes) => (bytes, None),
+            None => {
+                let original_target = format!("/api/images/{}", image_id.as_str());
+                let original_req = OriginRequest {
+                    method: "GET".into(),
+                    target: original_target.clone(),
+                    headers: cx.origin_headers("identity", true),
+                };
+                let original_url = entry_url("http", "identity", &original_target, None);
+                match cache::fetch_cached(&cx.settings, cx.ctx, cx.env, &original_url, original_req)
+                    .await?
+                {
+                    Outcome::Cached {
+                        entry, origin_ms, ..
+                    } if entry.meta.status == 200 => {
+                        let bytes = Rc::new(entry.body);
+                        ORIGINALS.with(|m| m.borrow_mut().insert(image_id.as_str(), bytes.clone()));
+                        (bytes, origin_ms)
+                    }
+                    Outcome::Cached {
+                        entry,
+                        x_cache,
+                        origin_ms,
+                    } => return Ok(cx.reply_entry(entry, x_cache, origin_ms, &[], Some("edge"))),
+                    Outcome::Uncached {
+                        response,
+                        origin_ms,
+                    } => return Ok(cx.reply_uncached(response, origin_ms)),
+                }
+            }
         };
-        let original_url = entry_url("http", "identity", &original_target, None);
-        let (original, origin_ms) =
-            match cache::fetch_cached(&cx.settings, cx.ctx, cx.env, &original_url, original_req)
-                .await?
-            {
-                Outcome::Cached {
-                    entry, origin_ms, ..
-                } if entry.meta.status == 200 => (entry, origin_ms),
-                Outcome::Cached {
-                    entry,
-                    x_cache,
-                    origin_ms,
-                } => return Ok(cx.reply_entry(entry, x_cache, origin_ms, &[], Some("edge"))),
-                Outcome::Uncached {
-                    response,
-                    origin_ms,
-                } => return Ok(cx.reply_uncached(response, origin_ms)),
-            };
 
         let limits = cx.settings.thumbs.source;
-        let info = match accept_source(&cx.settings, &spec, probe(&original.body, &limits))? {
-            Ok(info) => info,
-            Err(reason) => return cx.forward(Some(reason)).await,
-        };
-        let _ = info;
-        let out = process(&original.body, &spec, format, &limits)?;
+        if let Err(reason) = accept_source(&cx.settings, &spec, probe(&original, &limits))? {
+            return cx.forward(Some(reason)).await;
+        }
+        let out = process(&original, &spec, format, &limits)?;
 
         let mut meta = StoredMeta {
             stored_at: worker::Date::now().as_millis() / 1000,
