@@ -273,8 +273,8 @@ fn fill_mask(px: &RgbPixels) -> Vec<bool> {
 
 /// The background as the frame's border ring sees it: the per-channel median of the ring's
 /// pixels that are not white fill, and the share of those within `plain` of it. When fill
-/// covers more than three quarters of the ring, the fill is the backdrop (a product on
-/// white) and the whole ring is used. Leaving the fill out otherwise keeps a rotated or
+/// covers more than three quarters of the ring or [`FILL_BACKDROP_AREA`] of the frame, the
+/// fill is the backdrop (a product on white) and the whole ring is used. Leaving the fill out otherwise keeps a rotated or
 /// padded photo's background (the black sky of a night shot, a grey wall) what the
 /// original's border says it is, instead of a mix of the photo and the white corners.
 /// Returns (background, plain share, whether the fill is the backdrop).
