@@ -1,17 +1,32 @@
-//! The visual descriptor (version 3): a fixed-length vector that says what a product photo
+//! The visual descriptor (version 4): a fixed-length vector that says what a product photo
 //! looks like, computed on the CPU from decoded pixels, with no model to download.
 //!
 //! Product photos are mostly one object on a plain background, and shoppers' query photos
 //! are the same object cropped, rescaled, recompressed, brighter or darker, slightly
 //! rotated or padded. The parts below are chosen for exactly those changes:
 //!
-//! 0. **Trim.** Flat rows and columns at the edges (padding) are cut off first, so a padded
-//!    photo and its original describe the same frame (version 3).
+//! 0. **White fill and trim.** Near-white pixels connected to the frame's edge are *fill*
+//!    (padding, the corners a small rotation uncovers, a white backdrop), grown by one pixel
+//!    for the seam that downscaling blends. Flat rows and columns at the edges (fill, or the
+//!    border's own colour) are cut off, repeatedly until nothing more is cut, so a padded
+//!    photo and its original describe the same frame (version 3), even when the photo has
+//!    a flat margin of its own under the padding (version 4).
 //! 1. **Foreground weighting.** The background colour is estimated from the border ring
-//!    (per-channel median) and every pixel is weighted by how far it is from it, so white
-//!    padding or a studio backdrop contributes (almost) nothing. The object's bounding box
-//!    (from that weight) frames the spatial parts, which makes them insensitive to padding,
-//!    translation and scale.
+//!    (per-channel median) and every pixel is weighted by how far it is from it, so a
+//!    studio backdrop contributes (almost) nothing; fill always weighs zero. The object's
+//!    box (the central 96 % of that weight) frames the spatial parts, which makes them
+//!    insensitive to padding, translation and scale.
+//!
+//!    Version 4 makes this robust to what padding and rotation do to the border. The ring
+//!    leaves the fill out unless the fill is the backdrop itself (it covers most of the
+//!    ring or 15 % of the frame): a 5° rotation turns about half of the ring white, and
+//!    version 3 then took a median halfway between the photo and white, so the background
+//!    of a night sky or a grey wall, and with it every weight, changed. The busy/plain
+//!    decision is a smooth blend over the share of plain border (60–85 %) instead of a
+//!    70 % threshold that a texture (a brick wall at 78 %) crossed when rotated. On a
+//!    backdrop that is not white, edges against the fill are rotation artefacts and do not
+//!    count as shape. And the box is a mass quantile rather than the extent of every pixel
+//!    above a threshold, which a few noisy pixels stretched.
 //! 2. **Colour histogram** in HSV: 12 hues × 3 saturations × 3 values, soft-assigned across
 //!    neighbouring hues, plus 4 grey levels for unsaturated pixels; weighted by foreground
 //!    and by a centre-weighted Gaussian. Hue barely moves under brightness changes and JPEG
@@ -37,7 +52,7 @@
 use vitrine_common::thumbnail::pipeline::RgbPixels;
 
 /// Bump on any change to how descriptors are computed.
-pub const DESCRIPTOR_VERSION: i32 = 3;
+pub const DESCRIPTOR_VERSION: i32 = 4;
 /// Images are analysed at this longest side: enough detail for shape, cheap to scan.
 pub const ANALYSIS_SIDE: u32 = 128;
 
@@ -50,8 +65,18 @@ const GRID: usize = 4;
 const ORIENT_BINS: usize = 8;
 const HOG_DIMS: usize = GRID * GRID * ORIENT_BINS;
 const LAYOUT_DIMS: usize = GRID * GRID * 3;
-/// Length of a version-1 descriptor.
+/// Length of a descriptor.
 pub const DIMS: usize = COLOUR_DIMS + HOG_DIMS + LAYOUT_DIMS;
+
+/// Fill (see [`fill_mask`]) covering at least this share of the frame is a white backdrop
+/// around the object, not the corners a small rotation uncovers (5 % of the frame at 5°,
+/// 9–11 % at 10°).
+const FILL_BACKDROP_AREA: f32 = 0.15;
+/// Share of the border ring close to its median over which the backdrop goes from "busy"
+/// (everything is foreground) to "plain" (pixels are weighted by their distance from it).
+const PLAIN_SHARE: (f32, f32) = (0.6, 0.85);
+/// Share of the foreground weight left outside the object's box on each side.
+const BOX_TAIL: f32 = 0.02;
 
 const COLOUR_WEIGHT: f32 = 1.0;
 const HOG_WEIGHT: f32 = 0.9;
@@ -169,86 +194,210 @@ fn l2(part: &mut [f32]) {
     }
 }
 
-/// Computes the version-1 descriptor of `px` (any size; typically ≤ [`ANALYSIS_SIDE`]).
+/// Computes the descriptor of `px` (any size; typically ≤ [`ANALYSIS_SIDE`]).
 pub fn describe(px: &RgbPixels) -> Descriptor {
-    match trim_uniform_border(px) {
-        Some(trimmed) => describe_frame(&trimmed),
-        None => describe_frame(px),
+    let fill = fill_mask(px);
+    match trim_uniform_border(px, &fill) {
+        Some((trimmed, fill)) => describe_frame(&trimmed, &fill),
+        None => describe_frame(px, &fill),
     }
 }
 
-/// Cuts off rows and columns at the edges that are one flat colour (the border ring's
-/// median, within a small tolerance on 98 % of their pixels): the padding a shop or a
-/// shopper adds around a photo. A padded query and its unpadded original then describe the
-/// same frame, whether the photo inside is a product on a plain backdrop or a busy scene.
-/// `None` when nothing (or too much: more than three quarters of a side) would be cut.
-fn trim_uniform_border(px: &RgbPixels) -> Option<RgbPixels> {
+/// A pixel this close to white (every channel) can be fill.
+const NEAR_WHITE: u8 = 235;
+
+/// Marks the **white fill** around a photo: near-white pixels connected to the frame's edge
+/// through near-white pixels (padding, the corners a rotation uncovers, a white studio
+/// backdrop), grown by one pixel because downscaling blends the photo's outermost pixels
+/// with the fill (a 10 % blend of black sky and white is still far from both). White
+/// inside the photo (a highlight, a white label) is not connected to the edge and stays.
+/// `true` = fill. Deterministic: a breadth-first flood in a fixed order.
+fn fill_mask(px: &RgbPixels) -> Vec<bool> {
     let (w, h) = (px.w as usize, px.h as usize);
-    if w < 8 || h < 8 || px.buf.len() < w * h * 3 {
-        return None;
+    let n = w * h;
+    if w == 0 || h == 0 || px.buf.len() < n * 3 {
+        return vec![false; n];
     }
-    let at = |x: usize, y: usize| {
-        let i = (y * w + x) * 3;
-        [px.buf[i], px.buf[i + 1], px.buf[i + 2]]
+    let white = |i: usize| px.buf[i * 3..i * 3 + 3].iter().all(|&c| c >= NEAR_WHITE);
+    let mut fill = vec![false; n];
+    let mut queue = Vec::new();
+    for y in 0..h {
+        for x in 0..w {
+            let i = y * w + x;
+            if (x == 0 || y == 0 || x + 1 == w || y + 1 == h) && white(i) && !fill[i] {
+                fill[i] = true;
+                queue.push(i);
+            }
+        }
+    }
+    let mut head = 0;
+    while let Some(&i) = queue.get(head) {
+        head += 1;
+        let (x, y) = (i % w, i / w);
+        let mut visit = |j: usize| {
+            if !fill[j] && white(j) {
+                fill[j] = true;
+                queue.push(j);
+            }
+        };
+        if x > 0 {
+            visit(i - 1);
+        }
+        if x + 1 < w {
+            visit(i + 1);
+        }
+        if y > 0 {
+            visit(i - w);
+        }
+        if y + 1 < h {
+            visit(i + w);
+        }
+    }
+    if queue.is_empty() {
+        return fill;
+    }
+    // Grow by one pixel (8-neighbourhood): the blended seam between photo and fill.
+    let mut grown = fill.clone();
+    for y in 0..h {
+        for x in 0..w {
+            if fill[y * w + x] {
+                continue;
+            }
+            let near = (y.saturating_sub(1)..(y + 2).min(h))
+                .any(|yy| (x.saturating_sub(1)..(x + 2).min(w)).any(|xx| fill[yy * w + xx]));
+            grown[y * w + x] = near;
+        }
+    }
+    grown
+}
+
+/// The background as the frame's border ring sees it: the per-channel median of the ring's
+/// pixels that are not white fill, and the share of those within `plain` of it. When fill
+/// covers more than three quarters of the ring or [`FILL_BACKDROP_AREA`] of the frame, the
+/// fill is the backdrop (a product on white) and the whole ring is used. Leaving the fill out otherwise keeps a rotated or
+/// padded photo's background (the black sky of a night shot, a grey wall) what the
+/// original's border says it is, instead of a mix of the photo and the white corners.
+/// Returns (background, plain share, whether the fill is the backdrop).
+fn ring_background(px: &RgbPixels, fill: &[bool], plain: f32) -> ([f32; 3], f32, bool) {
+    let (w, h) = (px.w as usize, px.h as usize);
+    let mut all: Vec<usize> = Vec::with_capacity(2 * (w + h));
+    for y in 0..h {
+        for x in 0..w {
+            if x == 0 || y == 0 || x + 1 == w || y + 1 == h {
+                all.push(y * w + x);
+            }
+        }
+    }
+    let solid: Vec<usize> = all
+        .iter()
+        .copied()
+        .filter(|&i| !fill.get(i).copied().unwrap_or(false))
+        .collect();
+    let fill_area = fill.iter().filter(|&&f| f).count() as f32 / (w * h).max(1) as f32;
+    let fill_is_backdrop = solid.len() * 4 < all.len() || fill_area >= FILL_BACKDROP_AREA;
+    let ring = if fill_is_backdrop { &all } else { &solid };
+    let pixel = |i: usize| match px.buf.get(i * 3..i * 3 + 3) {
+        Some(p) => [f32::from(p[0]), f32::from(p[1]), f32::from(p[2])],
+        None => [255.0; 3],
     };
-    let mut ring: [Vec<u8>; 3] = [Vec::new(), Vec::new(), Vec::new()];
-    for x in 0..w {
-        for y in [0, h - 1] {
-            let p = at(x, y);
-            (0..3).for_each(|c| ring[c].push(p[c]));
-        }
-    }
-    for y in 1..h - 1 {
-        for x in [0, w - 1] {
-            let p = at(x, y);
-            (0..3).for_each(|c| ring[c].push(p[c]));
-        }
+    let mut channels: [Vec<u8>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for &i in ring {
+        let p = pixel(i);
+        (0..3).for_each(|c| channels[c].push(p[c] as u8));
     }
     let bg = [
-        i32::from(median(&mut ring[0])),
-        i32::from(median(&mut ring[1])),
-        i32::from(median(&mut ring[2])),
+        f32::from(median(&mut channels[0])),
+        f32::from(median(&mut channels[1])),
+        f32::from(median(&mut channels[2])),
     ];
-    let flat = |p: [u8; 3]| (0..3).all(|c| (i32::from(p[c]) - bg[c]).abs() <= 16);
-    let row_flat = |y: usize, x0: usize, x1: usize| {
-        let n = (x0..x1).filter(|&x| flat(at(x, y))).count();
-        n * 50 >= (x1 - x0) * 49
-    };
-    let col_flat = |x: usize, y0: usize, y1: usize| {
-        let n = (y0..y1).filter(|&y| flat(at(x, y))).count();
-        n * 50 >= (y1 - y0) * 49
-    };
-    let (mut top, mut bottom, mut left, mut right) = (0, h, 0, w);
-    while bottom - top > h / 4 && row_flat(top, 0, w) {
-        top += 1;
-    }
-    while bottom - top > h / 4 && row_flat(bottom - 1, 0, w) {
-        bottom -= 1;
-    }
-    while right - left > w / 4 && col_flat(left, top, bottom) {
-        left += 1;
-    }
-    while right - left > w / 4 && col_flat(right - 1, top, bottom) {
-        right -= 1;
-    }
-    let (tw, th) = (right - left, bottom - top);
-    // Nothing to cut, or the "border" is most of the picture (a flat photo): keep it.
-    if (tw == w && th == h) || tw <= w / 4 || th <= h / 4 {
-        return None;
-    }
-    let mut buf = Vec::with_capacity(tw * th * 3);
-    for y in top..bottom {
-        let start = (y * w + left) * 3;
-        buf.extend_from_slice(&px.buf[start..start + tw * 3]);
-    }
-    Some(RgbPixels {
-        w: tw as u32,
-        h: th as u32,
-        buf,
-    })
+    let close = ring
+        .iter()
+        .filter(|&&i| {
+            let p = pixel(i);
+            ((p[0] - bg[0]).powi(2) + (p[1] - bg[1]).powi(2) + (p[2] - bg[2]).powi(2)).sqrt()
+                < plain
+        })
+        .count();
+    (
+        bg,
+        close as f32 / ring.len().max(1) as f32,
+        fill_is_backdrop,
+    )
 }
 
-fn describe_frame(px: &RgbPixels) -> Descriptor {
+/// Cuts off rows and columns at the edges that are flat: white fill, or (on 98 % of their
+/// pixels, within a small tolerance) the border ring's background colour. That is the
+/// padding a shop or a shopper adds around a photo, the plain margin of a studio shot, and
+/// the rows a small rotation fills partly with white. A padded query and its unpadded
+/// original then describe the same frame, whether the photo inside is a product on a plain
+/// backdrop or a busy scene. Repeated (up to three passes) until nothing more is cut, so a
+/// photo with a flat margin of its own, padded with white, loses the white and then the
+/// same margin as the original: trimming is idempotent. `None` when nothing (or too much:
+/// more than three quarters of a side) would be cut; otherwise the frame and its fill mask.
+fn trim_uniform_border(px: &RgbPixels, fill: &[bool]) -> Option<(RgbPixels, Vec<bool>)> {
+    let (w0, h0) = (px.w as usize, px.h as usize);
+    if w0 < 8 || h0 < 8 || px.buf.len() < w0 * h0 * 3 || fill.len() < w0 * h0 {
+        return None;
+    }
+    let mut frame: Option<(RgbPixels, Vec<bool>)> = None;
+    for _ in 0..3 {
+        let (cur, cur_fill) = match &frame {
+            Some((p, f)) => (p, f.as_slice()),
+            None => (px, fill),
+        };
+        let (w, h) = (cur.w as usize, cur.h as usize);
+        let (bg, _, _) = ring_background(cur, cur_fill, 30.0);
+        let bg = bg.map(|c| c as i32);
+        let flat = |x: usize, y: usize| {
+            let i = y * w + x;
+            cur_fill[i] || (0..3).all(|c| (i32::from(cur.buf[i * 3 + c]) - bg[c]).abs() <= 16)
+        };
+        let row_flat = |y: usize, x0: usize, x1: usize| {
+            let n = (x0..x1).filter(|&x| flat(x, y)).count();
+            n * 50 >= (x1 - x0) * 49
+        };
+        let col_flat = |x: usize, y0: usize, y1: usize| {
+            let n = (y0..y1).filter(|&y| flat(x, y)).count();
+            n * 50 >= (y1 - y0) * 49
+        };
+        let (mut top, mut bottom, mut left, mut right) = (0, h, 0, w);
+        while bottom - top > h0 / 4 && row_flat(top, 0, w) {
+            top += 1;
+        }
+        while bottom - top > h0 / 4 && row_flat(bottom - 1, 0, w) {
+            bottom -= 1;
+        }
+        while right - left > w0 / 4 && col_flat(left, top, bottom) {
+            left += 1;
+        }
+        while right - left > w0 / 4 && col_flat(right - 1, top, bottom) {
+            right -= 1;
+        }
+        let (tw, th) = (right - left, bottom - top);
+        // Nothing (more) to cut, or the "border" is most of the picture (a flat photo).
+        if (tw == w && th == h) || tw <= w0 / 4 || th <= h0 / 4 {
+            break;
+        }
+        let mut buf = Vec::with_capacity(tw * th * 3);
+        let mut mask = Vec::with_capacity(tw * th);
+        for y in top..bottom {
+            let start = (y * w + left) * 3;
+            buf.extend_from_slice(&cur.buf[start..start + tw * 3]);
+            mask.extend_from_slice(&cur_fill[y * w + left..y * w + right]);
+        }
+        frame = Some((
+            RgbPixels {
+                w: tw as u32,
+                h: th as u32,
+                buf,
+            },
+            mask,
+        ));
+    }
+    frame
+}
+
+fn describe_frame(px: &RgbPixels, fill: &[bool]) -> Descriptor {
     let (w, h) = (px.w.max(1) as usize, px.h.max(1) as usize);
     let n = w * h;
     let at = |x: usize, y: usize| {
@@ -258,66 +407,71 @@ fn describe_frame(px: &RgbPixels) -> Descriptor {
             None => [255.0; 3],
         }
     };
+    let is_fill = |x: usize, y: usize| fill.get(y * w + x).copied().unwrap_or(false);
 
-    // 1. Background from the border ring; foreground weight per pixel.
-    let mut border: [Vec<u8>; 3] = [Vec::new(), Vec::new(), Vec::new()];
-    for y in 0..h {
-        for x in 0..w {
-            if x == 0 || y == 0 || x + 1 == w || y + 1 == h {
-                let p = at(x, y);
-                for c in 0..3 {
-                    border[c].push(p[c] as u8);
-                }
-            }
-        }
-    }
-    let bg = [
-        f32::from(median(&mut border[0])),
-        f32::from(median(&mut border[1])),
-        f32::from(median(&mut border[2])),
-    ];
+    // 1. Background from the border ring (white fill left out); foreground weight per pixel.
+    // A plain backdrop (most of the border close to its median colour) is suppressed; a
+    // photo whose border is busy (a scene, a full-frame shot) is all foreground. Deciding
+    // this from the border without the fill keeps padding and rotation (which add white
+    // around or into the corners of a photo) consistent with the original.
+    let (bg, plain_share, fill_is_backdrop) = ring_background(px, fill, 30.0);
     let distance_to_bg = |p: [f32; 3]| {
         ((p[0] - bg[0]).powi(2) + (p[1] - bg[1]).powi(2) + (p[2] - bg[2]).powi(2)).sqrt()
     };
-    // A plain backdrop (most of the border close to its median colour) is suppressed; a
-    // photo whose border is busy (a scene, a full-frame shot) is all foreground. Deciding
-    // this from the border keeps padding and rotation (which add a plain border around a
-    // busy photo) consistent with the original.
-    let border_len = border[0].len().max(1);
-    let mut plain = 0usize;
-    for y in 0..h {
-        for x in 0..w {
-            if (x == 0 || y == 0 || x + 1 == w || y + 1 == h) && distance_to_bg(at(x, y)) < 30.0 {
-                plain += 1;
-            }
-        }
-    }
-    let plain_backdrop = plain * 10 >= border_len * 7;
+    // How much of a plain backdrop this is, from 0 (busy border) to 1 (plain), rising
+    // smoothly over PLAIN_SHARE: a texture whose border is only fairly uniform (a brick
+    // wall) sits in between, and a rotation or crop that moves its share a little moves the
+    // descriptor a little instead of flipping every weight (version 4).
+    let t = ((plain_share - PLAIN_SHARE.0) / (PLAIN_SHARE.1 - PLAIN_SHARE.0)).clamp(0.0, 1.0);
+    let alpha = t * t * (3.0 - 2.0 * t);
     let mut fg = vec![0f32; n];
-    let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0usize, 0usize);
+    let mut col_mass = vec![0f32; w];
+    let mut row_mass = vec![0f32; h];
     for y in 0..h {
         for x in 0..w {
             let p = at(x, y);
-            let weight = if plain_backdrop {
-                ((distance_to_bg(p) - 12.0) / 40.0).clamp(0.0, 1.0)
-            } else if p[0].min(p[1]).min(p[2]) >= 248.0 {
-                // Pure white inside a busy photo is fill (padding, rotation corners) or a
-                // blown highlight: neither says what the product is.
+            let weight = if is_fill(x, y) {
+                // White fill (padding, rotation corners, a white backdrop) never says what
+                // the product is.
                 0.0
             } else {
-                1.0
+                let against_bg = ((distance_to_bg(p) - 12.0) / 40.0).clamp(0.0, 1.0);
+                alpha * against_bg + (1.0 - alpha)
             };
             fg[y * w + x] = weight;
-            if weight > 0.5 {
-                x0 = x0.min(x);
-                y0 = y0.min(y);
-                x1 = x1.max(x);
-                y1 = y1.max(y);
-            }
+            col_mass[x] += weight;
+            row_mass[y] += weight;
         }
     }
+    // The object's box holds the central mass of the foreground weight (BOX_TAIL cut at
+    // each side), not every pixel above a threshold: a few noisy pixels far from the
+    // object (sensor noise on a grey backdrop, a speck of dust) no longer stretch it.
+    let q = BOX_TAIL;
+    let quantiles = |mass: &[f32]| -> (usize, usize) {
+        let total: f32 = mass.iter().sum();
+        let (mut lo, mut hi) = (0usize, mass.len().saturating_sub(1));
+        let mut acc = 0.0;
+        for (i, m) in mass.iter().enumerate() {
+            acc += m;
+            if acc > total * q {
+                lo = i;
+                break;
+            }
+        }
+        acc = 0.0;
+        for (i, m) in mass.iter().enumerate().rev() {
+            acc += m;
+            if acc > total * q {
+                hi = i;
+                break;
+            }
+        }
+        (lo, hi)
+    };
+    let total_mass: f32 = col_mass.iter().sum();
+    let ((mut x0, mut x1), (mut y0, mut y1)) = (quantiles(&col_mass), quantiles(&row_mass));
     // No clear foreground (a flat or busy photo): use the whole frame, every pixel counts.
-    let foreground_found = x1 > x0 + 2 && y1 > y0 + 2;
+    let foreground_found = total_mass > 4.0 && x1 > x0 + 2 && y1 > y0 + 2;
     if !foreground_found {
         (x0, y0, x1, y1) = (0, 0, w - 1, h - 1);
         fg.iter_mut().for_each(|v| *v = 1.0);
@@ -414,16 +568,24 @@ fn describe_frame(px: &RgbPixels) -> Descriptor {
             let dy = l(x, y + 1) - l(x, y - 1);
             // In a busy photo, edges against white fill (rotation corners) are artefacts and
             // count only as much as both sides are foreground. On a plain backdrop the
-            // silhouette is the product's shape and counts fully.
+            // silhouette is the product's shape and counts fully, unless the backdrop is
+            // not the white fill (a dark sky, a grey wall) and the edge is against the fill.
             let f = |xx: usize, yy: usize| fg[yy * w + xx];
-            let support = if plain_backdrop {
-                1.0
+            let artefact = |xx: usize, yy: usize| !fill_is_backdrop && is_fill(xx, yy);
+            let plain_support = if artefact(x + 1, y)
+                || artefact(x - 1, y)
+                || artefact(x, y + 1)
+                || artefact(x, y - 1)
+            {
+                0.0
             } else {
-                f(x + 1, y)
-                    .min(f(x - 1, y))
-                    .min(f(x, y + 1))
-                    .min(f(x, y - 1))
+                1.0
             };
+            let busy_support = f(x + 1, y)
+                .min(f(x - 1, y))
+                .min(f(x, y + 1))
+                .min(f(x, y - 1));
+            let support = alpha * plain_support + (1.0 - alpha) * busy_support;
             let mag = (dx * dx + dy * dy).sqrt() * support;
             if mag < 4.0 {
                 continue;
@@ -601,11 +763,175 @@ mod tests {
             h: ph,
             buf: padded,
         };
-        let trimmed = trim_uniform_border(&padded).unwrap();
-        assert_eq!((trimmed.w, trimmed.h), (w, h));
-        assert_eq!(trimmed.buf, original.buf);
-        assert!(trim_uniform_border(&original).is_none());
-        assert_eq!(describe(&padded), describe(&original));
+        // The padding goes, and with it the one-pixel seam that downscaling would blend.
+        let (trimmed, fill) = trim_uniform_border(&padded, &fill_mask(&padded)).unwrap();
+        assert_eq!((trimmed.w, trimmed.h), (w - 2, h - 2));
+        assert!(fill.iter().all(|f| !f));
+        let inner: Vec<u8> = (1..h - 1)
+            .flat_map(|y| {
+                let start = ((y * w + 1) * 3) as usize;
+                busy[start..start + ((w - 2) * 3) as usize].to_vec()
+            })
+            .collect();
+        assert_eq!(trimmed.buf, inner);
+        assert!(trim_uniform_border(&original, &fill_mask(&original)).is_none());
+        let same = dot(&describe(&padded).vector, &describe(&original).vector);
+        assert!(same > 0.97, "{same}");
+    }
+
+    /// A photo of a dark scene (a night sky: small bright stars, one coloured nebula) of
+    /// `size`², with the stars and the nebula placed by `seed`.
+    fn night_sky(size: u32, seed: u32) -> RgbPixels {
+        let f = size as f32;
+        let (bx, by, colour) = if seed % 2 == 1 {
+            (0.6, 0.4, [200, 120, 60])
+        } else {
+            (0.3, 0.7, [70, 110, 210])
+        };
+        let mut buf = Vec::with_capacity((size * size * 3) as usize);
+        for y in 0..size {
+            for x in 0..size {
+                let h = (x / 4).wrapping_mul(73_856_093) ^ (y / 4).wrapping_mul(19_349_663) ^ seed;
+                let h = h.wrapping_mul(2_654_435_761) >> 24;
+                let (dx, dy) = (x as f32 - f * bx, y as f32 - f * by);
+                let p = if (dx * dx + dy * dy).sqrt() < f * 0.14 {
+                    colour
+                } else if h < 10 {
+                    [230, 230, 200]
+                } else {
+                    [14 + (h % 6) as u8, 15, 20]
+                };
+                buf.extend_from_slice(&p);
+            }
+        }
+        RgbPixels {
+            w: size,
+            h: size,
+            buf,
+        }
+    }
+
+    /// Halves both sides (2×2 box filter): the analysis downscale.
+    fn halve(px: &RgbPixels) -> RgbPixels {
+        let (w, h) = (px.w as usize / 2, px.h as usize / 2);
+        let mut buf = Vec::with_capacity(w * h * 3);
+        for y in 0..h {
+            for x in 0..w {
+                for k in 0..3 {
+                    let p =
+                        |xx: usize, yy: usize| u32::from(px.buf[(yy * px.w as usize + xx) * 3 + k]);
+                    let sum = p(2 * x, 2 * y)
+                        + p(2 * x + 1, 2 * y)
+                        + p(2 * x, 2 * y + 1)
+                        + p(2 * x + 1, 2 * y + 1);
+                    buf.push(((sum + 2) / 4) as u8);
+                }
+            }
+        }
+        RgbPixels {
+            w: w as u32,
+            h: h as u32,
+            buf,
+        }
+    }
+
+    /// Rotates about the centre by `degrees` (bilinear), white where the source is outside:
+    /// what a shopper's slightly tilted copy looks like.
+    fn rotate(px: &RgbPixels, degrees: f32) -> RgbPixels {
+        let (w, h) = (px.w as usize, px.h as usize);
+        let (s, c) = degrees.to_radians().sin_cos();
+        let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+        let mut buf = Vec::with_capacity(w * h * 3);
+        for y in 0..h {
+            for x in 0..w {
+                let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
+                let (sx, sy) = (c * dx + s * dy + cx - 0.5, -s * dx + c * dy + cy - 0.5);
+                if sx < 0.0 || sy < 0.0 || sx >= (w - 1) as f32 || sy >= (h - 1) as f32 {
+                    buf.extend_from_slice(&[255, 255, 255]);
+                    continue;
+                }
+                let (x0, y0) = (sx as usize, sy as usize);
+                let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
+                for k in 0..3 {
+                    let p = |xx: usize, yy: usize| f32::from(px.buf[(yy * w + xx) * 3 + k]);
+                    let top = p(x0, y0) * (1.0 - fx) + p(x0 + 1, y0) * fx;
+                    let bottom = p(x0, y0 + 1) * (1.0 - fx) + p(x0 + 1, y0 + 1) * fx;
+                    buf.push((top * (1.0 - fy) + bottom * fy).round() as u8);
+                }
+            }
+        }
+        RgbPixels {
+            w: px.w,
+            h: px.h,
+            buf,
+        }
+    }
+
+    #[test]
+    fn white_rotation_corners_do_not_change_a_dark_backdrop() {
+        // About half of the border ring of a 5° rotation is white: the background must still
+        // be the dark sky, so the stars stay the foreground and the corners count for nothing.
+        let big = night_sky(192, 1);
+        let (sky, tilted) = (halve(&big), halve(&rotate(&big, 5.0)));
+        let fill = fill_mask(&tilted);
+        let (bg, _, fill_is_backdrop) = ring_background(&tilted, &fill, 30.0);
+        assert!(!fill_is_backdrop);
+        assert!(bg.iter().all(|&c| c < 40.0), "{bg:?}");
+        let original = describe(&sky).vector;
+        let same = dot(&original, &describe(&tilted).vector);
+        let other = dot(&original, &describe(&halve(&night_sky(192, 2))).vector);
+        assert!(same > 0.8, "{same} (other {other})");
+        assert!(same > other + 0.2, "{same} vs {other}");
+    }
+
+    #[test]
+    fn padding_a_photo_with_a_flat_margin_of_its_own_trims_both() {
+        // A bright disc off-centre on a flat grey backdrop; padded with white, the white goes
+        // first and then the same grey margin as the original's (trimming is idempotent).
+        let size = 96u32;
+        let grey: Vec<u8> = (0..size * size)
+            .flat_map(|i| {
+                let (x, y) = (i % size, i / size);
+                let (dx, dy) = (x as f32 - 60.0, y as f32 - 54.0);
+                let v = if (dx * dx + dy * dy).sqrt() < 20.0 {
+                    220
+                } else {
+                    60 + ((x * 7 + y * 13) % 9) as u8
+                };
+                [v, v, v]
+            })
+            .collect();
+        let original = RgbPixels {
+            w: size,
+            h: size,
+            buf: grey.clone(),
+        };
+        let pad = 24u32;
+        let side = size + 2 * pad;
+        let mut padded = vec![255u8; (side * side * 3) as usize];
+        for y in 0..size {
+            let src = (y * size * 3) as usize;
+            let dst = (((y + pad) * side + pad) * 3) as usize;
+            padded[dst..dst + (size * 3) as usize]
+                .copy_from_slice(&grey[src..src + (size * 3) as usize]);
+        }
+        let padded = RgbPixels {
+            w: side,
+            h: side,
+            buf: padded,
+        };
+        let (a, _) = trim_uniform_border(&original, &fill_mask(&original)).unwrap();
+        let (b, _) = trim_uniform_border(&padded, &fill_mask(&padded)).unwrap();
+        assert!(
+            a.w.abs_diff(b.w) <= 2 && a.h.abs_diff(b.h) <= 2,
+            "{}x{} vs {}x{}",
+            a.w,
+            a.h,
+            b.w,
+            b.h
+        );
+        let same = dot(&describe(&original).vector, &describe(&padded).vector);
+        assert!(same > 0.97, "{same}");
     }
 
     #[test]
