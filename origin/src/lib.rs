@@ -3,6 +3,7 @@
 //! `main.rs` only parses the command line; everything else is here so tests can start the
 //! real server on port 0 (`startup::build_state` + `startup::run`).
 
+pub mod alloc;
 pub mod auth;
 pub mod cache;
 pub mod compression;
