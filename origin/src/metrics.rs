@@ -57,6 +57,7 @@ use crate::{
     config::Settings,
     db::PoolStats,
 };
+use crossbeam_utils::CachePadded;
 use window::{AtomicRolling, Counts, LatencyHist, Requests, Rolling};
 
 /// The position of `ns` in `Namespace::ALL` (the windows' order).
@@ -167,6 +168,20 @@ pub struct Metrics {
     /// The windows' clock: seconds since this struct was made.
     clock: Instant,
     windows: Mutex<Windows>,
+    /// Per thread stripe: each endpoint's window and its Prometheus children, so a request
+    /// takes an uncontended lock and no label hashing (see [`Metrics::record_request`]).
+    request_series: Box<[CachePadded<Mutex<RequestSeries>>]>,
+}
+
+/// method → route template → that endpoint's series, in one thread stripe.
+type RequestSeries = HashMap<&'static str, HashMap<String, EndpointSeries>>;
+
+/// One endpoint's five-minute window and its resolved Prometheus children.
+struct EndpointSeries {
+    window: Rolling<Requests>,
+    duration: prometheus::Histogram,
+    /// `http_requests_total` children by status code (a handful per endpoint).
+    by_status: Vec<(StatusCode, IntCounter)>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -180,8 +195,6 @@ impl std::fmt::Debug for Metrics {
 /// The five-minute windows behind `/api/performance`.
 #[derive(Default)]
 pub(crate) struct Windows {
-    /// method → route template → requests.
-    pub(crate) requests: HashMap<&'static str, HashMap<String, Rolling<Requests>>>,
     pub(crate) queries: HashMap<&'static str, Rolling<LatencyHist>>,
     /// (a: completed, b: failed, c: dead-lettered).
     pub(crate) jobs: Rolling<Counts>,
@@ -374,6 +387,7 @@ impl Metrics {
             registry: r,
             clock: Instant::now(),
             windows: Mutex::new(Windows::default()),
+            request_series: (0..STRIPES).map(|_| CachePadded::default()).collect(),
         };
         #[cfg(target_os = "linux")]
         m.registry.register(Box::new(
@@ -438,20 +452,35 @@ impl Metrics {
         let method = method_label(method);
         let endpoint = endpoint.unwrap_or(UNMATCHED_ENDPOINT);
         let secs = elapsed.as_secs_f64();
-        self.http_requests
-            .with_label_values(&[method, endpoint, status.as_str()])
-            .inc();
-        self.http_duration
-            .with_label_values(&[method, endpoint])
-            .observe(secs);
         let now = self.now();
-        let mut w = lock(&self.windows);
-        let routes = w.requests.entry(method).or_default();
+        // This thread's stripe: the lock is uncontended, and the endpoint's Prometheus
+        // children were resolved on its first request (no label hashing per request).
+        let mut stripe = self.request_series[stripe() % STRIPES]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let routes = stripe.entry(method).or_default();
         let series = match routes.get_mut(endpoint) {
             Some(s) => s,
-            None => routes.entry(endpoint.to_owned()).or_default(),
+            None => routes
+                .entry(endpoint.to_owned())
+                .or_insert_with(|| EndpointSeries {
+                    window: Rolling::default(),
+                    duration: self.http_duration.with_label_values(&[method, endpoint]),
+                    by_status: Vec::new(),
+                }),
         };
-        series.at(now).record(secs, status.as_u16());
+        series.duration.observe(secs);
+        match series.by_status.iter().find(|(s, _)| *s == status) {
+            Some((_, counter)) => counter.inc(),
+            None => {
+                let counter =
+                    self.http_requests
+                        .with_label_values(&[method, endpoint, status.as_str()]);
+                counter.inc();
+                series.by_status.push((status, counter));
+            }
+        }
+        series.window.at(now).record(secs, status.as_u16());
     }
 
     /// One database query of kind `query_type` (a fixed name per call site).
@@ -631,16 +660,25 @@ impl Metrics {
     /// Everything `/api/performance` reports, read at once.
     pub fn snapshot(&self, pool: PoolStats) -> performance::Snapshot {
         let now = self.now();
-        let w = lock(&self.windows);
-        let mut requests = Vec::new();
-        for (method, routes) in &w.requests {
-            for (endpoint, series) in routes {
-                let r = series.total(now);
-                if r.latency.count > 0 {
-                    requests.push(((*method).to_owned(), endpoint.clone(), r));
+        let mut merged: HashMap<(&'static str, String), Requests> = HashMap::new();
+        for stripe in self.request_series.iter() {
+            let stripe = stripe.lock().unwrap_or_else(|e| e.into_inner());
+            for (method, routes) in stripe.iter() {
+                for (endpoint, series) in routes {
+                    window::Merge::merge(
+                        merged.entry((*method, endpoint.clone())).or_default(),
+                        &series.window.total(now),
+                    );
                 }
             }
         }
+        let mut requests: Vec<_> = merged
+            .into_iter()
+            .filter(|(_, r)| r.latency.count > 0)
+            .map(|((method, endpoint), r)| (method.to_owned(), endpoint, r))
+            .collect();
+        requests.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        let w = lock(&self.windows);
         let queries = w
             .queries
             .iter()
