@@ -29,6 +29,7 @@ if [ -z "$(ls "$PHOTOS"/*.jpg 2>/dev/null)" ]; then
 fi
 echo "photos: $(ls "$PHOTOS"/*.jpg | wc -l) JPEGs in $PHOTOS"
 
-export BENCH_PHOTOS="$PHOTOS"
+# Absolute: cargo runs the bench from the crate's folder.
+export BENCH_PHOTOS="$(cd "$PHOTOS" && pwd)"
 export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 exec cargo bench -p vitrine-origin --bench thumbnails
