@@ -12,6 +12,12 @@ use std::{
 use futures::{FutureExt, future::BoxFuture};
 use tokio::sync::Notify;
 
+/// Finished jobs (and dead letters) kept at most, beyond `JOB_TTL`: without Redis they live in
+/// this process's memory, so sustained batch traffic must not grow it for a whole TTL. When
+/// the store passes the cap by a tenth, the least recently updated finished jobs go first
+/// (their results then answer 404, as after the TTL). Jobs still running are never dropped.
+pub const MAX_RETAINED: usize = 10_000;
+
 use super::{
     DeadLetter, Delivery, ItemError, ItemOutcome, ItemStatus, JobQueue, JobState, JobView, NewJob,
     Priority, Progress, QueueConfig, Submitted, Task, backoff, now_ms,
@@ -96,6 +102,23 @@ impl State {
     fn expire_jobs(&mut self, ttl: Duration, now: Instant) {
         self.jobs
             .retain(|_, j| !(j.state.is_terminal() && now.duration_since(j.touched) > ttl));
+        if self.jobs.len() > MAX_RETAINED + MAX_RETAINED / 10 {
+            let mut finished: Vec<(Instant, String)> = self
+                .jobs
+                .iter()
+                .filter(|(_, j)| j.state.is_terminal())
+                .map(|(id, j)| (j.touched, id.clone()))
+                .collect();
+            finished.sort();
+            let excess = self.jobs.len().saturating_sub(MAX_RETAINED);
+            for (_, id) in finished.into_iter().take(excess) {
+                self.jobs.remove(&id);
+            }
+        }
+        if self.dead.len() > MAX_RETAINED + MAX_RETAINED / 10 {
+            let excess = self.dead.len() - MAX_RETAINED;
+            self.dead.drain(..excess);
+        }
         self.idempotency
             .retain(|_, (_, at)| now.duration_since(*at) <= ttl);
     }
@@ -373,5 +396,54 @@ impl JobQueue for MemoryQueue {
     fn dead_letters(&self, limit: usize) -> BoxFuture<'_, anyhow::Result<Vec<DeadLetter>>> {
         let v: Vec<DeadLetter> = self.lock().dead.iter().take(limit).cloned().collect();
         async move { Ok(v) }.boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(state: JobState, touched: Instant) -> Job {
+        Job {
+            kind: "test".into(),
+            state,
+            priority: Priority::Normal,
+            total: 1,
+            meta: serde_json::Value::Null,
+            created_at: 0,
+            updated_at: 0,
+            touched,
+            items: BTreeMap::new(),
+            attempts: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn finished_jobs_are_capped_oldest_first_and_running_ones_kept() {
+        let mut s = State::default();
+        let start = Instant::now();
+        let total = MAX_RETAINED + MAX_RETAINED / 10 + 5;
+        for i in 0..total {
+            let state = if i % 100 == 0 {
+                JobState::Running
+            } else {
+                JobState::Completed
+            };
+            s.jobs.insert(
+                format!("j{i:06}"),
+                job(state, start + Duration::from_millis(i as u64)),
+            );
+        }
+        s.expire_jobs(Duration::from_secs(86_400), start);
+        assert_eq!(s.jobs.len(), MAX_RETAINED);
+        assert!(
+            s.jobs.contains_key("j000000"),
+            "a running job is never dropped"
+        );
+        assert!(
+            !s.jobs.contains_key("j000001"),
+            "the oldest finished job went first"
+        );
+        assert!(s.jobs.contains_key(&format!("j{:06}", total - 1)));
     }
 }
