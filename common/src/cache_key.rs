@@ -75,6 +75,14 @@ impl Namespace {
         Namespace::Other,
     ];
 
+    /// This namespace's position in [`Namespace::ALL`] (for per-namespace arrays).
+    pub fn index(self) -> usize {
+        Namespace::ALL
+            .iter()
+            .position(|n| *n == self)
+            .unwrap_or(Namespace::ALL.len() - 1)
+    }
+
     /// The key segment and metrics label.
     pub fn as_str(self) -> &'static str {
         match self {

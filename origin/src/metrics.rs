@@ -60,14 +60,6 @@ use crate::{
 use crossbeam_utils::CachePadded;
 use window::{AtomicRolling, Counts, LatencyHist, Requests, Rolling};
 
-/// The position of `ns` in `Namespace::ALL` (the windows' order).
-fn ns_index(ns: Namespace) -> usize {
-    Namespace::ALL
-        .iter()
-        .position(|n| *n == ns)
-        .unwrap_or(Namespace::ALL.len() - 1)
-}
-
 /// The `endpoint` label of requests that matched no route (404s from the fallback), so that
 /// scanners probing random paths cannot create series.
 pub const UNMATCHED_ENDPOINT: &str = "unmatched";
@@ -526,7 +518,7 @@ impl Metrics {
         }
         let status = if hit { Status::Hit } else { Status::Miss };
         self.cache_ops(Operation::Get, status, tier, 1);
-        self.cache_window[stripe()][ns_index(namespace)].add(
+        self.cache_window[stripe()][namespace.index()].add(
             self.now(),
             Counts {
                 a: u64::from(tier == Tier::L1),
@@ -541,7 +533,7 @@ impl Metrics {
     /// (`CacheStats::report_l1_hits`).
     pub fn cache_l1_hit(&self, namespace: Namespace, stripe: usize) {
         if self.enabled {
-            self.cache_window[stripe % STRIPES][ns_index(namespace)]
+            self.cache_window[stripe % STRIPES][namespace.index()]
                 .add(self.now(), Counts { a: 1, b: 1, c: 0 });
         }
     }

@@ -177,13 +177,6 @@ impl std::fmt::Debug for Cache {
     }
 }
 
-fn ns_index(ns: Namespace) -> usize {
-    Namespace::ALL
-        .iter()
-        .position(|n| *n == ns)
-        .unwrap_or(Namespace::ALL.len() - 1)
-}
-
 impl Cache {
     /// Builds the cache from settings. With `REDIS_URL` set it also starts the pub/sub
     /// listener and the recovery task (so it must be called inside a tokio runtime).
@@ -259,7 +252,7 @@ impl Cache {
 
     /// The current generation of a namespace in this process.
     pub fn generation(&self, ns: Namespace) -> u64 {
-        self.0.generations[ns_index(ns)].load(Ordering::Acquire)
+        self.0.generations[ns.index()].load(Ordering::Acquire)
     }
 
     /// `key` in its namespace's current generation (no allocation in generation 0).
@@ -512,7 +505,7 @@ impl Cache {
     /// more, so they are the first the size-bounded L1 evicts (a predicate scan of the
     /// whole L1 per product write would cost far more than the memory).
     async fn bump_generation(&self, ns: Namespace) -> u64 {
-        let i = ns_index(ns);
+        let i = ns.index();
         let generation = match &self.0.l2 {
             Some(l2) => match l2.incr(&cache_key::generation_counter_key(ns)).await {
                 Ok(g) => g,
@@ -566,7 +559,7 @@ impl Cache {
             if let Some(hook) = self.0.remote_hook.get() {
                 hook(ns).await;
             }
-            let before = self.0.generations[ns_index(ns)].fetch_max(*generation, Ordering::AcqRel);
+            let before = self.0.generations[ns.index()].fetch_max(*generation, Ordering::AcqRel);
             if before >= *generation {
                 // We bumped on our own while Redis was away and are now at or past the
                 // shared counter: the generation cannot tell old from new, so drop L1.
@@ -582,7 +575,7 @@ impl Cache {
         let Some(l2) = &self.0.l2 else { return };
         // First push the bumps made while Redis was away, so the others hear of them.
         for ns in Namespace::ALL {
-            if self.0.pending_bumps[ns_index(ns)].swap(false, Ordering::AcqRel) {
+            if self.0.pending_bumps[ns.index()].swap(false, Ordering::AcqRel) {
                 self.invalidate_namespace(ns).await;
             }
         }
@@ -592,7 +585,7 @@ impl Cache {
             .collect();
         if let Ok(gens) = l2.get_counters(&keys).await {
             for (ns, g) in Namespace::ALL.iter().zip(gens) {
-                self.0.generations[ns_index(*ns)].fetch_max(g, Ordering::AcqRel);
+                self.0.generations[ns.index()].fetch_max(g, Ordering::AcqRel);
             }
         }
         self.0.l1.invalidate_all();
@@ -696,7 +689,7 @@ async fn listen(weak: std::sync::Weak<Inner>, l2: Arc<Redis>) {
                             .collect();
                         if let Ok(gens) = l2.get_counters(&keys).await {
                             for (ns, g) in Namespace::ALL.iter().zip(gens) {
-                                cache.0.generations[ns_index(*ns)].fetch_max(g, Ordering::AcqRel);
+                                cache.0.generations[ns.index()].fetch_max(g, Ordering::AcqRel);
                             }
                         }
                     }

@@ -123,13 +123,6 @@ pub const LATENCY_BUCKETS_SECONDS: [f64; 10] = [
 
 const NS: usize = Namespace::ALL.len();
 
-fn ns_index(ns: Namespace) -> usize {
-    Namespace::ALL
-        .iter()
-        .position(|n| *n == ns)
-        .unwrap_or(NS - 1)
-}
-
 /// A cumulative latency histogram (buckets, sum, count), lock-free.
 #[derive(Debug, Default)]
 pub struct Histogram {
@@ -219,7 +212,7 @@ impl CacheStats {
     /// The Prometheus counters get these hits at read time ([`CacheStats::report_l1_hits`]).
     pub fn record_l1_hit(&self, ns: Namespace, started: std::time::Instant) {
         let s = stripe();
-        let n = self.l1_hits[ns_index(ns)].add(s, 1);
+        let n = self.l1_hits[ns.index()].add(s, 1);
         if let Some(m) = self.metrics.get() {
             m.cache_l1_hit(ns, s);
         }
@@ -243,7 +236,7 @@ impl CacheStats {
 
     pub fn record_get(&self, ns: Namespace, tier: Tier, hit: bool) {
         let slot = if hit { &self.hits } else { &self.misses };
-        slot[ns_index(ns)][tier.index()].fetch_add(1, Ordering::Relaxed);
+        slot[ns.index()][tier.index()].fetch_add(1, Ordering::Relaxed);
         let status = if hit { Status::Hit } else { Status::Miss };
         self.count_op(Operation::Get, status, tier);
         if let Some(m) = self.metrics.get() {
@@ -263,7 +256,7 @@ impl CacheStats {
     }
 
     pub fn record_computation(&self, ns: Namespace) {
-        self.computations[ns_index(ns)].fetch_add(1, Ordering::Relaxed);
+        self.computations[ns.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn record_bypass(&self) {
@@ -307,18 +300,18 @@ impl CacheStats {
 
     pub fn hits(&self, ns: Namespace, tier: Tier) -> u64 {
         let striped = match tier {
-            Tier::L1 => self.l1_hits[ns_index(ns)].sum(),
+            Tier::L1 => self.l1_hits[ns.index()].sum(),
             Tier::L2 => 0,
         };
-        self.hits[ns_index(ns)][tier.index()].load(Ordering::Relaxed) + striped
+        self.hits[ns.index()][tier.index()].load(Ordering::Relaxed) + striped
     }
 
     pub fn misses(&self, ns: Namespace, tier: Tier) -> u64 {
-        self.misses[ns_index(ns)][tier.index()].load(Ordering::Relaxed)
+        self.misses[ns.index()][tier.index()].load(Ordering::Relaxed)
     }
 
     pub fn computations(&self, ns: Namespace) -> u64 {
-        self.computations[ns_index(ns)].load(Ordering::Relaxed)
+        self.computations[ns.index()].load(Ordering::Relaxed)
     }
 
     /// `cache_hit_rate{namespace}`: lookups answered from any tier ÷ lookups, where a
