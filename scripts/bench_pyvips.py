@@ -32,7 +32,11 @@ def work(args):
         if fmt == "webp":
             out = img.write_to_buffer(".webp", Q=80)
         else:
-            out = img.write_to_buffer(".jpg", Q=80, optimize_coding=True, strip=True)
+            # The same JPEG as ours: optimised Huffman tables, progressive from 256×256 up.
+            interlace = img.width * img.height >= 256 * 256
+            out = img.write_to_buffer(
+                ".jpg", Q=80, optimize_coding=True, interlace=interlace, strip=True
+            )
         total += len(out)
     return total
 

@@ -26,8 +26,10 @@ use std::{
 
 use axum::{Router, body::Body};
 use tower::ServiceExt;
-use tracing_subscriber::{EnvFilter, fmt, prelude::*, reload};
-use vitrine_origin::{config::Settings, routes, startup, state::AppState};
+use tracing_subscriber::{EnvFilter, prelude::*, reload};
+use vitrine_origin::{
+    config::Settings, routes, startup, state::AppState, telemetry::json_lines::JsonLines,
+};
 
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -138,19 +140,12 @@ fn main() {
     let rounds = env_num("BENCH_ROUNDS", 5).max(1);
     let concurrency = env_num("BENCH_CONCURRENCY", 32).max(1);
 
-    // JSON logs to a sink: every line is formatted, none is written anywhere. The filter is
-    // swapped between the on and off measurements.
+    // JSON logs to a sink through production's layer: every line is formatted, none is
+    // written anywhere. The filter is swapped between the on and off measurements.
     let (filter, filter_handle) = reload::Layer::new(EnvFilter::new("info"));
     tracing_subscriber::registry()
         .with(filter)
-        .with(
-            fmt::layer()
-                .json()
-                .flatten_event(true)
-                .with_current_span(true)
-                .with_span_list(false)
-                .with_writer(std::io::sink),
-        )
+        .with(JsonLines::new(std::io::sink))
         .init();
     // BENCH_LOGGING=false keeps the log filter at warn in both modes, to separate the
     // metrics' share of the overhead from the log line's.

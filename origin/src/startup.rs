@@ -16,7 +16,10 @@ use crate::{
     db::Db,
     demo,
     images::{self, Images, cache::DiskCache, store::FsStore, thumbs::Thumbnailer},
-    jobs::{Jobs, images::Dispatcher, images::ImageBatchHandler, worker::Workers},
+    jobs::{
+        Jobs, describe::DescribeHandler, images::Dispatcher, images::ImageBatchHandler,
+        worker::Workers,
+    },
     metrics::Metrics,
     rate_limit::RateLimiter,
     routes,
@@ -50,15 +53,6 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         db: db.clone(),
         limits: images::limits_from(&settings),
     };
-    let visual = VisualSearch::start(
-        db.clone(),
-        images.clone(),
-        Arc::new(HandcraftedEmbedder),
-        IndexConfig {
-            exact_threshold: settings.visual_exact_threshold,
-            ..IndexConfig::default()
-        },
-    );
     let cache_dir = settings.image_cache_dir.clone();
     let cache_max = settings.image_cache_max_bytes;
     let disk_cache = tokio::task::spawn_blocking(move || DiskCache::open(&cache_dir, cache_max))
@@ -81,6 +75,18 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     jobs.stats.attach_metrics(metrics.clone());
     let cache = Cache::from_settings(&settings).context("setting up the cache")?;
     cache.stats().attach_metrics(metrics.clone());
+    // Descriptors are `describe` jobs on the shared queue; announcements use the cache's Redis.
+    let visual = VisualSearch::start(
+        db.clone(),
+        images.clone(),
+        Arc::new(HandcraftedEmbedder),
+        IndexConfig {
+            exact_threshold: settings.visual_exact_threshold,
+            ..IndexConfig::default()
+        },
+        jobs.queue.clone(),
+        cache.redis().cloned(),
+    );
     let rate_limiter = Arc::new(RateLimiter::new(&settings, cache.redis().cloned()));
     // Another instance's product write reaches us over pub/sub before our index has synced
     // it: catch the text and visual indexes up first, so we never re-cache a search from a
@@ -160,6 +166,7 @@ pub async fn run(
     .await
     .context("serving HTTP")?;
     state.cache.shutdown();
+    state.visual.shutdown();
     let _ = stop_tx.send(true);
     if let Some(w) = workers {
         w.shutdown(state.settings.shutdown_timeout).await;
@@ -184,6 +191,9 @@ pub fn start_workers_n(state: &AppState, n: usize) -> Workers {
     let handler = Arc::new(Dispatcher {
         images: ImageBatchHandler {
             thumbs: state.thumbs.clone(),
+        },
+        describe: DescribeHandler {
+            visual: state.visual.clone(),
         },
     });
     tracing::info!(

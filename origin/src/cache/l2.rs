@@ -258,8 +258,12 @@ impl Redis {
     }
 
     pub async fn publish(&self, payload: String) -> Result<(), L2Error> {
-        let ch = self.channel();
-        self.call(|mut c| async move { c.publish::<_, _, i64>(ch, payload).await })
+        self.publish_to(self.channel(), payload).await
+    }
+
+    /// Publishes on another channel of this prefix (see [`Redis::key`]).
+    pub async fn publish_to(&self, channel: String, payload: String) -> Result<(), L2Error> {
+        self.call(|mut c| async move { c.publish::<_, _, i64>(channel, payload).await })
             .await
             .map(|_| ())
     }

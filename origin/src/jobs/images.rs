@@ -127,16 +127,18 @@ impl TaskHandler for ImageBatchHandler {
     }
 }
 
-/// Dispatches tasks by kind (image batches today; the kind field leaves room for more).
+/// Dispatches tasks by kind: image batch items and visual descriptors.
 #[derive(Debug, Clone)]
 pub struct Dispatcher {
     pub images: ImageBatchHandler,
+    pub describe: super::describe::DescribeHandler,
 }
 
 impl TaskHandler for Dispatcher {
     fn handle<'a>(&'a self, task: &'a Task) -> BoxFuture<'a, Result<serde_json::Value, TaskError>> {
         match task.kind.as_str() {
             KIND => self.images.handle(task),
+            super::describe::KIND => self.describe.handle(task),
             "noop" => async { Ok(serde_json::Value::Null) }.boxed(),
             other => {
                 let e = permanent("unknown_kind", format!("no handler for job kind {other:?}"));

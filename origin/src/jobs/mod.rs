@@ -15,8 +15,10 @@
 //!   share the work.
 //! - [`memory::MemoryQueue`] (without Redis): the same in one process, minus durability.
 //!
-//! [`worker`] runs `ASYNC_WORKERS` workers; [`images`] is the handler for image batches.
+//! [`worker`] runs `ASYNC_WORKERS` workers; [`images`] is the handler for image batches,
+//! [`describe`] the one for visual descriptors.
 
+pub mod describe;
 pub mod images;
 pub mod memory;
 pub mod redis_queue;

@@ -147,6 +147,15 @@ pub fn test_settings(
     for (k, v) in extra {
         env.insert((*k).into(), (*v).into());
     }
+    // Tests on the shared Redis keep their jobs (descriptor jobs too) under their own queue
+    // prefix: the cache's unique prefix when they set one (instances of one test share it).
+    if env.contains_key("REDIS_URL") && !env.contains_key("QUEUE_PREFIX") {
+        let prefix = env.get("CACHE_KEY_PREFIX").map_or_else(
+            || "vitrine".to_owned(),
+            |p| format!("q-{}", p.trim_end_matches(':')),
+        );
+        env.insert("QUEUE_PREFIX".into(), prefix);
+    }
     Settings::from_lookup(|k| env.get(k).cloned()).expect("test settings are valid")
 }
 

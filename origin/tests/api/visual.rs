@@ -398,3 +398,106 @@ async fn a_write_on_one_instance_reaches_the_other_visual_index() {
     a.stop().await;
     b.stop().await;
 }
+
+/// Uploads `photo` through `app` and creates a product showing it; returns the product.
+async fn product_with_photo(
+    via_upload: &crate::helpers::TestApp,
+    via_write: &crate::helpers::TestApp,
+    sku: &str,
+    photo: Vec<u8>,
+) -> serde_json::Value {
+    let r = via_upload
+        .client
+        .post(via_upload.url("/api/images"))
+        .bearer_auth(crate::helpers::API_KEY)
+        .header("content-type", "application/octet-stream")
+        .body(photo)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let image: serde_json::Value = r.json().await.unwrap();
+    let mut product = crate::helpers::product_json(sku, "Desk Lamp", "Lamps", "Lumen", 4_900);
+    product["image_id"] = image["id"].clone();
+    via_write.create_product(product).await
+}
+
+/// Descriptors are `describe` jobs on the job queue: with no workers the product waits on the
+/// queue, unindexed; a worker started later runs the job and the product is indexed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn product_descriptors_are_jobs_on_the_queue() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let app = crate::helpers::spawn_app_with(Backend::Sqlite, &[("ASYNC_WORKERS", "0")]).await;
+    let photo = vitrine_origin::demo::render_image(2).unwrap();
+    let created = product_with_photo(&app, &app, "JOB-1", photo).await;
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(app.state.visual.pending(), 1);
+    assert_eq!(app.state.jobs.queue.queued().await.unwrap(), 1);
+    assert!(app.state.visual.index.vector_of(id).is_none());
+
+    let workers = vitrine_origin::startup::start_workers_n(&app.state, 1);
+    app.state.visual.wait_idle().await;
+    assert!(app.state.visual.index.vector_of(id).is_some());
+    assert_eq!(app.state.jobs.queue.queued().await.unwrap(), 0);
+    assert_eq!(app.state.jobs.stats.items_succeeded.load(Relaxed), 1);
+    let (_, metrics) = {
+        let r = app.get("/api/metrics").await;
+        (r.status(), r.text().await.unwrap())
+    };
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("jobs_completed_total") && !l.ends_with(" 0")),
+        "{metrics}"
+    );
+    workers.shutdown(std::time::Duration::from_secs(5)).await;
+    app.stop().await;
+}
+
+/// Two instances on one Redis: A runs no workers, so the descriptor job of a product written
+/// on A runs on B (which holds the original). A indexes the product when B announces the
+/// descriptor, long before its periodic sync (an hour away).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_descriptor_job_run_by_another_instance_reaches_this_index() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let redis = crate::helpers::test_redis_url();
+    let prefix = crate::helpers::unique_prefix();
+    let common = [
+        ("REDIS_URL", redis.as_str()),
+        ("CACHE_KEY_PREFIX", prefix.as_str()),
+        ("CACHE_REDIS_TIMEOUT", "500ms"),
+        ("SEARCH_SYNC_INTERVAL", "1h"),
+    ];
+    let with = |workers: &'static str| {
+        let mut v = common.to_vec();
+        v.push(("ASYNC_WORKERS", workers));
+        v
+    };
+    let a = crate::helpers::spawn_app_with(Backend::Sqlite, &with("0")).await;
+    let b = spawn_on(
+        a.database_url.clone(),
+        tempfile::tempdir().unwrap(),
+        &with("2"),
+    )
+    .await;
+    let photo = vitrine_origin::demo::render_image(9).unwrap();
+    let created = product_with_photo(&b, &a, "JOB-2", photo.clone()).await;
+    let id = created["id"].as_i64().unwrap();
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while a.state.visual.index.vector_of(id).is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "instance A never indexed the product whose descriptor B computed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    a.state.visual.wait_idle().await;
+    assert_eq!(a.state.jobs.stats.items_succeeded.load(Relaxed), 0);
+    assert!(b.state.jobs.stats.items_succeeded.load(Relaxed) >= 1);
+    let (status, v) = upload(&a, photo, &[("limit", "1")]).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["results"][0]["id"], created["id"]);
+    a.stop().await;
+    b.stop().await;
+}

@@ -5,29 +5,53 @@
 //! [`descriptor::Embedder`], and compared with every product's descriptor in the
 //! [`index::VisualIndex`].
 //!
-//! Product descriptors are computed once per image (images are content-addressed) by a
-//! background worker when a product gains an image, stored in `image_descriptors` with
-//! their version, and loaded into memory at start. A descriptor version change leaves the
-//! old rows unused: at start every product image without a current-version descriptor is
-//! queued again (re-indexing). Writes update the index at once on this instance; other
-//! instances pick them up through the catalog sync loop.
+//! Product descriptors are computed once per image (images are content-addressed) as
+//! `describe` jobs on the shared job queue ([`crate::jobs::describe`]): Redis Streams when
+//! `REDIS_URL` is set, so the work spreads over every origin with workers, survives restarts
+//! and is retried (and dead-lettered) like any batch item. A descriptor is stored in
+//! `image_descriptors` with its version and loaded into memory at start. A descriptor
+//! version change leaves the old rows unused: at start every product image without a
+//! current-version descriptor is queued again (re-indexing).
+//!
+//! Keeping every instance's index current: each instance remembers the images it is waiting
+//! for (`awaited`: a product write it made or heard of, or a missing descriptor at start).
+//! The instance that runs a job indexes the result at once and announces it on a Redis
+//! channel ([`events`]); the others index it when they hear of it. A safety net reads the
+//! database for images awaited longer than [`RECHECK_AFTER`] (a lost message, an instance
+//! without Redis) and submits again what could not be submitted.
 
 pub mod descriptor;
+pub mod events;
 pub mod index;
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicUsize, Ordering},
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, Weak},
+    time::{Duration, Instant},
 };
 
 use vitrine_common::{
-    api::Product,
+    api::{ImageId, Product},
     thumbnail::pipeline::{Limits, PipelineError, decode_rgb},
 };
 
-use crate::{db::Db, images::Images};
+use crate::{
+    cache::l2::Redis,
+    db::Db,
+    images::Images,
+    jobs::{ItemError, JobQueue, NewJob, Priority, TaskError},
+};
 use descriptor::{Descriptor, Embedder, from_bytes, to_bytes};
 use index::{ItemMeta, VisualIndex};
+
+/// How long an awaited image may go unresolved before the safety net reads the database for
+/// it (and submits it again if its submission failed).
+pub const RECHECK_AFTER: Duration = Duration::from_secs(15);
+/// How long an instance keeps waiting for an image before giving up on it (a job that was
+/// dead-lettered elsewhere, an image no instance can read). The next start or write retries.
+pub const GIVE_UP_AFTER: Duration = Duration::from_secs(30 * 60);
+/// Images per `describe` job (a re-index of a large catalog is several jobs).
+const ITEMS_PER_JOB: usize = 1_000;
 
 /// Everything visual search needs; cheap to clone.
 #[derive(Clone)]
@@ -35,10 +59,25 @@ pub struct VisualSearch {
     pub index: VisualIndex,
     pub embedder: Arc<dyn Embedder>,
     pub limits: Limits,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
     db: Db,
     images: Images,
-    queue: tokio::sync::mpsc::Sender<String>,
-    pending: Arc<AtomicUsize>,
+    queue: Arc<dyn JobQueue>,
+    redis: Option<Arc<Redis>>,
+    awaited: Mutex<HashMap<String, Awaited>>,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+/// An image this instance waits to index.
+#[derive(Debug, Clone, Copy)]
+struct Awaited {
+    since: Instant,
+    last_check: Instant,
+    /// The job carrying it reached the queue (false: submit again).
+    submitted: bool,
 }
 
 impl std::fmt::Debug for VisualSearch {
@@ -56,38 +95,64 @@ fn meta(p: &Product, image_id: &str) -> ItemMeta {
     }
 }
 
+fn transient(code: &str, e: impl std::fmt::Display) -> TaskError {
+    TaskError::Transient(ItemError::new(code, e.to_string()))
+}
+
+fn permanent(code: &str, e: impl std::fmt::Display) -> TaskError {
+    TaskError::Permanent(ItemError::new(code, e.to_string()))
+}
+
 impl VisualSearch {
-    /// Creates the service and starts its descriptor worker (it stops when the last clone
-    /// of the service is dropped).
+    /// Creates the service. Descriptor jobs go to `queue`; with `redis`, finished ones are
+    /// announced to (and heard from) the other instances. Starts the listener and the
+    /// safety net; they stop with [`VisualSearch::shutdown`] or when the last clone is dropped.
     pub fn start(
         db: Db,
         images: Images,
         embedder: Arc<dyn Embedder>,
         config: index::IndexConfig,
+        queue: Arc<dyn JobQueue>,
+        redis: Option<Arc<Redis>>,
     ) -> Self {
-        let (tx, rx) = tokio::sync::mpsc::channel::<String>(10_000);
         let this = Self {
             index: VisualIndex::new(embedder.dims(), config),
             embedder,
             limits: Limits::default(),
-            db,
-            images,
-            queue: tx,
-            pending: Arc::new(AtomicUsize::new(0)),
+            shared: Arc::new(Shared {
+                db,
+                images,
+                queue,
+                redis: redis.clone(),
+                awaited: Mutex::new(HashMap::new()),
+                tasks: Mutex::new(Vec::new()),
+            }),
         };
-        tokio::spawn(worker(this.clone_without_queue(), rx));
+        let mut tasks = vec![tokio::spawn(safety_net(this.downgrade()))];
+        if let Some(redis) = redis {
+            tasks.push(tokio::spawn(events::listen(this.downgrade(), redis)));
+        }
+        if let Ok(mut t) = this.shared.tasks.lock() {
+            t.extend(tasks);
+        }
         this
     }
 
-    /// A clone whose queue handle does not keep the worker alive.
-    fn clone_without_queue(&self) -> WorkerHandle {
-        WorkerHandle {
+    fn downgrade(&self) -> WeakVisual {
+        WeakVisual {
             index: self.index.clone(),
             embedder: self.embedder.clone(),
             limits: self.limits,
-            db: self.db.clone(),
-            images: self.images.clone(),
-            pending: self.pending.clone(),
+            shared: Arc::downgrade(&self.shared),
+        }
+    }
+
+    /// Stops the background tasks (graceful shutdown).
+    pub fn shutdown(&self) {
+        if let Ok(mut tasks) = self.shared.tasks.lock() {
+            for t in tasks.drain(..) {
+                t.abort();
+            }
         }
     }
 
@@ -103,7 +168,11 @@ impl VisualSearch {
         let mut after = 0;
         let mut loaded = 0;
         loop {
-            let rows = self.db.indexed_products(version, after, 5_000).await?;
+            let rows = self
+                .shared
+                .db
+                .indexed_products(version, after, 5_000)
+                .await?;
             let Some(last) = rows.last() else { break };
             after = last.id;
             for r in rows {
@@ -129,9 +198,10 @@ impl VisualSearch {
         Ok(loaded)
     }
 
-    /// Queues every product image without a current descriptor.
+    /// Queues a `describe` job for every product image without a current descriptor.
     pub async fn queue_missing(&self) -> anyhow::Result<usize> {
         let missing = self
+            .shared
             .db
             .images_missing_descriptors(self.embedder.version(), 100_000)
             .await?;
@@ -142,25 +212,61 @@ impl VisualSearch {
                 version = self.embedder.version(),
                 "queueing images for visual indexing"
             );
-        }
-        for id in missing {
-            self.pending.fetch_add(1, Ordering::SeqCst);
-            if self.queue.send(id).await.is_err() {
-                self.pending.fetch_sub(1, Ordering::SeqCst);
-                break;
-            }
+            self.request(missing).await;
         }
         Ok(n)
     }
 
+    /// Waits for `image_ids` and submits `describe` jobs for them. A failed submission (the
+    /// queue's Redis is down) is logged and retried by the safety net.
+    /// Images already awaited with their job on the queue are not submitted again.
+    async fn request(&self, image_ids: Vec<String>) {
+        let now = Instant::now();
+        let mut to_submit = Vec::with_capacity(image_ids.len());
+        if let Ok(mut awaited) = self.shared.awaited.lock() {
+            for id in image_ids {
+                let a = awaited.entry(id.clone()).or_insert(Awaited {
+                    since: now,
+                    last_check: now,
+                    submitted: false,
+                });
+                if !a.submitted {
+                    to_submit.push(id);
+                }
+            }
+        }
+        for chunk in to_submit.chunks(ITEMS_PER_JOB) {
+            match submit_describe(self.shared.queue.as_ref(), self.embedder.version(), chunk).await
+            {
+                Ok(job) => {
+                    tracing::debug!(job, images = chunk.len(), "describe job queued");
+                    if let Ok(mut awaited) = self.shared.awaited.lock() {
+                        for id in chunk {
+                            if let Some(a) = awaited.get_mut(id) {
+                                a.submitted = true;
+                            }
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    images = chunk.len(),
+                    "could not queue describe jobs; retrying later"
+                ),
+            }
+        }
+    }
+
     /// Keeps the index in step with product writes.
     pub async fn on_products_changed(&self, products: &[Product]) {
+        let mut wanted = Vec::new();
         for p in products {
             let Some(image_id) = &p.image_id else {
                 self.index.remove(p.id);
                 continue;
             };
             match self
+                .shared
                 .db
                 .get_descriptor(image_id, self.embedder.version())
                 .await
@@ -171,15 +277,17 @@ impl VisualSearch {
                     }
                 }
                 Ok(None) => {
-                    // Not described yet: drop a stale entry and let the worker add it.
+                    // Not described yet: drop a stale entry and ask for a descriptor.
                     self.index.remove(p.id);
-                    self.pending.fetch_add(1, Ordering::SeqCst);
-                    if self.queue.try_send(image_id.clone()).is_err() {
-                        self.pending.fetch_sub(1, Ordering::SeqCst);
+                    if !wanted.contains(image_id) {
+                        wanted.push(image_id.clone());
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, product = p.id, "visual index update failed"),
             }
+        }
+        if !wanted.is_empty() {
+            self.request(wanted).await;
         }
         self.spawn_graph_build_if_needed();
     }
@@ -197,16 +305,222 @@ impl VisualSearch {
         }
     }
 
-    /// Waits until the descriptor queue is empty (tests and the evaluation program).
+    /// Waits until this instance awaits no descriptor (tests and the evaluation program).
     pub async fn wait_idle(&self) {
-        while self.pending.load(Ordering::SeqCst) > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        while self.pending() > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
-    /// Images queued or being described.
+    /// Images this instance waits to index (queued, being described, or described
+    /// elsewhere and not yet heard of).
     pub fn pending(&self) -> usize {
-        self.pending.load(Ordering::SeqCst)
+        self.shared.awaited.lock().map_or(0, |a| a.len())
+    }
+
+    fn is_awaited(&self, image_id: &str) -> bool {
+        self.shared
+            .awaited
+            .lock()
+            .is_ok_and(|a| a.contains_key(image_id))
+    }
+
+    fn forget(&self, image_id: &str) {
+        if let Ok(mut a) = self.shared.awaited.lock() {
+            a.remove(image_id);
+        }
+    }
+
+    /// The `describe` job's work for one image: the stored descriptor when there is one
+    /// (another delivery or instance made it), else computed from the original and stored;
+    /// then every product showing the image is indexed here, and other instances are told.
+    ///
+    /// Errors: an id no image has, or an original that does not decode, is permanent; a
+    /// database or store failure is transient (retried). An original this instance's store
+    /// does not hold, though the catalog knows it, is transient too: it was uploaded through
+    /// another instance with its own store, and a retry may be delivered there.
+    pub async fn describe_job(&self, image_id: &str) -> Result<serde_json::Value, TaskError> {
+        let db = &self.shared.db;
+        let version = self.embedder.version();
+        let id = ImageId::parse(image_id).map_err(|e| permanent("invalid_item", e))?;
+        let stored = db
+            .get_descriptor(image_id, version)
+            .await
+            .map_err(|e| transient("database", e))?;
+        let (vector, phash, computed) = match stored {
+            Some((bytes, phash)) => (from_bytes(&bytes).unwrap_or_default(), phash, false),
+            None => {
+                let bytes = match self.shared.images.original(&id).await {
+                    Ok(Some((_, bytes))) => bytes,
+                    Ok(None) => {
+                        let known = db
+                            .get_image(image_id)
+                            .await
+                            .map_err(|e| transient("database", e))?;
+                        if known.is_none() {
+                            self.forget(image_id);
+                            return Err(permanent(
+                                "not_found",
+                                format!("no stored image with id {image_id}"),
+                            ));
+                        }
+                        return Err(transient(
+                            "original_elsewhere",
+                            "the original is not in this instance's image store",
+                        ));
+                    }
+                    Err(e) => return Err(transient("storage", e)),
+                };
+                let d = self.describe_bytes(Arc::new(bytes)).await.map_err(|e| {
+                    self.forget(image_id);
+                    permanent(e.code(), e)
+                })?;
+                db.put_descriptor(
+                    image_id,
+                    version,
+                    d.vector.len() as i32,
+                    &to_bytes(&d.vector),
+                    d.phash,
+                )
+                .await
+                .map_err(|e| transient("database", e))?;
+                (d.vector, d.phash, true)
+            }
+        };
+        let products = self
+            .index_products(image_id, &vector, phash)
+            .await
+            .map_err(|e| transient("database", e))?;
+        if computed {
+            events::announce(self.shared.redis.as_deref(), image_id).await;
+        }
+        Ok(serde_json::json!({
+            "image_id": image_id,
+            "descriptor_version": version,
+            "computed": computed,
+            "products_indexed": products,
+        }))
+    }
+
+    /// Indexes an image's stored descriptor if this instance waits for it (another instance
+    /// announced it, or the safety net found it). Returns whether it was found.
+    async fn index_stored(&self, image_id: &str) -> anyhow::Result<bool> {
+        let Some((bytes, phash)) = self
+            .shared
+            .db
+            .get_descriptor(image_id, self.embedder.version())
+            .await?
+        else {
+            return Ok(false);
+        };
+        let vector = from_bytes(&bytes).unwrap_or_default();
+        self.index_products(image_id, &vector, phash).await?;
+        Ok(true)
+    }
+
+    /// Puts every product showing `image_id` into the index with this descriptor, and stops
+    /// waiting for it. Returns how many products.
+    async fn index_products(
+        &self,
+        image_id: &str,
+        vector: &[f32],
+        phash: u64,
+    ) -> anyhow::Result<usize> {
+        let db = &self.shared.db;
+        let ids = db.products_with_image(image_id).await?;
+        let products = db.get_products(&ids).await?;
+        for p in &products {
+            self.index.upsert(p.id, vector, phash, meta(p, image_id));
+        }
+        self.forget(image_id);
+        self.spawn_graph_build_if_needed();
+        Ok(products.len())
+    }
+}
+
+/// Submits one `describe` job for `image_ids` at low priority (shoppers' batches first).
+async fn submit_describe(
+    queue: &dyn JobQueue,
+    version: i32,
+    image_ids: &[String],
+) -> anyhow::Result<String> {
+    let job = NewJob {
+        kind: crate::jobs::describe::KIND.to_owned(),
+        priority: Priority::Low,
+        idempotency_key: None,
+        items: image_ids
+            .iter()
+            .map(|id| serde_json::json!({"image_id": id}))
+            .collect(),
+        prefailed: Vec::new(),
+        meta: serde_json::json!({"purpose": "visual index", "descriptor_version": version}),
+    };
+    Ok(queue.submit(job).await?.id().to_owned())
+}
+
+/// A handle for background tasks that does not keep the service alive.
+struct WeakVisual {
+    index: VisualIndex,
+    embedder: Arc<dyn Embedder>,
+    limits: Limits,
+    shared: Weak<Shared>,
+}
+
+impl WeakVisual {
+    fn upgrade(&self) -> Option<VisualSearch> {
+        Some(VisualSearch {
+            index: self.index.clone(),
+            embedder: self.embedder.clone(),
+            limits: self.limits,
+            shared: self.shared.upgrade()?,
+        })
+    }
+}
+
+/// Every few seconds: images awaited longer than [`RECHECK_AFTER`] are looked up in the
+/// database (indexed when found), submitted again when their submission failed, and given
+/// up after [`GIVE_UP_AFTER`].
+async fn safety_net(weak: WeakVisual) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let Some(visual) = weak.upgrade() else { return };
+        let now = Instant::now();
+        let (mut check, mut resubmit, mut dropped) = (Vec::new(), Vec::new(), 0usize);
+        if let Ok(mut awaited) = visual.shared.awaited.lock() {
+            awaited.retain(|_, a| {
+                let keep = now.duration_since(a.since) < GIVE_UP_AFTER;
+                dropped += usize::from(!keep);
+                keep
+            });
+            for (id, a) in awaited.iter_mut() {
+                if check.len() >= 256 {
+                    break;
+                }
+                if now.duration_since(a.last_check) >= RECHECK_AFTER {
+                    a.last_check = now;
+                    check.push(id.clone());
+                    if !a.submitted {
+                        resubmit.push(id.clone());
+                    }
+                }
+            }
+        }
+        if dropped > 0 {
+            tracing::warn!(
+                images = dropped,
+                "gave up waiting for descriptors; the next start or product write asks again"
+            );
+        }
+        for id in check {
+            match visual.index_stored(&id).await {
+                Ok(true) => resubmit.retain(|r| *r != id),
+                Ok(false) => {}
+                Err(e) => tracing::debug!(error = %e, image_id = id, "descriptor recheck failed"),
+            }
+        }
+        if !resubmit.is_empty() {
+            visual.request(resubmit).await;
+        }
     }
 }
 
@@ -221,108 +535,4 @@ async fn describe_bytes(
     })
     .await
     .map_err(|e| PipelineError::Corrupt(format!("descriptor task failed: {e}")))?
-}
-
-struct WorkerHandle {
-    index: VisualIndex,
-    embedder: Arc<dyn Embedder>,
-    limits: Limits,
-    db: Db,
-    images: Images,
-    pending: Arc<AtomicUsize>,
-}
-
-/// The original is not in this instance's store (it was uploaded through another instance
-/// with its own store), so only that instance can describe it.
-#[derive(Debug, thiserror::Error)]
-#[error("the original is not in this instance's image store")]
-struct OriginalMissing;
-
-/// Computes descriptors for queued images, stores them and indexes their products.
-async fn worker(h: WorkerHandle, mut rx: tokio::sync::mpsc::Receiver<String>) {
-    let h = Arc::new(h);
-    while let Some(image_id) = rx.recv().await {
-        match describe_image(&h, &image_id).await {
-            Err(e) if e.is::<OriginalMissing>() => {
-                // The instance holding the original is describing it: wait for its
-                // descriptor in the database without holding up the queue.
-                let h = h.clone();
-                tokio::spawn(async move {
-                    await_remote_descriptor(&h, &image_id).await;
-                    h.pending.fetch_sub(1, Ordering::SeqCst);
-                });
-                continue;
-            }
-            Err(e) => tracing::warn!(error = %e, image_id, "visual descriptor failed"),
-            Ok(()) => {}
-        }
-        h.pending.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// Polls the database, backing off from 200 ms to 10 s for about a minute, for a
-/// descriptor another instance computes, and indexes it when it appears.
-async fn await_remote_descriptor(h: &WorkerHandle, image_id: &str) {
-    let mut delay = std::time::Duration::from_millis(200);
-    for _ in 0..10 {
-        tokio::time::sleep(delay).await;
-        match h.db.get_descriptor(image_id, h.embedder.version()).await {
-            Ok(Some((bytes, phash))) => {
-                let vector = from_bytes(&bytes).unwrap_or_default();
-                if let Err(e) = index_products(h, image_id, &vector, phash).await {
-                    tracing::warn!(error = %e, image_id, "indexing a remote descriptor failed");
-                }
-                return;
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, image_id, "reading a remote descriptor failed"),
-        }
-        delay = (delay * 2).min(std::time::Duration::from_secs(10));
-    }
-    tracing::warn!(
-        image_id,
-        "no descriptor appeared for an image this instance cannot read; the next load or write picks it up"
-    );
-}
-
-async fn describe_image(h: &WorkerHandle, image_id: &str) -> anyhow::Result<()> {
-    let version = h.embedder.version();
-    let (vector, phash) = match h.db.get_descriptor(image_id, version).await? {
-        Some((bytes, phash)) => (from_bytes(&bytes).unwrap_or_default(), phash),
-        None => {
-            let id = vitrine_common::api::ImageId::parse(image_id)?;
-            let Some((_, bytes)) = h.images.original(&id).await? else {
-                return Err(OriginalMissing.into());
-            };
-            let d = describe_bytes(h.embedder.clone(), h.limits, Arc::new(bytes)).await?;
-            h.db.put_descriptor(
-                image_id,
-                version,
-                d.vector.len() as i32,
-                &to_bytes(&d.vector),
-                d.phash,
-            )
-            .await?;
-            (d.vector, d.phash)
-        }
-    };
-    index_products(h, image_id, &vector, phash).await
-}
-
-/// Puts every product showing `image_id` into the index with this descriptor.
-async fn index_products(
-    h: &WorkerHandle,
-    image_id: &str,
-    vector: &[f32],
-    phash: u64,
-) -> anyhow::Result<()> {
-    let ids = h.db.products_with_image(image_id).await?;
-    for p in h.db.get_products(&ids).await? {
-        h.index.upsert(p.id, vector, phash, meta(&p, image_id));
-    }
-    if h.index.needs_graph() {
-        let index = h.index.clone();
-        tokio::task::spawn_blocking(move || index.build_graph_blocking());
-    }
-    Ok(())
 }

@@ -5,6 +5,10 @@
 //! JSON lines put the event's fields at the top level (`request_id`, `method`, `route`,
 //! `status`, `latency_ms`, `message`), so a log pipeline can index them without knowing
 //! `tracing`'s nesting; the enclosing request span (with the raw path) follows under `span`.
+//! They are written by [`json_lines::JsonLines`], which formats each span's fields once
+//! instead of once per event (see there for why).
+
+pub mod json_lines;
 
 use tracing::Subscriber;
 use tracing_subscriber::{EnvFilter, fmt, fmt::MakeWriter, prelude::*, util::SubscriberInitExt};
@@ -25,16 +29,7 @@ where
     let filter = EnvFilter::try_new(&settings.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
     let registry = tracing_subscriber::registry().with(filter);
     if settings.structured_logging {
-        Box::new(
-            registry.with(
-                fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(true)
-                    .with_span_list(false)
-                    .with_writer(writer),
-            ),
-        )
+        Box::new(registry.with(json_lines::JsonLines::new(writer)))
     } else {
         Box::new(registry.with(fmt::layer().with_target(false).with_writer(writer)))
     }
@@ -100,7 +95,59 @@ mod tests {
         assert_eq!(v["latency_ms"], 1.5);
         assert_eq!(v["level"], "INFO");
         assert_eq!(v["span"]["path"], "/api/products/7");
-        assert!(v["timestamp"].is_string());
+        assert_eq!(v["span"]["name"], "request");
+        assert_eq!(v["target"], module_path!());
+        let ts = v["timestamp"].as_str().unwrap();
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(ts).is_ok() && ts.ends_with('Z'),
+            "{ts}"
+        );
+    }
+
+    #[test]
+    fn structured_lines_are_valid_json_for_every_field_kind() {
+        let settings = Settings::from_lookup(|k| match k {
+            "STRUCTURED_LOGGING" => Some("true".into()),
+            _ => None,
+        })
+        .unwrap();
+        let buf = Buffer::default();
+        let writer = buf.clone();
+        tracing::subscriber::with_default(subscriber(&settings, move || writer.clone()), || {
+            let span = tracing::info_span!("job", id = 7u64, note = tracing::field::Empty);
+            span.record("note", "late \"quoted\"");
+            let _entered = span.enter();
+            let err = std::io::Error::other("disk\nfull");
+            tracing::warn!(
+                error = &err as &dyn std::error::Error,
+                ratio = f64::NAN,
+                negative = -3i64,
+                ok = false,
+                debug = ?vec!["a\"b"],
+                "line with {} and a tab\t",
+                "args"
+            );
+            drop(_entered);
+            tracing::info!("outside any span");
+        });
+        let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        let v = &lines[0];
+        assert_eq!(v["level"], "WARN");
+        assert_eq!(v["message"], "line with args and a tab\t");
+        assert_eq!(v["error"], "disk\nfull");
+        assert!(v["ratio"].is_null());
+        assert_eq!(v["negative"], -3);
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["debug"], "[\"a\\\"b\"]");
+        assert_eq!(v["span"]["id"], 7);
+        assert_eq!(v["span"]["note"], "late \"quoted\"");
+        assert_eq!(v["span"]["name"], "job");
+        assert!(lines[1].get("span").is_none(), "{}", lines[1]);
     }
 
     #[test]
