@@ -4,14 +4,17 @@
 //!
 //! `cargo bench -p vitrine-origin --bench monitoring`
 //! (`BENCH_SECONDS` per measurement, default 3; `BENCH_ROUNDS`, default 5;
-//! `BENCH_CONCURRENCY`, default 32; `BENCH_LOGGING=false` to measure the metrics alone).
+//! `BENCH_CONCURRENCY`, default 32; `BENCH_LOGGING=false` to measure the metrics alone;
+//! `BENCH_ONLY=on|off` to run one side only, for a profiler).
 //!
 //! *On* is production's observability: `MONITORING_ENABLED=true` (Prometheus counters and
 //! histogram, the `/api/performance` window) and the per-request JSON log line at `info`,
 //! formatted in full and written to a sink. *Off* is `MONITORING_ENABLED=false` with
 //! `LOG_LEVEL=warn`, so neither is done. Both apps run side by side in this process; rounds
 //! alternate which goes first, and the medians are compared, so drift on a shared machine
-//! hits both alike. Two figures: over HTTP on loopback (what a client sees, including
+//! hits both alike. Over HTTP the one global subscriber's filter is switched between the
+//! sides (hyper's connection tasks use the global subscriber); in-process each side's tasks
+//! carry a subscriber of their own. Two figures: over HTTP on loopback (what a client sees, including
 //! hyper and the client's own cost) and in-process through the router (`oneshot`, no
 //! network: the middleware's share is largest there, so that ratio is the stricter one).
 //! Prints figures; asserts nothing about time.
@@ -26,6 +29,7 @@ use std::{
 
 use axum::{Router, body::Body};
 use tower::ServiceExt;
+use tracing::instrument::WithSubscriber;
 use tracing_subscriber::{EnvFilter, prelude::*, reload};
 use vitrine_origin::{
     config::Settings, routes, startup, state::AppState, telemetry::json_lines::JsonLines,
@@ -94,14 +98,19 @@ async fn http_rps(url: &str, secs: u64, concurrency: u64) -> f64 {
 }
 
 /// Requests per second through the router in-process.
-async fn router_rps(router: &Router, secs: u64, concurrency: u64) -> f64 {
+async fn router_rps(
+    router: &Router,
+    dispatch: &tracing::Dispatch,
+    secs: u64,
+    concurrency: u64,
+) -> f64 {
     let done = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let tasks: Vec<_> = (0..concurrency)
         .map(|_| {
             let (router, done, stop) = (router.clone(), done.clone(), stop.clone());
-            tokio::spawn(async move {
+            let task = async move {
                 while !stop.load(Ordering::Relaxed) {
                     let req = http::Request::get("/api/health/live")
                         .body(Body::empty())
@@ -114,7 +123,8 @@ async fn router_rps(router: &Router, secs: u64, concurrency: u64) -> f64 {
                     // workers never park, and the timer that ends the measurement never fires.
                     tokio::task::yield_now().await;
                 }
-            })
+            };
+            tokio::spawn(task.with_subscriber(dispatch.clone()))
         })
         .collect();
     tokio::time::sleep(Duration::from_secs(secs)).await;
@@ -150,6 +160,12 @@ fn main() {
     // BENCH_LOGGING=false keeps the log filter at warn in both modes, to separate the
     // metrics' share of the overhead from the log line's.
     let logging = std::env::var("BENCH_LOGGING").map_or(true, |v| v != "false");
+    // BENCH_ONLY=on|off measures one side only (to profile it, e.g. under `perf record`).
+    let only = match std::env::var("BENCH_ONLY").as_deref() {
+        Ok("on") => Some(0),
+        Ok("off") => Some(1),
+        _ => None,
+    };
     let set_logging = |on: bool| {
         let on = on && logging;
         filter_handle
@@ -182,6 +198,17 @@ fn main() {
             ));
         }
         let routers = [routes::router(on.clone()), routes::router(off.clone())];
+        // In-process, each side's tasks run under a subscriber of their own (logging on at
+        // info / off at warn), so the two share no filter state and nothing is reloaded.
+        let dispatch = |level: &str| {
+            let level = if logging { level } else { "warn" };
+            tracing::Dispatch::new(
+                tracing_subscriber::registry()
+                    .with(EnvFilter::new(level))
+                    .with(JsonLines::new(std::io::sink)),
+            )
+        };
+        let dispatches = [dispatch("info"), dispatch("warn")];
 
         println!(
             "monitoring overhead: GET /api/health/live, {rounds} rounds × {secs} s per mode, \
@@ -195,19 +222,19 @@ fn main() {
                 http_rps(&urls[0], 1, concurrency).await;
                 http_rps(&urls[1], 1, concurrency).await;
             } else {
-                router_rps(&routers[0], 1, concurrency).await;
-                router_rps(&routers[1], 1, concurrency).await;
+                router_rps(&routers[0], &dispatches[0], 1, concurrency).await;
+                router_rps(&routers[1], &dispatches[1], 1, concurrency).await;
             }
             let (mut rps_on, mut rps_off, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
             for round in 0..rounds {
-                let mut measured = [0.0; 2];
+                let mut measured = [f64::NAN; 2];
                 let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
-                for i in order {
+                for i in order.into_iter().filter(|i| only.is_none_or(|o| o == *i)) {
                     set_logging(i == 0);
                     measured[i] = if over_http {
                         http_rps(&urls[i], secs, concurrency).await
                     } else {
-                        router_rps(&routers[i], secs, concurrency).await
+                        router_rps(&routers[i], &dispatches[i], secs, concurrency).await
                     };
                 }
                 println!(
