@@ -7,6 +7,9 @@
 # are unpacked into data/bench-photos.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The shared build folder, as the test and edge scripts use (a release build from nothing
+# takes ~20 minutes here).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vitrine-target}"
 
 if ! command -v vipsthumbnail >/dev/null; then
   echo "installing libvips-tools (vipsthumbnail)…"
