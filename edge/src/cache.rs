@@ -383,18 +383,15 @@ mod wasm {
     /// * otherwise → the origin (conditionally, with the entry's ETag); a 304 refreshes the
     ///   entry, an error or timeout serves it STALE while stale-if-error allows;
     /// * no entry → the origin; stored in the background when storable (MISS).
-    ///
-    /// `existing` is what [`lookup`] returned for `url` (read by the caller, possibly while
-    /// it waited for something else).
     pub async fn fetch_cached(
         settings: &Rc<Settings>,
         ctx: &Context,
         env: &worker::Env,
         url: &str,
         req: OriginRequest,
-        existing: Option<Entry>,
     ) -> Result<Outcome, EdgeError> {
         let now = now_secs();
+        let existing = lookup(url).await;
         if let Some(entry) = &existing {
             match entry.meta.freshness(now) {
                 Freshness::Fresh { .. } => {

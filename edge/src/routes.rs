@@ -83,9 +83,6 @@ mod wasm {
         pub client_ip: Option<String>,
         /// The negotiated coding token (`br`, `gzip`, `identity`…).
         pub variant: &'static str,
-        /// The cache entry this request will read first, looked up while the rate limiter
-        /// decided: `(entry url, what the Cache API returned)`.
-        pub prefetched: std::cell::RefCell<Option<(String, Option<Entry>)>>,
     }
 
     /// A response being built: everything but the common headers added at the end.
@@ -113,16 +110,6 @@ mod wasm {
     }
 
     impl Cx<'_> {
-        /// The entry under `url`: the one looked up beside the rate-limit check when it is
-        /// the same url (taken once), else read now.
-        pub async fn lookup(&self, url: &str) -> Option<Entry> {
-            let taken = self.prefetched.borrow_mut().take();
-            match taken {
-                Some((prefetched_url, entry)) if prefetched_url == url => entry,
-                _ => cache::lookup(url).await,
-            }
-        }
-
         pub fn header(&self, name: &str) -> Option<String> {
             self.headers
                 .iter()
@@ -306,16 +293,7 @@ mod wasm {
             headers: cx.origin_headers(cx.variant, true),
         };
         Ok(
-            match cache::fetch_cached(
-                &cx.settings,
-                cx.ctx,
-                cx.env,
-                &url,
-                req,
-                cx.lookup(&url).await,
-            )
-            .await?
-            {
+            match cache::fetch_cached(&cx.settings, cx.ctx, cx.env, &url, req).await? {
                 Outcome::Cached {
                     entry,
                     x_cache,
@@ -454,59 +432,35 @@ mod wasm {
         let route = route(&method, &path);
         let client_ip = find("cf-connecting-ip");
 
-        let negotiated = encoding_variant(find("accept-encoding").as_deref(), &settings.encodings);
-        // The cache entry the route reads first is looked up while the rate limiter decides
-        // (a Durable Object round trip): a cache read is not origin work, and the two waits
-        // overlap instead of adding up. A refused request simply never uses it.
-        let lookup_url = match (route, negotiated) {
-            (Route::Cached, Some(v)) => Some(entry_url("http", v, &path, url.query())),
-            (Route::Thumbnail, Some(_)) => {
-                crate::thumbnail::entry_url_of(&settings, &path, find("accept").as_deref())
-            }
-            _ => None,
-        };
-        let limit = async {
-            if !settings.rate_limit_enabled || matches!(route, Route::Health | Route::Purge) {
-                return None;
-            }
+        let mut extra: Vec<(String, String)> = Vec::new();
+        if settings.rate_limit_enabled && !matches!(route, Route::Health | Route::Purge) {
             let class = RouteClass::classify(&method, &path);
             let (authorization, x_api_key) = (find("authorization"), find("x-api-key"));
             let key = rate_limit::api_key(authorization.as_deref(), x_api_key.as_deref());
             let client = rate_limit::client_id(&settings, key, client_ip.as_deref());
-            rate_limit::check_remote(&env, class, &client)
-                .await
-                .map(|d| (class, d))
-        };
-        let prefetch = async {
-            match lookup_url {
-                Some(u) => {
-                    let entry = cache::lookup(&u).await;
-                    Some((u, entry))
+            if let Some(decision) = rate_limit::check_remote(&env, class, &client).await {
+                extra.extend(rate_limit::headers(&settings, class, &decision));
+                if !decision.allowed {
+                    let e = EdgeError::RateLimited {
+                        retry_after_secs: decision.retry_after_secs().max(1),
+                    };
+                    return Ok(error_response(e, &request_id, started, &extra));
                 }
-                None => None,
-            }
-        };
-        let (decision, prefetched) = futures::join!(limit, prefetch);
-
-        let mut extra: Vec<(String, String)> = Vec::new();
-        if let Some((class, decision)) = decision {
-            extra.extend(rate_limit::headers(&settings, class, &decision));
-            if !decision.allowed {
-                let e = EdgeError::RateLimited {
-                    retry_after_secs: decision.retry_after_secs().max(1),
-                };
-                return Ok(error_response(e, &request_id, started, &extra));
             }
         }
 
-        let Some(variant) = negotiated else {
-            return Ok(error_response(
-                EdgeError::NotAcceptable,
-                &request_id,
-                started,
-                &extra,
-            ));
-        };
+        let variant =
+            match encoding_variant(find("accept-encoding").as_deref(), &settings.encodings) {
+                Some(v) => v,
+                None => {
+                    return Ok(error_response(
+                        EdgeError::NotAcceptable,
+                        &request_id,
+                        started,
+                        &extra,
+                    ));
+                }
+            };
         let cx = Cx {
             settings: settings.clone(),
             env: &env,
@@ -519,7 +473,6 @@ mod wasm {
             request_id: request_id.clone(),
             client_ip,
             variant,
-            prefetched: std::cell::RefCell::new(prefetched),
         };
         let result = match route {
             Route::Health => Ok(json_reply(200, r#"{"status":"ok"}"#.into())),

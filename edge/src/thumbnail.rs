@@ -87,27 +87,6 @@ pub fn plan(settings: &Settings, path: &str, accept: Option<&str>) -> Result<Pla
     }
 }
 
-/// The edge cache url of a rendered thumbnail (common's thumbnail key).
-pub fn thumb_entry_url(image_id: &ImageId, spec: &ThumbSpec, format: OutputFormat) -> String {
-    let key =
-        vitrine_common::cache_key::thumbnail(image_id.as_str(), &spec.canonical(), format.as_str());
-    crate::cache::entry_url("thumb", format.as_str(), &format!("/{key}"), None)
-}
-
-/// The url [`thumb_entry_url`] gives for an `/img/…` path the edge would render; `None` when
-/// it would not (forwarded, or refused: nothing to look up).
-pub fn entry_url_of(settings: &Settings, path: &str, accept: Option<&str>) -> Option<String> {
-    match plan(settings, path, accept).ok()? {
-        Plan::Edge {
-            spec,
-            format,
-            image_id,
-            ..
-        } => Some(thumb_entry_url(&image_id, &spec, format)),
-        Plan::Origin { .. } => None,
-    }
-}
-
 /// After probing the original: whether the edge renders it, or forwards (`Err(reason)`).
 /// Over the byte/pixel limits, or an output whose free side (aspect ratio) would exceed the
 /// edge's maximum, goes to the origin; other pipeline errors are the client's answer.
@@ -142,11 +121,12 @@ pub use wasm::*;
 mod wasm {
     use std::{cell::RefCell, rc::Rc};
 
+    use vitrine_common::cache_key;
     use vitrine_common::cache_key::Namespace;
     use vitrine_common::http_cache::{CachePolicy, EntityTag};
     use vitrine_common::thumbnail::{probe, process};
 
-    use super::{Plan, accept_source, plan, thumb_entry_url};
+    use super::{Plan, accept_source, plan};
     use crate::cache::{self, Entry, Outcome, StoredMeta, XCache, entry_url};
     use crate::error::EdgeError;
     use crate::memo::{MEMO_BYTES, Memo};
@@ -173,8 +153,9 @@ mod wasm {
             };
         let vary: &[&str] = if vary_accept { &["Accept"] } else { &[] };
 
-        let thumb_url = thumb_entry_url(&image_id, &spec, format);
-        if let Some(entry) = cx.lookup(&thumb_url).await {
+        let key = cache_key::thumbnail(image_id.as_str(), &spec.canonical(), format.as_str());
+        let thumb_url = entry_url("thumb", format.as_str(), &format!("/{key}"), None);
+        if let Some(entry) = cache::lookup(&thumb_url).await {
             return Ok(cx.reply_entry(entry, XCache::Hit, None, vary, Some("edge")));
         }
 
@@ -191,16 +172,8 @@ mod wasm {
                     headers: cx.origin_headers("identity", true),
                 };
                 let original_url = entry_url("http", "identity", &original_target, None);
-                let existing = cache::lookup(&original_url).await;
-                match cache::fetch_cached(
-                    &cx.settings,
-                    cx.ctx,
-                    cx.env,
-                    &original_url,
-                    original_req,
-                    existing,
-                )
-                .await?
+                match cache::fetch_cached(&cx.settings, cx.ctx, cx.env, &original_url, original_req)
+                    .await?
                 {
                     Outcome::Cached {
                         entry, origin_ms, ..
@@ -277,32 +250,6 @@ mod tests {
     fn url(options: &str) -> String {
         let signed = format!("/{options}/{ID}");
         format!("/img/{}{signed}", sign(KEY.as_bytes(), &signed))
-    }
-
-    #[test]
-    fn the_prefetched_entry_is_the_one_the_render_path_reads() {
-        let s = settings();
-        let path = url("w:300/f:auto");
-        let Plan::Edge {
-            spec,
-            format,
-            image_id,
-            ..
-        } = plan(&s, &path, Some("image/webp")).unwrap()
-        else {
-            panic!("expected an edge plan");
-        };
-        let expected = thumb_entry_url(&image_id, &spec, format);
-        assert_eq!(entry_url_of(&s, &path, Some("image/webp")), Some(expected));
-        // f:auto: another Accept is another entry.
-        assert_ne!(
-            entry_url_of(&s, &path, Some("image/jpeg")),
-            entry_url_of(&s, &path, Some("image/webp"))
-        );
-        // Forwarded or refused: nothing to look up.
-        assert_eq!(entry_url_of(&s, &url("w:2000"), None), None);
-        let forged = path.replacen("/img/", "/img/x", 1);
-        assert_eq!(entry_url_of(&s, &forged, None), None);
     }
 
     #[test]
