@@ -29,8 +29,8 @@ const stubCount = async (path) => (json(await raw(`${STUB}/__stub/counters`))[pa
 const xcache = (r) => r.headers["x-cache"];
 
 /** A rendered thumbnail is stored in the background (`ctx.waitUntil`) after its MISS is
- * answered, and the next request's cache read starts at once (beside the rate-limit check),
- * so it may run before the store lands: ask again, briefly, until it is a HIT. */
+ * answered, so on a slow machine the next request may read the cache before the store
+ * lands: ask again, briefly, until it is a HIT. */
 async function untilHit(url, init, tries = 40) {
   let r;
   for (let i = 0; i < tries; i++) {
