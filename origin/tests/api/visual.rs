@@ -354,7 +354,7 @@ async fn similar_to_a_product_not_indexed_yet_describes_its_photo_on_the_spot() 
 /// picks up the descriptor A stores.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_write_on_one_instance_reaches_the_other_visual_index() {
-    use crate::helpers::{API_KEY, spawn_app_with, test_redis_url, unique_prefix};
+    use crate::helpers::{spawn_app_with, test_redis_url, unique_prefix};
     let redis = test_redis_url();
     let prefix = unique_prefix();
     let extra = [
@@ -369,20 +369,7 @@ async fn a_write_on_one_instance_reaches_the_other_visual_index() {
     assert_eq!(b.state.visual.index.len(), 0);
 
     let photo = vitrine_origin::demo::render_image(5).unwrap();
-    let r = a
-        .client
-        .post(a.url("/api/images"))
-        .bearer_auth(API_KEY)
-        .header("content-type", "application/octet-stream")
-        .body(photo.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let image: serde_json::Value = r.json().await.unwrap();
-    let mut product = crate::helpers::product_json("VIS-1", "Desk Lamp", "Lamps", "Lumen", 4_900);
-    product["image_id"] = image["id"].clone();
-    let created = a.create_product(product).await;
+    let created = product_with_photo(&a, &a, "VIS-1", photo.clone()).await;
 
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while b.state.visual.index.is_empty() {
@@ -406,17 +393,8 @@ async fn product_with_photo(
     sku: &str,
     photo: Vec<u8>,
 ) -> serde_json::Value {
-    let r = via_upload
-        .client
-        .post(via_upload.url("/api/images"))
-        .bearer_auth(crate::helpers::API_KEY)
-        .header("content-type", "application/octet-stream")
-        .body(photo)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let image: serde_json::Value = r.json().await.unwrap();
+    let (status, image) = crate::images::upload(via_upload, photo).await;
+    assert_eq!(status, 201, "{image}");
     let mut product = crate::helpers::product_json(sku, "Desk Lamp", "Lamps", "Lumen", 4_900);
     product["image_id"] = image["id"].clone();
     via_write.create_product(product).await
