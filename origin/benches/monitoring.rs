@@ -30,9 +30,12 @@ use std::{
 use axum::{Router, body::Body};
 use tower::ServiceExt;
 use tracing::instrument::WithSubscriber;
-use tracing_subscriber::{EnvFilter, prelude::*, reload};
+use tracing_subscriber::{prelude::*, reload};
 use vitrine_origin::{
-    config::Settings, routes, startup, state::AppState, telemetry::json_lines::JsonLines,
+    config::Settings,
+    routes, startup,
+    state::AppState,
+    telemetry::{self, json_lines::JsonLines},
 };
 
 fn env_num(name: &str, default: u64) -> u64 {
@@ -150,9 +153,9 @@ fn main() {
     let rounds = env_num("BENCH_ROUNDS", 5).max(1);
     let concurrency = env_num("BENCH_CONCURRENCY", 32).max(1);
 
-    // JSON logs to a sink through production's layer: every line is formatted, none is
+    // JSON logs to a sink through production's filter and layer: every line is formatted, none is
     // written anywhere. The filter is swapped between the on and off measurements.
-    let (filter, filter_handle) = reload::Layer::new(EnvFilter::new("info"));
+    let (filter, filter_handle) = reload::Layer::new(telemetry::filter("info"));
     tracing_subscriber::registry()
         .with(filter)
         .with(JsonLines::new(std::io::sink))
@@ -169,7 +172,7 @@ fn main() {
     let set_logging = |on: bool| {
         let on = on && logging;
         filter_handle
-            .reload(EnvFilter::new(if on { "info" } else { "warn" }))
+            .reload(telemetry::filter(if on { "info" } else { "warn" }))
             .expect("reloading the log filter");
     };
 
@@ -204,7 +207,7 @@ fn main() {
             let level = if logging { level } else { "warn" };
             tracing::Dispatch::new(
                 tracing_subscriber::registry()
-                    .with(EnvFilter::new(level))
+                    .with(telemetry::filter(level))
                     .with(JsonLines::new(std::io::sink)),
             )
         };

@@ -35,6 +35,7 @@ pub mod http;
 pub mod l2;
 pub mod stats;
 pub mod striped;
+pub mod subscription;
 
 use std::{
     future::Future,
@@ -47,7 +48,6 @@ use std::{
 };
 
 use bytes::Bytes;
-use futures::StreamExt;
 use moka::{Expiry, future::Cache as Moka};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -55,6 +55,7 @@ use vitrine_common::cache_key::{self, CacheKey, Namespace, Tag};
 
 pub use self::l2::{L2Error, Redis};
 use self::stats::{CacheStats, Operation, Status, Tier};
+use self::subscription::{Event, Subscription};
 use crate::config::Settings;
 
 /// Jitter applied to namespace TTLs: up to 10 % shorter, so entries written together do not
@@ -667,50 +668,34 @@ impl Cache {
 
 /// Subscribes to the invalidation channel and applies what arrives, reconnecting forever.
 async fn listen(weak: std::sync::Weak<Inner>, l2: Arc<Redis>) {
-    let channel = l2.channel();
-    let mut first = true;
+    let mut subscription = Subscription::new(&l2, l2.channel());
     loop {
-        let connected =
-            tokio::time::timeout(Duration::from_secs(2), l2.client().get_async_pubsub()).await;
-        match connected {
-            Ok(Ok(mut pubsub)) => {
-                if let Err(e) = pubsub.subscribe(&channel).await {
-                    tracing::warn!(error = %e, "subscribing to cache invalidations failed");
-                } else {
-                    let Some(inner) = weak.upgrade() else { return };
+        match subscription.next().await {
+            Event::Subscribed { resumed } => {
+                let Some(inner) = weak.upgrade() else { return };
+                let cache = Cache(inner);
+                if resumed {
                     // Whatever was published while we were not listening is lost: resync.
-                    if !first {
-                        Cache(inner).resynchronise().await;
-                    } else {
-                        let cache = Cache(inner);
-                        let keys: Vec<String> = Namespace::ALL
-                            .iter()
-                            .map(|ns| cache_key::generation_counter_key(*ns))
-                            .collect();
-                        if let Ok(gens) = l2.get_counters(&keys).await {
-                            for (ns, g) in Namespace::ALL.iter().zip(gens) {
-                                cache.0.generations[ns.index()].fetch_max(g, Ordering::AcqRel);
-                            }
+                    cache.resynchronise().await;
+                } else {
+                    let keys: Vec<String> = Namespace::ALL
+                        .iter()
+                        .map(|ns| cache_key::generation_counter_key(*ns))
+                        .collect();
+                    if let Ok(gens) = l2.get_counters(&keys).await {
+                        for (ns, g) in Namespace::ALL.iter().zip(gens) {
+                            cache.0.generations[ns.index()].fetch_max(g, Ordering::AcqRel);
                         }
                     }
-                    let mut messages = pubsub.on_message();
-                    while let Some(msg) = messages.next().await {
-                        let Some(inner) = weak.upgrade() else { return };
-                        Cache(inner).apply_remote(msg.get_payload_bytes()).await;
-                    }
-                    tracing::warn!("cache invalidation subscription lost; reconnecting");
                 }
             }
-            Ok(Err(e)) => {
-                tracing::debug!(error = %e, "cannot subscribe to cache invalidations yet")
+            Event::Message(msg) => {
+                let Some(inner) = weak.upgrade() else { return };
+                Cache(inner).apply_remote(msg.get_payload_bytes()).await;
             }
-            Err(_) => tracing::debug!("subscribing to cache invalidations timed out"),
+            Event::Lost if weak.strong_count() == 0 => return,
+            Event::Lost => {}
         }
-        first = false;
-        if weak.strong_count() == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 

@@ -1,7 +1,7 @@
 //! The router: every route, and the middleware stack around it.
 //!
 //! Order of the layers (outermost first): compression (negotiation, then the encoders) →
-//! request id → trace span → request log, stats and metrics → rate limit → panic catcher →
+//! request id → request span, log, stats and metrics → rate limit → panic catcher →
 //! timeout → body limit → handler. The request id is assigned first so every log line and
 //! error carries it; the panic catcher sits inside the recorder so a panicking handler is
 //! logged and counted as the 500 it answers; a limited request is refused before any work.
@@ -28,7 +28,8 @@ use axum::{
     routing::{MethodRouter, get, post},
 };
 use tower::ServiceBuilder;
-use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+use tower_http::catch_panic::CatchPanicLayer;
+use tracing::Instrument;
 
 use crate::{config::Settings, error::ApiError, state::AppState};
 
@@ -102,31 +103,20 @@ pub fn router(state: AppState) -> Router {
     let app = api.layer(
         ServiceBuilder::new()
             .layer(middleware::from_fn(request_id))
-            .layer(
-                TraceLayer::new_for_http()
-                    .make_span_with(|req: &Request| {
-                        let id = req
-                            .headers()
-                            .get(REQUEST_ID)
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("-");
-                        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-                    })
-                    .on_request(())
-                    .on_response(()),
-            )
             .layer(middleware::from_fn_with_state(state.clone(), record))
             .layer(middleware::from_fn_with_state(
                 state.clone(),
                 crate::rate_limit::middleware,
             ))
             .layer(CatchPanicLayer::custom(panic_response))
-            .layer(HandleErrorLayer::new(move |_: tower::BoxError| async move {
-                ApiError::Timeout(format!(
-                    "the request took longer than {} s and was abandoned",
-                    timeout.as_secs_f64()
-                ))
-            }))
+            .layer(HandleErrorLayer::new(
+                move |_: tower::BoxError| async move {
+                    ApiError::Timeout(format!(
+                        "the request took longer than {} s and was abandoned",
+                        timeout.as_secs_f64()
+                    ))
+                },
+            ))
             .timeout(timeout),
     );
     // Compression wraps everything, errors included.
@@ -178,16 +168,31 @@ async fn request_id(mut req: Request, next: Next) -> Response {
     response
 }
 
-/// Logs one line per request with request id, route template, status and latency; feeds
-/// the counters, and (unless `MONITORING_ENABLED=false`) the Prometheus metrics and the
-/// `/api/performance` windows. The route is the template (`MatchedPath`), never the raw path,
-/// so ids in URLs cannot multiply log fields' values or metric series.
+/// Runs the request inside a `request` span (method, raw path, request id: every line a
+/// handler logs carries them) and logs one line per request with request id, route
+/// template, status and latency; feeds the counters, and (unless `MONITORING_ENABLED=false`)
+/// the Prometheus metrics and the `/api/performance` windows. The route is the template
+/// (`MatchedPath`), never the raw path, so ids in URLs cannot multiply log fields' values or
+/// metric series.
+///
+/// The span is made here rather than by tower-http's `TraceLayer`: that one also enters the
+/// span on every poll of the response body and logs 5xx responses a second time.
 async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let matched = req.extensions().get::<MatchedPath>().cloned();
     let request_id = req.headers().get(REQUEST_ID).cloned();
+    let request_id = request_id
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
     let method = req.method().clone();
-    let response = next.run(req).await;
+    let span = tracing::info_span!(
+        "request",
+        method = method.as_str(),
+        path = req.uri().path(),
+        request_id
+    );
+    let response = next.run(req).instrument(span.clone()).await;
     let elapsed = started.elapsed();
     let status = response.status();
     state
@@ -198,16 +203,28 @@ async fn record(State(state): State<AppState>, req: Request, next: Next) -> Resp
         .metrics
         .record_request(&method, route, status, elapsed);
     let route = route.unwrap_or(crate::metrics::UNMATCHED_ENDPOINT);
-    let request_id = request_id
-        .as_ref()
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-");
     let status = status.as_u16();
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    let _entered = span.enter();
+    let method = method.as_str();
     if status >= 500 {
-        tracing::error!(%method, route, status, latency_ms, request_id, "request finished");
+        tracing::error!(
+            method,
+            route,
+            status,
+            latency_ms,
+            request_id,
+            "request finished"
+        );
     } else {
-        tracing::info!(%method, route, status, latency_ms, request_id, "request finished");
+        tracing::info!(
+            method,
+            route,
+            status,
+            latency_ms,
+            request_id,
+            "request finished"
+        );
     }
     response
 }

@@ -7,11 +7,22 @@
 //! `tracing`'s nesting; the enclosing request span (with the raw path) follows under `span`.
 //! They are written by [`json_lines::JsonLines`], which formats each span's fields once
 //! instead of once per event (see there for why).
+//!
+//! The filter is `tracing_subscriber`'s `Targets` whenever `LOG_LEVEL` is levels and
+//! targets only (`info`, `warn,vitrine_origin=debug`), and an `EnvFilter` only when it names
+//! spans or fields (`[request{path}]=debug`). Why: an `EnvFilter` takes a process-wide
+//! read lock on every span enter, exit and close to look for span-scoped directives, even
+//! when it has none; the request span is entered on every poll of every request, so on two
+//! cores that lock's cache line bounced between them on each request (the monitoring bench
+//! measured it). `Targets` decides once per callsite and has no per-span work.
 
 pub mod json_lines;
 
 use tracing::Subscriber;
-use tracing_subscriber::{EnvFilter, fmt, fmt::MakeWriter, prelude::*, util::SubscriberInitExt};
+use tracing_subscriber::{
+    EnvFilter, Layer, Registry, filter::Targets, fmt, fmt::MakeWriter, prelude::*,
+    util::SubscriberInitExt,
+};
 
 use crate::config::Settings;
 
@@ -25,13 +36,21 @@ pub fn subscriber<W>(settings: &Settings, writer: W) -> Box<dyn Subscriber + Sen
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    // Settings::from_lookup has validated LOG_LEVEL already.
-    let filter = EnvFilter::try_new(&settings.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let registry = tracing_subscriber::registry().with(filter);
+    let registry = tracing_subscriber::registry().with(filter(&settings.log_level));
     if settings.structured_logging {
         Box::new(registry.with(json_lines::JsonLines::new(writer)))
     } else {
         Box::new(registry.with(fmt::layer().with_target(false).with_writer(writer)))
+    }
+}
+
+/// The cheapest filter that means what `log_level` says (see the module docs).
+pub fn filter(log_level: &str) -> Box<dyn Layer<Registry> + Send + Sync> {
+    let plain = !log_level.contains(['[', '{']);
+    match log_level.parse::<Targets>() {
+        Ok(targets) if plain => Box::new(targets),
+        // Settings::from_lookup has validated LOG_LEVEL as an EnvFilter already.
+        _ => Box::new(EnvFilter::try_new(log_level).unwrap_or_else(|_| EnvFilter::new("info"))),
     }
 }
 
@@ -159,5 +178,10 @@ mod tests {
         let filtered = capture(&[("LOG_LEVEL", "info,vitrine_origin=debug")]);
         assert_eq!(filtered.len(), 2, "{filtered:?}");
         assert!(filtered[0].contains("request finished") && !filtered[0].starts_with('{'));
+        // A span directive (EnvFilter only): debug inside `request` spans, warn elsewhere.
+        let scoped = capture(&[("LOG_LEVEL", "warn,[request]=debug")]);
+        assert_eq!(scoped.len(), 2, "{scoped:?}");
+        let other_span = capture(&[("LOG_LEVEL", "warn,[job]=debug")]);
+        assert!(other_span.is_empty(), "{other_span:?}");
     }
 }

@@ -5,12 +5,13 @@
 //! reads the descriptor from the database. Messages are hints, not the record: one lost while
 //! an instance was disconnected is made up by the safety net's database recheck.
 
-use std::{sync::Arc, time::Duration};
-
-use futures::StreamExt;
+use std::sync::Arc;
 
 use super::WeakVisual;
-use crate::cache::l2::Redis;
+use crate::cache::{
+    l2::Redis,
+    subscription::{Event, Subscription},
+};
 
 fn channel(redis: &Redis) -> String {
     redis.key("v1:visual:described")
@@ -33,31 +34,25 @@ pub(super) async fn announce(redis: Option<&Redis>, image_id: &str) {
 
 /// Subscribes and indexes announced images this instance waits for, reconnecting forever.
 pub(super) async fn listen(weak: WeakVisual, redis: Arc<Redis>) {
-    let channel = channel(&redis);
+    let mut subscription = Subscription::new(&redis, channel(&redis));
     loop {
-        let connected =
-            tokio::time::timeout(Duration::from_secs(2), redis.client().get_async_pubsub()).await;
-        if let Ok(Ok(mut pubsub)) = connected {
-            if pubsub.subscribe(&channel).await.is_ok() {
-                let mut messages = pubsub.on_message();
-                while let Some(msg) = messages.next().await {
-                    let Some(visual) = weak.upgrade() else { return };
-                    let Ok(image_id) = msg.get_payload::<String>() else {
-                        continue;
-                    };
-                    if !visual.is_awaited(&image_id) {
-                        continue;
-                    }
-                    if let Err(e) = visual.index_stored(&image_id).await {
-                        tracing::warn!(error = %e, image_id, "indexing an announced descriptor failed");
-                    }
+        match subscription.next().await {
+            // Announcements missed while disconnected are the safety net's to find.
+            Event::Subscribed { .. } => {}
+            Event::Message(msg) => {
+                let Some(visual) = weak.upgrade() else { return };
+                let Ok(image_id) = msg.get_payload::<String>() else {
+                    continue;
+                };
+                if !visual.is_awaited(&image_id) {
+                    continue;
+                }
+                if let Err(e) = visual.index_stored(&image_id).await {
+                    tracing::warn!(error = %e, image_id, "indexing an announced descriptor failed");
                 }
             }
-            tracing::debug!("descriptor announcements: subscription lost; reconnecting");
+            Event::Lost if weak.shared.strong_count() == 0 => return,
+            Event::Lost => {}
         }
-        if weak.shared.strong_count() == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
