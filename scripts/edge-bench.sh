@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Edge benchmark (a program that prints figures, not a test): builds the Worker, starts the
 # stub origin and `wrangler dev` on free loopback ports, and measures
+#   * the floor: `/__edge/health` p50/p95 (wrangler's proxy and the isolate only);
 #   * edge cache HIT latency p50/p95 (sequential, keep-alive) and HIT req/s (16 clients, 5 s);
 #   * an edge thumbnail, 640×480 JPEG → 300 px WebP, p50/p95 over 99 distinct cache keys, beside
 #     the same job run natively by common's pipeline (examples/native_thumb.rs, same pure-Rust
@@ -38,10 +39,12 @@ echo "$native"
 
 get() { grep -o "$1=[0-9.]*" <<<"$2" | head -n 1 | cut -d= -f2; }
 tp50=$(get thumb_p50_ms "$out") tp95=$(get thumb_p95_ms "$out") hp50=$(get hit_p50_ms "$out")
+fp50=$(get floor_p50_ms "$out")
 np50=$(get p50_ms "$native") np95=$(get p95_ms "$native")
 echo "== summary"
-awk -v tp50="$tp50" -v tp95="$tp95" -v hp50="$hp50" -v np50="$np50" -v np95="$np95" 'BEGIN {
+awk -v tp50="$tp50" -v tp95="$tp95" -v hp50="$hp50" -v fp50="$fp50" -v np50="$np50" -v np95="$np95" 'BEGIN {
     printf "thumbnail 640x480 JPEG -> 300px WebP (lossless): edge p50 %.2f ms p95 %.2f ms | native p50 %.2f ms p95 %.2f ms\n", tp50, tp95, np50, np95
     printf "ratio edge/native p50: %.2fx end-to-end; %.2fx after subtracting the edge HIT p50 (%.2f ms: wrangler proxy, cache read, DO check)\n", tp50 / np50, (tp50 - hp50) / np50, hp50
+    printf "edge floor (/__edge/health) p50 %.2f ms: of the HIT p50, %.2f ms is the rate-limit Durable Object and the cache read\n", fp50, hp50 - fp50
 }'
 echo "$size_line"

@@ -119,6 +119,7 @@ mod wasm {
     use std::cell::Cell;
 
     use vitrine_common::rate_limit::{Decision, RouteClass, Tat, check};
+    use wasm_bindgen::{JsCast, JsValue};
     use worker::{
         DurableObject, Env, Method, Request, RequestInit, Response, State, durable_object,
     };
@@ -134,6 +135,9 @@ mod wasm {
     #[durable_object]
     pub struct RateLimiter {
         state: State,
+        /// The same storage as `state.storage()`, as the JS object: `put` with options is
+        /// not in the worker crate's API.
+        storage: JsValue,
         env: Env,
         /// The TAT once loaded from storage (`Some(None)`: loaded, none stored).
         tat: Cell<Option<Option<u64>>>,
@@ -141,8 +145,11 @@ mod wasm {
 
     impl DurableObject for RateLimiter {
         fn new(state: State, env: Env) -> Self {
+            let raw = state._inner();
+            let storage = raw.storage().map(JsValue::from).unwrap_or(JsValue::NULL);
             Self {
-                state,
+                state: State::from(raw),
+                storage,
                 env,
                 tat: Cell::new(None),
             }
@@ -173,12 +180,59 @@ mod wasm {
             let decision = check(stored.map(Tat), now_us, &quota, body.cost);
             if decision.allowed {
                 self.tat.set(Some(Some(decision.new_tat.0)));
-                self.state
-                    .storage()
-                    .put(TAT_KEY, decision.new_tat.0)
-                    .await?;
+                self.store_unconfirmed(decision.new_tat.0);
             }
             Response::from_json(&WireDecision::from(decision))
+        }
+    }
+
+    impl RateLimiter {
+        /// Writes the TAT with `allowUnconfirmed`, not awaited: the decision goes back at once
+        /// instead of after the write is durable (the output gate otherwise holds it; under
+        /// `wrangler dev` that was most of a cached request's time). The object answers from
+        /// `tat` in memory while it lives, so only a crash between the answer and the write
+        /// can lose the last update, and then the client gets that one request back: a
+        /// limiter may err on the side of allowing. Falls back to the crate's `put` (also in
+        /// the background, so confirmed by the output gate) when the JS call cannot be made.
+        fn store_unconfirmed(&self, tat: u64) {
+            let put = js_sys::Reflect::get(&self.storage, &JsValue::from_str("put"))
+                .ok()
+                .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+            let options = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(
+                &options,
+                &JsValue::from_str("allowUnconfirmed"),
+                &JsValue::TRUE,
+            );
+            // TATs are microseconds since 1970 (~2^51 today): exact in an f64, and read back
+            // by `storage().get::<u64>` as a number like the crate's own `put` writes.
+            let called = put.map(|put| {
+                put.call3(
+                    &self.storage,
+                    &JsValue::from_str(TAT_KEY),
+                    &JsValue::from_f64(tat as f64),
+                    &options,
+                )
+            });
+            let promise = match called {
+                Some(Ok(p)) => p.dyn_into::<js_sys::Promise>().ok(),
+                _ => None,
+            };
+            match promise {
+                Some(promise) => wasm_bindgen_futures::spawn_local(async move {
+                    if let Err(e) = wasm_bindgen_futures::JsFuture::from(promise).await {
+                        worker::console_error!("rate limiter: storing the TAT failed: {e:?}");
+                    }
+                }),
+                None => {
+                    let storage = self.state.storage();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        if let Err(e) = storage.put(TAT_KEY, tat).await {
+                            worker::console_error!("rate limiter: storing the TAT failed: {e}");
+                        }
+                    });
+                }
+            }
         }
     }
 

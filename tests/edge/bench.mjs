@@ -1,5 +1,5 @@
-// Edge benchmark through `wrangler dev` (started by scripts/edge-bench.sh): cache HIT latency
-// p50/p95 and throughput, and the edge thumbnail (640×480 JPEG → 300 px WebP) p50/p95.
+// Edge benchmark through `wrangler dev` (started by scripts/edge-bench.sh): the proxy floor
+// (`/__edge/health`), cache HIT latency p50/p95 and throughput, and the edge thumbnail (640×480 JPEG → 300 px WebP) p50/p95.
 // Prints `key=value` figures; the shell script adds the native comparison and the size.
 //   EDGE  the Worker;  STUB  its stub origin;  HIT_N, THUMB_N, RPS_SECONDS, RPS_CONCURRENCY
 import { raw, imgUrl, percentile } from "./lib.mjs";
@@ -15,6 +15,19 @@ const stats = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return { p50: percentile(s, 0.5).toFixed(2), p95: percentile(s, 0.95).toFixed(2) };
 };
+
+// The floor: the Worker's own health endpoint (wrangler's proxy and the isolate, no Durable
+// Object, no cache), sequential, keep-alive.
+for (let i = 0; i < 20; i++) await raw(`${EDGE}/__edge/health`);
+const floor = [];
+for (let i = 0; i < HIT_N; i++) {
+  const t0 = process.hrtime.bigint();
+  const r = await raw(`${EDGE}/__edge/health`);
+  floor.push(ms(t0));
+  if (r.status !== 200) throw new Error(`edge health: ${r.status}`);
+}
+const f = stats(floor);
+console.log(`floor_p50_ms=${f.p50} floor_p95_ms=${f.p95}`);
 
 // Cache HIT latency, sequential, keep-alive.
 const hitUrl = `${EDGE}/cached`;
