@@ -171,6 +171,8 @@ pub async fn run(
     if let Some(w) = workers {
         w.shutdown(state.settings.shutdown_timeout).await;
     }
+    // Thumbnails already answered but not yet written to the disk cache.
+    let _ = tokio::time::timeout(state.settings.shutdown_timeout, state.thumbs.settled()).await;
     let _ = sync.await;
     state.db.close().await;
     tracing::info!("vitrine-origin stopped");

@@ -728,3 +728,29 @@ pub fn decode_rgb(
         buf: flatten(&oriented_px),
     })
 }
+
+/// Encodes RGB pixels (from [`decode_rgb`]) as `format` with the pipeline's encoders and
+/// settings: the encode step alone. The thumbnail benchmark times it to bound what any
+/// pipeline on the same encoders could reach.
+pub fn encode_rgb(
+    px: &RgbPixels,
+    format: OutputFormat,
+    quality: u8,
+) -> Result<Vec<u8>, PipelineError> {
+    let expected = u64::from(px.w) * u64::from(px.h) * 3;
+    if px.w == 0 || px.h == 0 || px.buf.len() as u64 != expected {
+        return Err(PipelineError::EncodeFailed(format!(
+            "{} bytes are not {}×{} RGB pixels",
+            px.buf.len(),
+            px.w,
+            px.h
+        )));
+    }
+    let pixels = Pixels {
+        buf: px.buf.clone(),
+        w: px.w,
+        h: px.h,
+        alpha: false,
+    };
+    encode(&pixels, format, quality)
+}

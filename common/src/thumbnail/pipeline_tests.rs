@@ -715,3 +715,23 @@ fn icc_tagged_inputs_are_converted_to_srgb() {
         );
     }
 }
+
+#[test]
+fn encode_rgb_encodes_decoded_pixels_and_refuses_a_short_buffer() {
+    let src = jpeg_of(&gradient(320, 200));
+    let px = decode_rgb(&src, 160, &Limits::default()).unwrap();
+    assert_eq!((px.w, px.h), (160, 100));
+    let png = encode_rgb(&px, OutputFormat::Png, 80).unwrap();
+    let back = image::load_from_memory(&png).unwrap().to_rgb8();
+    assert_eq!((back.width(), back.height()), (160, 100));
+    assert_eq!(back.as_raw(), &px.buf);
+    let short = RgbPixels {
+        w: 160,
+        h: 100,
+        buf: vec![0; 10],
+    };
+    assert!(matches!(
+        encode_rgb(&short, OutputFormat::Png, 80),
+        Err(PipelineError::EncodeFailed(_))
+    ));
+}

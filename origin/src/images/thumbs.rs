@@ -11,7 +11,10 @@
 //! Identical in-flight transforms are **coalesced**: the first request for a cache key starts
 //! one task (spawned, so a client that disconnects does not cancel it for the others) and every
 //! request for the same key while it runs awaits the same shared result — one decode for a
-//! burst of the same URL. Results go to the [`DiskCache`].
+//! burst of the same URL. Results go to the [`DiskCache`] after they are answered: the flight
+//! stays registered until the file is written, so a request in between joins the finished
+//! flight instead of rendering again, and the client never waits on the disk. Shutdown waits
+//! for those writes ([`Thumbnailer::settled`]).
 
 use std::{
     collections::HashMap,
@@ -27,7 +30,7 @@ use futures::{
     FutureExt,
     future::{BoxFuture, Shared},
 };
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use vitrine_common::{
     api::ImageId,
     cache_key,
@@ -111,6 +114,8 @@ pub struct Thumbnailer {
     memory: Arc<Semaphore>,
     memory_kib: u32,
     flights: Arc<Mutex<HashMap<String, Flight>>>,
+    /// Woken whenever a flight ends (see [`Thumbnailer::settled`]).
+    flight_ended: Arc<Notify>,
     pub stats: Arc<ThumbStats>,
 }
 
@@ -171,6 +176,7 @@ impl Thumbnailer {
             memory: Arc::new(Semaphore::new(memory_kib as usize)),
             memory_kib,
             flights: Arc::new(Mutex::new(HashMap::new())),
+            flight_ended: Arc::new(Notify::new()),
             stats: Arc::new(ThumbStats::default()),
         }
     }
@@ -315,17 +321,23 @@ impl Thumbnailer {
             } else {
                 let this = self.clone();
                 let (id, k) = (id.as_str().to_owned(), key.clone());
-                let task = tokio::spawn(async move {
-                    let result = this.render_uncached(&id, spec, format, &k).await;
+                let (done, result) = tokio::sync::oneshot::channel();
+                tokio::spawn(async move {
+                    let rendered = this.render_uncached(&id, spec, format).await;
+                    let _ = done.send(rendered.clone());
+                    if let Ok(bytes) = &rendered {
+                        this.cache.put(&k, format.extension(), bytes).await;
+                    }
                     this.flights
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .remove(&k);
-                    result
+                    this.flight_ended.notify_waiters();
                 });
                 let flight: Flight = async move {
-                    task.await
-                        .unwrap_or_else(|e| Err(RenderError::Internal(format!("render task: {e}"))))
+                    result.await.unwrap_or_else(|_| {
+                        Err(RenderError::Internal("the render task ended early".into()))
+                    })
                 }
                 .boxed()
                 .shared();
@@ -341,15 +353,31 @@ impl Thumbnailer {
         id: &str,
         spec: ThumbSpec,
         format: OutputFormat,
-        key: &str,
     ) -> Result<Bytes, RenderError> {
         let bytes = self.load(id).await?;
         let mut outputs = self.process_many(bytes, vec![(spec, format)]).await?;
         let out = outputs
             .pop()
             .ok_or_else(|| RenderError::Internal("the pipeline returned no output".into()))?;
-        self.cache.put(key, format.extension(), &out.bytes).await;
         Ok(Bytes::from(out.bytes))
+    }
+
+    /// Waits until no transform is in flight and every rendered thumbnail is in the disk
+    /// cache (graceful shutdown; tests that look at the cache).
+    pub async fn settled(&self) {
+        loop {
+            // Created before the check: `notify_waiters` reaches it even before it is polled.
+            let ended = self.flight_ended.notified();
+            if self
+                .flights
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_empty()
+            {
+                return;
+            }
+            ended.await;
+        }
     }
 
     /// Makes several thumbnails of one original in one decode and stores each in the cache

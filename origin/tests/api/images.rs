@@ -203,6 +203,8 @@ async fn auto_format_follows_accept_and_304() {
     assert_eq!(r.headers()["x-image-cache"], "miss");
     let etag = r.headers()["etag"].to_str().unwrap().to_owned();
     let first = r.bytes().await.unwrap();
+    // The file is written after the answer; a request before that joins the finished render.
+    app.state.thumbs.settled().await;
     let r = app.get(&p2).await;
     assert_eq!(r.headers()["x-image-cache"], "hit");
     assert_eq!(r.headers()["etag"].to_str().unwrap(), etag);
@@ -235,6 +237,7 @@ async fn auto_format_follows_accept_and_304() {
     assert_eq!(r.status(), 200);
 
     // Thumbnails outlive the process: a new server on the same data dir serves from disk.
+    app.state.thumbs.settled().await;
     let stats = app.state.thumbs.snapshot();
     assert!(stats["cache"]["entries"].as_u64().unwrap() >= 3, "{stats}");
     app.stop().await;
@@ -498,6 +501,8 @@ async fn cache_is_bounded_and_survives_restart() {
         let r = app.get(&unsigned(&format!("w:{w}/f:png"), &id)).await;
         assert_eq!(r.status(), 200);
     }
+    // Thumbnails are written to the disk cache after they are answered.
+    app.state.thumbs.settled().await;
     let snap = app.state.thumbs.cache.snapshot();
     assert!(snap["bytes"].as_u64().unwrap() <= 200_000, "{snap}");
     assert!(snap["evictions"].as_u64().unwrap() > 0, "{snap}");
