@@ -549,7 +549,7 @@ fn encode(px: &Pixels, format: OutputFormat, quality: u8) -> Result<Vec<u8>, Pip
         OutputFormat::Webp => {
             #[cfg(feature = "native-codecs")]
             {
-                return Ok(native::encode_webp(px, quality));
+                return native::encode_webp(px, quality);
             }
             #[allow(unreachable_code)]
             {
@@ -666,13 +666,18 @@ mod native {
         c.compress_to_vec(image).map_err(fail)
     }
 
-    pub(super) fn encode_webp(px: &Pixels, quality: u8) -> Vec<u8> {
+    /// Lossy WebP through libwebp. Not `Encoder::encode`, which panics when libwebp refuses
+    /// (a side over 16,383 px, memory): that becomes an `EncodeFailed` answer instead.
+    pub(super) fn encode_webp(px: &Pixels, quality: u8) -> Result<Vec<u8>, PipelineError> {
         let encoder = if px.alpha {
             webp::Encoder::from_rgba(&px.buf, px.w, px.h)
         } else {
             webp::Encoder::from_rgb(&px.buf, px.w, px.h)
         };
-        encoder.encode(f32::from(quality)).to_vec()
+        encoder
+            .encode_simple(false, f32::from(quality))
+            .map(|m| m.to_vec())
+            .map_err(|e| PipelineError::EncodeFailed(format!("libwebp: {e:?}")))
     }
 }
 

@@ -735,3 +735,19 @@ fn encode_rgb_encodes_decoded_pixels_and_refuses_a_short_buffer() {
         Err(PipelineError::EncodeFailed(_))
     ));
 }
+
+#[cfg(feature = "native-codecs")]
+#[test]
+fn a_webp_wider_than_the_format_allows_is_an_error_not_a_panic() {
+    // Lossy WebP (libwebp) stores sides in 14 bits: 16,383 px at most. (Lossless stores
+    // side − 1, so the pure build's encoder may write 16,384.)
+    let wide = RgbPixels {
+        w: 16_384,
+        h: 1,
+        buf: vec![128; 16_384 * 3],
+    };
+    assert!(matches!(
+        encode_rgb(&wide, OutputFormat::Webp, 80),
+        Err(PipelineError::EncodeFailed(_))
+    ));
+}
