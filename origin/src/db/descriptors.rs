@@ -1,6 +1,9 @@
 //! Stored visual descriptors (see `search::visual`).
 
+use std::collections::HashMap;
+
 use chrono::Utc;
+use sqlx::QueryBuilder;
 
 use super::{Db, DbResult, Pool};
 
@@ -93,6 +96,48 @@ impl Db {
             }
         };
         Ok(row.map(|(v, h)| (v, h as u64)))
+    }
+
+    /// The stored descriptors of `version` for each of `image_ids` that has one, in one query
+    /// per 500 ids (a bulk write of a thousand products is two queries, not a thousand).
+    pub async fn get_descriptors(
+        &self,
+        image_ids: &[&str],
+        version: i32,
+    ) -> DbResult<HashMap<String, (Vec<u8>, u64)>> {
+        let mut found = HashMap::with_capacity(image_ids.len());
+        for chunk in image_ids.chunks(500) {
+            let rows: Vec<(String, Vec<u8>, i64)> = match &self.pool {
+                Pool::Postgres(p) => {
+                    self.timed(
+                        "descriptor_get_many",
+                        sqlx::query_as(
+                            "SELECT image_id, vector, phash FROM image_descriptors \
+                             WHERE image_id = ANY($1) AND version = $2",
+                        )
+                        .bind(chunk)
+                        .bind(version)
+                        .fetch_all(p),
+                    )
+                    .await?
+                }
+                Pool::Sqlite(p) => {
+                    let mut qb = QueryBuilder::new(
+                        "SELECT image_id, vector, phash FROM image_descriptors WHERE version = ",
+                    );
+                    qb.push_bind(version).push(" AND image_id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(")");
+                    self.timed("descriptor_get_many", qb.build_query_as().fetch_all(p))
+                        .await?
+                }
+            };
+            found.extend(rows.into_iter().map(|(id, v, h)| (id, (v, h as u64))));
+        }
+        Ok(found)
     }
 
     /// Products (id > `after`, in id order) whose image has a descriptor of `version`.

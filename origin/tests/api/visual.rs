@@ -4,6 +4,7 @@ use crate::helpers::{Backend, spawn_app, spawn_on};
 use crate::on_both_backends;
 
 on_both_backends!(a_product_photo_finds_its_product_first);
+on_both_backends!(descriptors_are_read_in_one_batch_as_one_by_one);
 
 async fn upload(
     app: &crate::helpers::TestApp,
@@ -48,6 +49,39 @@ async fn a_product_photo_finds_its_product_first(backend: Backend) {
             .collect();
         assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
     }
+    app.stop().await;
+}
+
+/// The batch read behind product writes returns exactly what the single read does, and
+/// nothing for ids without a descriptor of that version.
+async fn descriptors_are_read_in_one_batch_as_one_by_one(backend: Backend) {
+    let app = seeded(backend, 4).await;
+    let version = app.state.visual.embedder.version();
+    let (_, list) = app.get_json("/api/products?limit=4").await;
+    let items = list["items"]
+        .as_array()
+        .or_else(|| list["products"].as_array())
+        .unwrap();
+    let mut ids: Vec<String> = items
+        .iter()
+        .filter_map(|p| p["image_id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(ids.len(), 4, "{list}");
+    ids.push("0".repeat(64));
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let db = &app.state.db;
+    let batch = db.get_descriptors(&refs, version).await.unwrap();
+    assert_eq!(batch.len(), 4, "the unknown id has no descriptor");
+    for id in &ids[..4] {
+        let one = db.get_descriptor(id, version).await.unwrap().unwrap();
+        assert_eq!(batch.get(id), Some(&one), "{id}");
+    }
+    assert!(
+        db.get_descriptors(&refs, version + 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     app.stop().await;
 }
 

@@ -259,31 +259,47 @@ impl VisualSearch {
 
     /// Keeps the index in step with product writes.
     pub async fn on_products_changed(&self, products: &[Product]) {
+        let mut image_ids: Vec<&str> = products
+            .iter()
+            .filter_map(|p| p.image_id.as_deref())
+            .collect();
+        image_ids.sort_unstable();
+        image_ids.dedup();
+        let stored = if image_ids.is_empty() {
+            Default::default()
+        } else {
+            match self
+                .shared
+                .db
+                .get_descriptors(&image_ids, self.embedder.version())
+                .await
+            {
+                Ok(stored) => stored,
+                Err(e) => {
+                    tracing::warn!(error = %e, products = products.len(), "visual index update failed");
+                    return;
+                }
+            }
+        };
         let mut wanted = Vec::new();
         for p in products {
             let Some(image_id) = &p.image_id else {
                 self.index.remove(p.id);
                 continue;
             };
-            match self
-                .shared
-                .db
-                .get_descriptor(image_id, self.embedder.version())
-                .await
-            {
-                Ok(Some((bytes, phash))) => {
-                    if let Some(v) = from_bytes(&bytes) {
-                        self.index.upsert(p.id, &v, phash, meta(p, image_id));
+            match stored.get(image_id) {
+                Some((bytes, phash)) => {
+                    if let Some(v) = from_bytes(bytes) {
+                        self.index.upsert(p.id, &v, *phash, meta(p, image_id));
                     }
                 }
-                Ok(None) => {
+                None => {
                     // Not described yet: drop a stale entry and ask for a descriptor.
                     self.index.remove(p.id);
                     if !wanted.contains(image_id) {
                         wanted.push(image_id.clone());
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, product = p.id, "visual index update failed"),
             }
         }
         if !wanted.is_empty() {
