@@ -158,6 +158,15 @@ impl CompressionStats {
         );
     }
 
+    /// Time spent encoding a variant for the variant cache (its bytes are counted when the
+    /// response is sent, like any other).
+    fn add_encode_time(&self, e: Encoding, busy: Duration) {
+        self.encode_nanos[algo_index(e)].fetch_add(
+            u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
     pub fn totals(&self) -> Vec<AlgorithmTotals> {
         Encoding::PREFERENCE
             .into_iter()
@@ -404,11 +413,16 @@ async fn encode_cached(
     let entry = map
         .entry((etag, encoding))
         .or_try_insert_with(async {
-            let raw = raw.clone();
-            tokio::task::spawn_blocking(move || encode_bytes(encoding, level, &raw))
-                .await
-                .map_err(std::io::Error::other)?
-                .map(Bytes::from)
+            let (raw, stats) = (raw.clone(), variants.stats.clone());
+            tokio::task::spawn_blocking(move || {
+                let started = std::time::Instant::now();
+                let encoded = encode_bytes(encoding, level, &raw);
+                stats.add_encode_time(encoding, started.elapsed());
+                encoded
+            })
+            .await
+            .map_err(std::io::Error::other)?
+            .map(Bytes::from)
         })
         .await;
     let encoded = match entry {

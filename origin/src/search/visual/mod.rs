@@ -282,6 +282,7 @@ impl VisualSearch {
             }
         };
         let mut wanted = Vec::new();
+        let mut asked = std::collections::HashSet::new();
         for p in products {
             let Some(image_id) = &p.image_id else {
                 self.index.remove(p.id);
@@ -296,7 +297,7 @@ impl VisualSearch {
                 None => {
                     // Not described yet: drop a stale entry and ask for a descriptor.
                     self.index.remove(p.id);
-                    if !wanted.contains(image_id) {
+                    if asked.insert(image_id.as_str()) {
                         wanted.push(image_id.clone());
                     }
                 }
