@@ -195,9 +195,6 @@ mod wasm {
         /// limiter may err on the side of allowing. Falls back to the crate's `put` (also in
         /// the background, so confirmed by the output gate) when the JS call cannot be made.
         fn store_unconfirmed(&self, tat: u64) {
-            let put = js_sys::Reflect::get(&self.storage, &JsValue::from_str("put"))
-                .ok()
-                .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
             let options = js_sys::Object::new();
             let _ = js_sys::Reflect::set(
                 &options,
@@ -206,18 +203,19 @@ mod wasm {
             );
             // TATs are microseconds since 1970 (~2^51 today): exact in an f64, and read back
             // by `storage().get::<u64>` as a number like the crate's own `put` writes.
-            let called = put.map(|put| {
-                put.call3(
-                    &self.storage,
-                    &JsValue::from_str(TAT_KEY),
-                    &JsValue::from_f64(tat as f64),
-                    &options,
-                )
-            });
-            let promise = match called {
-                Some(Ok(p)) => p.dyn_into::<js_sys::Promise>().ok(),
-                _ => None,
-            };
+            let promise = js_sys::Reflect::get(&self.storage, &JsValue::from_str("put"))
+                .ok()
+                .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+                .and_then(|put| {
+                    put.call3(
+                        &self.storage,
+                        &JsValue::from_str(TAT_KEY),
+                        &JsValue::from_f64(tat as f64),
+                        &options,
+                    )
+                    .ok()
+                })
+                .and_then(|p| p.dyn_into::<js_sys::Promise>().ok());
             match promise {
                 Some(promise) => wasm_bindgen_futures::spawn_local(async move {
                     if let Err(e) = wasm_bindgen_futures::JsFuture::from(promise).await {

@@ -68,28 +68,31 @@ fn jobs(format: OutputFormat) -> Vec<(ThumbSpec, OutputFormat)> {
         .collect()
 }
 
-/// Our pipeline on `threads` threads; source images/s.
-fn ours(sources: &[(PathBuf, Vec<u8>)], format: OutputFormat, threads: usize) -> f64 {
-    let jobs = jobs(format);
-    let limits = Limits::default();
+/// Runs `work` once per item on `threads` threads (each takes the next item); items/s.
+fn per_second<T: Sync>(items: &[T], threads: usize, work: impl Fn(&T) + Sync) -> f64 {
     let next = AtomicUsize::new(0);
     let started = Instant::now();
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((path, bytes)) = sources.get(i) else {
-                        break;
-                    };
-                    if let Err(e) = process_many(bytes, &jobs, &limits) {
-                        eprintln!("{}: {e}", path.display());
-                    }
+                while let Some(item) = items.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    work(item);
                 }
             });
         }
     });
-    sources.len() as f64 / started.elapsed().as_secs_f64()
+    items.len() as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Our pipeline on `threads` threads; source images/s.
+fn ours(sources: &[(PathBuf, Vec<u8>)], format: OutputFormat, threads: usize) -> f64 {
+    let jobs = jobs(format);
+    let limits = Limits::default();
+    per_second(sources, threads, |(path, bytes)| {
+        if let Err(e) = process_many(bytes, &jobs, &limits) {
+            eprintln!("{}: {e}", path.display());
+        }
+    })
 }
 
 /// The floor under any pipeline on the same decoder: each source decoded once at the scale
@@ -99,26 +102,11 @@ fn ours(sources: &[(PathBuf, Vec<u8>)], format: OutputFormat, threads: usize) ->
 /// faster resizing or encoding alone could reach.
 fn decode_floor(sources: &[(PathBuf, Vec<u8>)], threads: usize) -> f64 {
     let limits = Limits::default();
-    let next = AtomicUsize::new(0);
-    let started = Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((path, bytes)) = sources.get(i) else {
-                        break;
-                    };
-                    if let Err(e) =
-                        vitrine_common::thumbnail::pipeline::decode_rgb(bytes, SIZES[0], &limits)
-                    {
-                        eprintln!("{}: {e}", path.display());
-                    }
-                }
-            });
+    per_second(sources, threads, |(path, bytes)| {
+        if let Err(e) = decode_rgb(bytes, SIZES[0], &limits) {
+            eprintln!("{}: {e}", path.display());
         }
-    });
-    sources.len() as f64 / started.elapsed().as_secs_f64()
+    })
 }
 
 /// The three outputs of every source as pixels (decoded and resized untimed, once), for
@@ -141,26 +129,13 @@ fn resized_outputs(sources: &[(PathBuf, Vec<u8>)]) -> Vec<Vec<RgbPixels>> {
 /// threads; sources/s. Together with [`decode_floor`] it bounds any pipeline on these codecs:
 /// `1 / (1/floor + 1/encode)` sources/s is decode, encode and the first resize, with the others free.
 fn encode_only(outputs: &[Vec<RgbPixels>], format: OutputFormat, threads: usize) -> f64 {
-    let next = AtomicUsize::new(0);
-    let started = Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(sizes) = outputs.get(i) else {
-                        break;
-                    };
-                    for px in sizes {
-                        if let Err(e) = encode_rgb(px, format, 80) {
-                            eprintln!("encoding: {e}");
-                        }
-                    }
-                }
-            });
+    per_second(outputs, threads, |sizes| {
+        for px in sizes {
+            if let Err(e) = encode_rgb(px, format, 80) {
+                eprintln!("encoding: {e}");
+            }
         }
-    });
-    outputs.len() as f64 / started.elapsed().as_secs_f64()
+    })
 }
 
 /// `vipsthumbnail`, one process per source and size, `threads` processes at a time.
@@ -181,35 +156,26 @@ fn vipsthumbnail(
         OutputFormat::Webp => "webp[Q=80,strip]",
         _ => "jpg[Q=80,optimize_coding,strip]",
     };
-    let next = AtomicUsize::new(0);
-    let started = Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((path, _)) = sources.get(i) else {
-                        break;
-                    };
-                    for size in SIZES {
-                        let target = out.path().join(format!("{i}_{size}.{suffix}"));
-                        let status = Command::new("vipsthumbnail")
-                            .env("VIPS_CONCURRENCY", "1")
-                            .arg(path)
-                            .arg("--size")
-                            .arg(format!("{size}x{size}"))
-                            .arg("-o")
-                            .arg(&target)
-                            .status();
-                        if !status.is_ok_and(|s| s.success()) {
-                            eprintln!("vipsthumbnail failed on {}", path.display());
-                        }
-                    }
-                }
-            });
+    Some(per_second(sources, threads, |(path, _)| {
+        // Sources come from one folder, so their stems are distinct.
+        let stem = path
+            .file_stem()
+            .map_or_else(Default::default, |s| s.to_string_lossy());
+        for size in SIZES {
+            let target = out.path().join(format!("{stem}_{size}.{suffix}"));
+            let status = Command::new("vipsthumbnail")
+                .env("VIPS_CONCURRENCY", "1")
+                .arg(path)
+                .arg("--size")
+                .arg(format!("{size}x{size}"))
+                .arg("-o")
+                .arg(&target)
+                .status();
+            if !status.is_ok_and(|s| s.success()) {
+                eprintln!("vipsthumbnail failed on {}", path.display());
+            }
         }
-    });
-    Some(sources.len() as f64 / started.elapsed().as_secs_f64())
+    }))
 }
 
 /// libvips in-process (pyvips), decode once + cascade, `threads` worker processes.

@@ -152,14 +152,11 @@ impl CompressionStats {
         self.responses[i].fetch_add(1, Ordering::Relaxed);
         self.bytes_in[i].fetch_add(bytes_in, Ordering::Relaxed);
         self.bytes_out[i].fetch_add(bytes_out, Ordering::Relaxed);
-        self.encode_nanos[i].fetch_add(
-            u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
+        self.add_encode_time(e, busy);
     }
 
-    /// Time spent encoding a variant for the variant cache (its bytes are counted when the
-    /// response is sent, like any other).
+    /// Time spent encoding: a streamed response's (from `record`), or a variant's for the
+    /// variant cache (whose bytes are counted when the response is sent, like any other).
     fn add_encode_time(&self, e: Encoding, busy: Duration) {
         self.encode_nanos[algo_index(e)].fetch_add(
             u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX),

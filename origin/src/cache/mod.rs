@@ -572,14 +572,8 @@ impl Cache {
     }
 
     /// Re-reads every generation from Redis (after a gap in what we heard) and clears L1.
-    async fn resynchronise(&self) {
-        let Some(l2) = &self.0.l2 else { return };
-        // First push the bumps made while Redis was away, so the others hear of them.
-        for ns in Namespace::ALL {
-            if self.0.pending_bumps[ns.index()].swap(false, Ordering::AcqRel) {
-                self.invalidate_namespace(ns).await;
-            }
-        }
+    /// Raises each namespace's generation to the shared counter in Redis.
+    async fn load_generations(&self, l2: &Redis) {
         let keys: Vec<String> = Namespace::ALL
             .iter()
             .map(|ns| cache_key::generation_counter_key(*ns))
@@ -589,6 +583,17 @@ impl Cache {
                 self.0.generations[ns.index()].fetch_max(g, Ordering::AcqRel);
             }
         }
+    }
+
+    async fn resynchronise(&self) {
+        let Some(l2) = &self.0.l2 else { return };
+        // First push the bumps made while Redis was away, so the others hear of them.
+        for ns in Namespace::ALL {
+            if self.0.pending_bumps[ns.index()].swap(false, Ordering::AcqRel) {
+                self.invalidate_namespace(ns).await;
+            }
+        }
+        self.load_generations(l2).await;
         self.0.l1.invalidate_all();
         self.0.front.invalidate_all();
     }
@@ -678,15 +683,7 @@ async fn listen(weak: std::sync::Weak<Inner>, l2: Arc<Redis>) {
                     // Whatever was published while we were not listening is lost: resync.
                     cache.resynchronise().await;
                 } else {
-                    let keys: Vec<String> = Namespace::ALL
-                        .iter()
-                        .map(|ns| cache_key::generation_counter_key(*ns))
-                        .collect();
-                    if let Ok(gens) = l2.get_counters(&keys).await {
-                        for (ns, g) in Namespace::ALL.iter().zip(gens) {
-                            cache.0.generations[ns.index()].fetch_max(g, Ordering::AcqRel);
-                        }
-                    }
+                    cache.load_generations(&l2).await;
                 }
             }
             Event::Message(msg) => {

@@ -207,24 +207,24 @@ async fn record(State(state): State<AppState>, req: Request, next: Next) -> Resp
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     let _entered = span.enter();
     let method = method.as_str();
+    // `tracing` needs the level at compile time: one invocation per level.
+    macro_rules! finished {
+        ($level:expr) => {
+            tracing::event!(
+                $level,
+                method,
+                route,
+                status,
+                latency_ms,
+                request_id,
+                "request finished"
+            )
+        };
+    }
     if status >= 500 {
-        tracing::error!(
-            method,
-            route,
-            status,
-            latency_ms,
-            request_id,
-            "request finished"
-        );
+        finished!(tracing::Level::ERROR);
     } else {
-        tracing::info!(
-            method,
-            route,
-            status,
-            latency_ms,
-            request_id,
-            "request finished"
-        );
+        finished!(tracing::Level::INFO);
     }
     response
 }
