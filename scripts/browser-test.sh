@@ -28,10 +28,8 @@ if [[ ! -x "$CHROMIUM" ]]; then
         || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 fi
 "$CHROMIUM" --version 2>/dev/null | head -n 1 || true
-if [[ ! -d tests/browser/node_modules/playwright-core ]]; then
-    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
-fi
-command -v wasm-bindgen >/dev/null && [[ -x edge/node_modules/.bin/wrangler ]] || bash scripts/edge-setup.sh
+npm_ci tests/browser
+bash scripts/edge-setup.sh
 
 echo "==> building the Worker and the origin"
 bash scripts/edge-build.sh

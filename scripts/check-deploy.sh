@@ -11,11 +11,13 @@
 #                                           names and Prometheus' own `up` left
 #                                           out), for comparison with what a
 #                                           running origin exports
-#   scripts/check-deploy.sh --ensure-tools  only install promtool and PyYAML when
-#                                           missing (the Rust tests run promtool)
+#   scripts/check-deploy.sh --ensure-tools  only install promtool and the Python venv
+#                                           when missing (the Rust tests run promtool
+#                                           and --list-metrics)
 #
 # Needs promtool (Debian package `prometheus`, installed if missing) and
-# python3 with PyYAML (pip-installed if missing). systemd-analyze is used when
+# PyYAML, from the venv of scripts/tools/python-requirements.txt (installed if
+# missing, see scripts/lib/tools.sh). systemd-analyze is used when
 # present.
 set -euo pipefail
 
@@ -28,19 +30,10 @@ UNIT="$DEPLOY/systemd/vitrine-origin.service"
 
 log() { printf '%s\n' "$*" >&2; }
 
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"
-    elif command -v sudo >/dev/null 2>&1; then sudo "$@"
-    else log "need root to run: $*"; return 1
-    fi
-}
+source "$ROOT/scripts/lib/tools.sh"
 
-ensure_pyyaml() {
-    if ! python3 -c 'import yaml' >/dev/null 2>&1; then
-        log "PyYAML missing: pip install pyyaml"
-        python3 -m pip install --quiet pyyaml >&2
-    fi
-}
+# PYTHON: the venv's interpreter (PyYAML pinned with its hash).
+ensure_python() { PYTHON="$(python_venv python)/bin/python"; }
 
 ensure_promtool() {
     if command -v promtool >/dev/null 2>&1; then return 0; fi
@@ -55,7 +48,7 @@ ensure_promtool() {
 }
 
 # Shared Python: PromQL expressions of the dashboard and the rules, and the
-# metric names in them. Usage: python3 - MODE <<<"$PY_LIB"  (MODE below).
+# metric names in them. Usage: "$PYTHON" - MODE <<<"$PY_LIB"  (MODE below).
 PY_LIB=$(cat <<'PY'
 import json, re, sys, glob, os
 import yaml
@@ -145,15 +138,15 @@ elif mode == "dashboard-rules":
 PY
 )
 
-py_lib() { DEPLOY="$DEPLOY" python3 -c "$PY_LIB" "$@"; }
+py_lib() { DEPLOY="$DEPLOY" "$PYTHON" -c "$PY_LIB" "$@"; }
 
 if [ "${1:-}" = "--list-metrics" ]; then
-    ensure_pyyaml
+    ensure_python
     py_lib list-metrics
     exit 0
 elif [ "${1:-}" = "--ensure-tools" ]; then
     ensure_promtool
-    ensure_pyyaml
+    ensure_python
     exit 0
 elif [ $# -gt 0 ]; then
     log "usage: $0 [--list-metrics | --ensure-tools]"
@@ -188,7 +181,7 @@ check_promtool_tests() {
 }
 
 check_every_alert_tested() {
-    DEPLOY="$DEPLOY" python3 - <<'PY'
+    DEPLOY="$DEPLOY" "$PYTHON" - <<'PY'
 import glob, os, sys, yaml
 deploy = os.environ["DEPLOY"]
 alerts = []
@@ -218,7 +211,7 @@ PY
 }
 
 check_yaml() {
-    DEPLOY="$DEPLOY" python3 - <<'PY'
+    DEPLOY="$DEPLOY" "$PYTHON" - <<'PY'
 import os, sys, yaml
 deploy = os.environ["DEPLOY"]
 bad = n = 0
@@ -245,7 +238,7 @@ PY
 }
 
 check_json() {
-    DEPLOY="$DEPLOY" python3 - <<'PY'
+    DEPLOY="$DEPLOY" "$PYTHON" - <<'PY'
 import json, os, sys
 deploy = os.environ["DEPLOY"]
 bad = n = 0
@@ -265,7 +258,7 @@ PY
 }
 
 check_dashboard() {
-    DASHBOARD="$DASHBOARD" DATASOURCES="$DATASOURCES" python3 - <<'PY'
+    DASHBOARD="$DASHBOARD" DATASOURCES="$DATASOURCES" "$PYTHON" - <<'PY'
 import json, os, sys, yaml
 with open(os.environ["DASHBOARD"]) as f:
     d = json.load(f)
@@ -328,7 +321,7 @@ check_dashboard_promql() {
 }
 
 check_k8s() {
-    DEPLOY="$DEPLOY" python3 - <<'PY'
+    DEPLOY="$DEPLOY" "$PYTHON" - <<'PY'
 import glob, os, sys, yaml
 deploy = os.environ["DEPLOY"]
 docs = []
@@ -435,7 +428,7 @@ check_list_metrics() {
 # ------------------------------------------------------------------ main --
 
 cd "$ROOT"
-ensure_pyyaml
+ensure_python
 if ! ensure_promtool; then
     log "promtool is not available and could not be installed"
     FAILED=$((FAILED + 1)); FAILED_NAMES+=("promtool available")

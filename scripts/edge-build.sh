@@ -7,6 +7,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vitrine-target}"
 export PATH="$HOME/.cargo/bin:$PATH"
+source "$ROOT/scripts/lib/tools.sh"
+WASM_BINDGEN="$(wasm_bindgen_dir)/bin/wasm-bindgen"
+[[ -x "$WASM_BINDGEN" ]] || { echo "error: wasm-bindgen is not installed; run: bash scripts/edge-setup.sh" >&2; exit 1; }
 OUT="$ROOT/edge/build"
 WASM="$CARGO_TARGET_DIR/wasm32-unknown-unknown/worker/vitrine_edge.wasm"
 
@@ -20,7 +23,7 @@ cargo build --locked --profile worker --target wasm32-unknown-unknown -p vitrine
 
 mkdir -p "$OUT"
 if [[ ! -f "$OUT/index_bg.wasm" || "$WASM" -nt "$OUT/index_bg.wasm" || "$ROOT/edge/js/entry.mjs" -nt "$OUT/entry.mjs" ]]; then
-    wasm-bindgen --target web --no-typescript --out-dir "$OUT" --out-name index "$WASM"
+    "$WASM_BINDGEN" --target web --no-typescript --out-dir "$OUT" --out-name index "$WASM"
     WASM_OPT="$ROOT/edge/node_modules/.bin/wasm-opt"
     if [[ -x "$WASM_OPT" && "${EDGE_WASM_OPT:-1}" != 0 ]]; then
         # -Oz: size first (cold start and the upload limit); bulk-memory etc. are what

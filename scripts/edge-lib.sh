@@ -5,6 +5,7 @@
 export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false CLOUDFLARE_CF_FETCH_ENABLED=false
 export WRANGLER_LOG_PATH="$WORK/wrangler-logs" NO_UPDATE_NOTIFIER=1 CI="${CI:-true}"
 export PATH="$HOME/.cargo/bin:$PATH"
+source "$ROOT/scripts/lib/tools.sh"
 PIDS=()
 
 free_port() {
@@ -45,7 +46,7 @@ wait_http() {
 }
 
 require_toolchain() {
-    command -v wasm-bindgen >/dev/null && [[ -x "$ROOT/edge/node_modules/.bin/wrangler" ]] || {
+    [[ -f "$(wasm_bindgen_dir)/.vitrine-installed" && -x "$ROOT/edge/node_modules/.bin/wrangler" ]] || {
         echo "error: the edge toolchain is missing; run: bash scripts/edge-setup.sh" >&2
         exit 1
     }

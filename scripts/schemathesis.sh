@@ -4,8 +4,8 @@
 #
 #   scripts/schemathesis.sh            # part of scripts/test.sh
 #
-# 1. creates (or reuses) a Python venv outside the clone, ${SCHEMATHESIS_VENV:-/var/tmp/vitrine-venv},
-#    with the version pinned in scripts/schemathesis-requirements.txt;
+# 1. creates (or reuses) the Python venv of scripts/tools/python-requirements.txt (every package
+#    pinned with its hash; scripts/lib/tools.sh keys the venv by the lock's hash);
 # 2. builds vitrine-origin (debug) and starts it on a free loopback port: SQLite in a temporary
 #    DATA_DIR, 30 demo products, a test API key, rate limiting off (so the generated requests
 #    reach the handlers instead of a 429);
@@ -23,8 +23,6 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vitrine-target}"
-VENV="${SCHEMATHESIS_VENV:-/var/tmp/vitrine-venv}"
-REQUIREMENTS="$ROOT/scripts/schemathesis-requirements.txt"
 MAX_EXAMPLES="${SCHEMATHESIS_MAX_EXAMPLES:-100}"
 SEED="${SCHEMATHESIS_SEED:-20261128}"
 # --max-time makes fuzzing repeat until the budget is spent, so it is off unless asked for.
@@ -59,20 +57,8 @@ finish() {
 trap finish EXIT
 
 # -- the venv --------------------------------------------------------------------------------
-want="$(grep -Eo '^schemathesis==[^ ]+' "$REQUIREMENTS")"
-installed="$("$VENV/bin/pip" freeze 2>/dev/null || true)"
-if ! grep -qx "$want" <<<"$installed"; then
-    log "installing $want into $VENV"
-    if [ ! -x "$VENV/bin/python" ]; then
-        python3 -m venv "$VENV" 2>/dev/null || {
-            log "python3 -m venv failed: installing python3-venv"
-            apt-get install -y --no-install-recommends python3-venv >&2 \
-                || { apt-get update >&2 && apt-get install -y --no-install-recommends python3-venv >&2; }
-            python3 -m venv "$VENV"
-        }
-    fi
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQUIREMENTS" >&2
-fi
+source "$ROOT/scripts/lib/tools.sh"
+VENV="$(python_venv python)"
 
 # -- the origin ------------------------------------------------------------------------------
 # The build folder may be shared with other clones, whose builds relink the same path: copy the

@@ -19,6 +19,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+STARTED=$(date +%s)
 # A build folder outside the clone, so a fresh clone (CI) reuses earlier builds.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vitrine-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
@@ -75,4 +76,6 @@ step "real Prometheus end to end (scrapes a test origin with deploy/prometheus/)
 bash scripts/prometheus-e2e.sh
 
 step "all suites passed"
+elapsed=$(( $(date +%s) - STARTED ))
+echo "took $((elapsed / 60)) min $((elapsed % 60)) s"
 echo "summary: $((rust_passed + edge_passed + browser_passed)) passed, $((rust_failed + edge_failed + browser_failed)) failed"

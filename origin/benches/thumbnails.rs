@@ -181,7 +181,9 @@ fn vipsthumbnail(
 /// libvips in-process (pyvips), decode once + cascade, `threads` worker processes.
 fn pyvips(dir: &Path, format: OutputFormat, threads: usize) -> Option<f64> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/bench_pyvips.py");
-    let out = Command::new("python3")
+    // BENCH_PYTHON: the bench venv's interpreter (scripts/bench-thumbnails.sh sets it).
+    let python = std::env::var("BENCH_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let out = Command::new(python)
         .arg(script)
         .arg(dir)
         .arg(format.as_str())

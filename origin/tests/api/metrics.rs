@@ -181,8 +181,8 @@ fn deploy_metric_names() -> Vec<String> {
         .unwrap_or_else(|e| panic!("cannot run scripts/check-deploy.sh: {e}"));
     assert!(
         out.status.success(),
-        "scripts/check-deploy.sh --list-metrics failed (it needs python3 with PyYAML: \
-         pip install pyyaml):\n{}",
+        "scripts/check-deploy.sh --list-metrics failed (it installs its Python venv from \
+         scripts/tools/python-requirements.txt when missing):\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
