@@ -4,5 +4,5 @@
 # runs the release binary; arguments go to it (e.g. `scripts/run.sh import products.ndjson`).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/build-deps.sh
+bash scripts/tools/build-deps.sh
 exec cargo run --release --locked -p vitrine-origin -- "$@"

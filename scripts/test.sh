@@ -8,13 +8,13 @@
 # 3. runs every Rust test: unit tests, the origin's integration tests against SQLite and
 #    the real Postgres, and the end-to-end tests that run the real binary;
 # 4. runs schemathesis against the real origin binary and its own OpenAPI document
-#    (scripts/schemathesis.sh: no 5xx, statuses, content types and bodies as documented);
+#    (scripts/ci/schemathesis.sh: no 5xx, statuses, content types and bodies as documented);
 # 5. builds the edge Worker (wasm32) and runs its end-to-end tests through `wrangler dev`
-#    against the real origin and a stub origin (scripts/edge-setup.sh installs the toolchain),
-#    then drives the storefront in headless Chromium through the edge (scripts/browser-test.sh
+#    against the real origin and a stub origin (scripts/edge/setup.sh installs the toolchain),
+#    then drives the storefront in headless Chromium through the edge (scripts/ci/browser-test.sh
 #    installs chromium and the npm packages when missing);
 # 6. checks the deployment and monitoring configuration (promtool rule tests etc.);
-# 7. runs the real Prometheus server against the real origin binary (scripts/prometheus-e2e.sh).
+# 7. runs the real Prometheus server against the real origin binary (scripts/ci/prometheus-e2e.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,11 +30,11 @@ step() { printf '\n==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 step "services"
-bash scripts/services.sh
+bash scripts/ci/services.sh
 
 step "toolchain"
-bash scripts/build-deps.sh
-bash scripts/check-deploy.sh --ensure-tools
+bash scripts/tools/build-deps.sh
+bash scripts/ci/check-deploy.sh --ensure-tools
 cargo --version
 rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown \
     || rustup target add wasm32-unknown-unknown \
@@ -56,24 +56,24 @@ rust_passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$CARGO_TARGET_D
 rust_failed=$(grep -Eo '[0-9]+ failed' "$CARGO_TARGET_DIR/test-output.log" | awk '{s+=$1} END {print s+0}')
 
 step "schemathesis against the OpenAPI document"
-bash scripts/schemathesis.sh 2>&1 | tee "$CARGO_TARGET_DIR/schemathesis-output.log"
+bash scripts/ci/schemathesis.sh 2>&1 | tee "$CARGO_TARGET_DIR/schemathesis-output.log"
 
 step "edge Worker: toolchain, wasm build and end-to-end tests through wrangler dev"
-bash scripts/edge-setup.sh
-bash scripts/edge-test.sh 2>&1 | tee "$CARGO_TARGET_DIR/edge-e2e-output.log"
+bash scripts/edge/setup.sh
+bash scripts/ci/edge-test.sh 2>&1 | tee "$CARGO_TARGET_DIR/edge-e2e-output.log"
 edge_passed=$(grep -Eo 'edge e2e: [0-9]+ passed' "$CARGO_TARGET_DIR/edge-e2e-output.log" | awk '{s+=$3} END {print s+0}')
 edge_failed=$(grep -Eo 'edge e2e: [0-9]+ passed, [0-9]+ failed' "$CARGO_TARGET_DIR/edge-e2e-output.log" | awk '{s+=$5} END {print s+0}')
 
 step "storefront in headless Chromium (through the edge)"
-bash scripts/browser-test.sh 2>&1 | tee "$CARGO_TARGET_DIR/browser-e2e-output.log"
+bash scripts/ci/browser-test.sh 2>&1 | tee "$CARGO_TARGET_DIR/browser-e2e-output.log"
 browser_passed=$(grep -Eo 'browser e2e: [0-9]+ passed' "$CARGO_TARGET_DIR/browser-e2e-output.log" | awk '{s+=$3} END {print s+0}')
 browser_failed=$(grep -Eo 'browser e2e: [0-9]+ passed, [0-9]+ failed' "$CARGO_TARGET_DIR/browser-e2e-output.log" | awk '{s+=$5} END {print s+0}')
 
 step "deployment and monitoring configuration"
-bash scripts/check-deploy.sh
+bash scripts/ci/check-deploy.sh
 
 step "real Prometheus end to end (scrapes a test origin with deploy/prometheus/)"
-bash scripts/prometheus-e2e.sh
+bash scripts/ci/prometheus-e2e.sh
 
 step "all suites passed"
 elapsed=$(( $(date +%s) - STARTED ))

@@ -1,6 +1,6 @@
 //! Thumbnail, `/img` and queue benchmark. Prints figures and ratios; asserts nothing.
 //!
-//! `scripts/bench-thumbnails.sh` (installs the baselines, fetches real photos, runs this), or
+//! `scripts/bench/thumbnails.sh` (installs the baselines, fetches real photos, runs this), or
 //! `BENCH_PHOTOS=DIR cargo bench -p vitrine-origin --bench thumbnails`.
 //!
 //! 1. Throughput over a folder of real JPEG photos: 3 thumbnails per source (150/300/600 px
@@ -180,8 +180,8 @@ fn vipsthumbnail(
 
 /// libvips in-process (pyvips), decode once + cascade, `threads` worker processes.
 fn pyvips(dir: &Path, format: OutputFormat, threads: usize) -> Option<f64> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/bench_pyvips.py");
-    // BENCH_PYTHON: the bench venv's interpreter (scripts/bench-thumbnails.sh sets it).
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/bench/pyvips.py");
+    // BENCH_PYTHON: the bench venv's interpreter (scripts/bench/thumbnails.sh sets it).
     let python = std::env::var("BENCH_PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let out = Command::new(python)
         .arg(script)
@@ -205,7 +205,7 @@ fn throughput(dir: &Path) {
     let sources = photos(dir);
     if sources.is_empty() {
         println!(
-            "no JPEGs in {} — run scripts/bench-thumbnails.sh (fetches real photos) or set BENCH_PHOTOS",
+            "no JPEGs in {} — run scripts/bench/thumbnails.sh (fetches real photos) or set BENCH_PHOTOS",
             dir.display()
         );
         return;

@@ -3,7 +3,7 @@
 //! `cargo run --release -p vitrine-origin --example visual_eval -- [IMAGE_DIR] [DISTRACTORS]`
 //!
 //! Indexes every image in IMAGE_DIR (default: the real photographs that
-//! `scripts/fetch-eval-images.sh` extracts to /var/tmp/vitrine-eval-images) plus DISTRACTORS
+//! `scripts/bench/fetch-eval-images.sh` extracts to /var/tmp/vitrine-eval-images) plus DISTRACTORS
 //! generated product photos (default 1000), then queries with distorted copies of each real
 //! image — crop to 80%, scale to 50%, JPEG q40, brightness ±20%, a 5° rotation, padding
 //! onto white — through the same decode + descriptor path as `POST /api/search/image`, and
@@ -116,7 +116,7 @@ fn main() {
     let distractors: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(1000);
     let limits = Limits::default();
     let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{dir}: {e} (run scripts/fetch-eval-images.sh first)"))
+        .unwrap_or_else(|e| panic!("{dir}: {e} (run scripts/bench/fetch-eval-images.sh first)"))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             matches!(

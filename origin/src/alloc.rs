@@ -5,7 +5,7 @@
 //! blocks come from those arenas instead of fresh mappings. An image service allocates
 //! exactly such blocks — tens of megabytes of pixels per decode, on whichever blocking
 //! thread runs it — and the arenas keep the freed space, so resident memory ratchets up far
-//! past what is ever live. The soak (`scripts/soak.sh`, four 48 MP JPEGs in the mix) showed
+//! past what is ever live. The soak (`scripts/bench/soak.sh`, four 48 MP JPEGs in the mix) showed
 //! it: with glibc's defaults RSS levelled off near 1 GB; with at most 2 arenas, blocks of
 //! 1 MiB and more always mmap-ed (returned to the system on free) and trimming above 4 MiB of
 //! free top space, it peaked at 357 MiB.

@@ -2,7 +2,7 @@
 //! the small recording functions the rest of the origin calls.
 //!
 //! Why one place: the alert rules and the Grafana dashboard under `deploy/` read these names
-//! (`scripts/check-deploy.sh --list-metrics` prints them), so a name or label changed here
+//! (`scripts/ci/check-deploy.sh --list-metrics` prints them), so a name or label changed here
 //! must be changed there, and a test scrapes a running origin to check that every one of them
 //! is exported. Labels are bounded by construction: the HTTP `endpoint` is the route
 //! *template* (`/api/products/{id}`, never `/api/products/123`), `method` is one of the

@@ -17,7 +17,7 @@
 //! feature) and the route modules; the few bodies the handlers build as ad-hoc JSON are
 //! described by the `*Doc` types below. The document is built once and served as bytes.
 //! `tests/api/openapi.rs` checks that every route of [`crate::routes::routes`] is in it, and
-//! `scripts/schemathesis.sh` checks the running server against it.
+//! `scripts/ci/schemathesis.sh` checks the running server against it.
 
 use std::sync::OnceLock;
 

@@ -1,5 +1,5 @@
 // The storefront in Debian's headless Chromium, through the edge (`wrangler dev`) in front of
-// the real origin. Started by scripts/browser-test.sh, which passes:
+// the real origin. Started by scripts/ci/browser-test.sh, which passes:
 //   EDGE_URL       the edge, e.g. http://127.0.0.1:8787 (every page load goes through it)
 //   ARTIFACTS_DIR  where screenshots go
 //   CHROMIUM       the browser binary (default /usr/bin/chromium)
@@ -15,7 +15,7 @@ const EDGE = process.env.EDGE_URL;
 const ARTIFACTS = process.env.ARTIFACTS_DIR || join(tmpdir(), "vitrine-browser-artifacts");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 if (!EDGE) {
-  console.error("EDGE_URL is not set; run scripts/browser-test.sh");
+  console.error("EDGE_URL is not set; run scripts/ci/browser-test.sh");
   process.exit(2);
 }
 

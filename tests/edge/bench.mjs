@@ -1,4 +1,4 @@
-// Edge benchmark through `wrangler dev` (started by scripts/edge-bench.sh): the proxy floor
+// Edge benchmark through `wrangler dev` (started by scripts/bench/edge.sh): the proxy floor
 // (`/__edge/health`), cache HIT latency p50/p95 and throughput, and the edge thumbnail (640×480 JPEG → 300 px WebP) p50/p95.
 // Prints `key=value` figures; the shell script adds the native comparison and the size.
 //   EDGE  the Worker;  STUB  its stub origin;  HIT_N, THUMB_N, RPS_SECONDS, RPS_CONCURRENCY

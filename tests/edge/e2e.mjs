@@ -1,5 +1,5 @@
 // End-to-end tests through `wrangler dev`: one Worker in front of the stub origin (controlled
-// headers, delays, outages) and one in front of the real origin. scripts/edge-test.sh starts
+// headers, delays, outages) and one in front of the real origin. scripts/ci/edge-test.sh starts
 // everything and passes the addresses in:
 //   EDGE_STUB, EDGE_REAL  the two Workers;  STUB  the stub origin;  ORIGIN  the real origin
 //   PURGE_TOKEN, SIGNING_KEY, ORIGIN_SECRET  the secrets both Workers were given
@@ -11,7 +11,7 @@ import { raw, imgUrl, webpSize, sleep } from "./lib.mjs";
 const { EDGE_STUB, EDGE_REAL, STUB, ORIGIN, PURGE_TOKEN, SIGNING_KEY, ORIGIN_SECRET } = process.env;
 for (const [k, v] of Object.entries({ EDGE_STUB, EDGE_REAL, STUB, ORIGIN, PURGE_TOKEN, SIGNING_KEY, ORIGIN_SECRET }))
   if (!v) {
-    console.error(`missing ${k}: run scripts/edge-test.sh, which starts the origins and Workers`);
+    console.error(`missing ${k}: run scripts/ci/edge-test.sh, which starts the origins and Workers`);
     process.exit(2);
   }
 

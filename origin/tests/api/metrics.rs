@@ -146,7 +146,7 @@ async fn promtool_check_metrics_reports_nothing() {
         .unwrap_or_else(|e| {
             panic!(
                 "cannot run promtool ({e}); install it with: apt-get install -y prometheus \
-                 (scripts/check-deploy.sh does this for you)"
+                 (scripts/ci/check-deploy.sh does this for you)"
             )
         });
     child
@@ -175,13 +175,13 @@ async fn promtool_check_metrics_reports_nothing() {
 fn deploy_metric_names() -> Vec<String> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let out = Command::new("bash")
-        .arg(root.join("scripts/check-deploy.sh"))
+        .arg(root.join("scripts/ci/check-deploy.sh"))
         .arg("--list-metrics")
         .output()
-        .unwrap_or_else(|e| panic!("cannot run scripts/check-deploy.sh: {e}"));
+        .unwrap_or_else(|e| panic!("cannot run scripts/ci/check-deploy.sh: {e}"));
     assert!(
         out.status.success(),
-        "scripts/check-deploy.sh --list-metrics failed (it installs its Python venv from \
+        "scripts/ci/check-deploy.sh --list-metrics failed (it installs its Python venv from \
          scripts/tools/python-requirements.txt when missing):\n{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -5,26 +5,26 @@
 # the middle third's) and whether the peak stayed below
 # the configured budget (MEMORY_BUDGET_BYTES). Exits non-zero when it did not, or on 5xx.
 #
-#   scripts/soak.sh                      # 90 s, budget 768 MiB
-#   SOAK_SECONDS=600 BUDGET_MIB=512 scripts/soak.sh
+#   scripts/bench/soak.sh                      # 90 s, budget 768 MiB
+#   SOAK_SECONDS=600 BUDGET_MIB=512 scripts/bench/soak.sh
 #
 # Traffic: the shopper mix (vitrine-load, 32 users) with its thumbnail action also drawing
 # from four uploaded ~48-megapixel JPEGs at random sizes (each distinct size is a cold
 # render: a full-resolution decode bounded by IMAGE_MEMORY_BUDGET_BYTES), and image searches
 # with those huge photos. Everything on 127.0.0.1, stopped at the end.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vitrine-target}"
 SOAK_SECONDS="${SOAK_SECONDS:-90}"
 BUDGET_MIB="${BUDGET_MIB:-768}"
 WORK="$(mktemp -d /tmp/vitrine-soak.XXXXXX)"
-source "$ROOT/scripts/edge-lib.sh"
+source "$ROOT/scripts/lib/edge.sh"
 trap 'stop_all; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 
 command -v vips >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libvips-tools >/dev/null
-bash scripts/build-deps.sh
+bash scripts/tools/build-deps.sh
 echo "==> building the origin and the load harness (release)"
 cargo build --release --locked -p vitrine-origin --bin vitrine-origin -p vitrine-load --bin vitrine-load
 

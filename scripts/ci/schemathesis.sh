@@ -2,7 +2,7 @@
 # schemathesis (property-based API testing, PyPI) against the real origin binary and its own
 # OpenAPI document (GET /api/openapi.json, assembled in origin/src/openapi.rs).
 #
-#   scripts/schemathesis.sh            # part of scripts/test.sh
+#   scripts/ci/schemathesis.sh            # part of scripts/test.sh
 #
 # 1. creates (or reuses) the Python venv of scripts/tools/python-requirements.txt (every package
 #    pinned with its hash; scripts/lib/tools.sh keys the venv by the lock's hash);
@@ -20,7 +20,7 @@
 # keeps generating until that budget is spent: a longer, deeper run).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vitrine-target}"
 MAX_EXAMPLES="${SCHEMATHESIS_MAX_EXAMPLES:-100}"
@@ -33,20 +33,14 @@ BIN="$CARGO_TARGET_DIR/debug/vitrine-origin"
 
 log() { printf '%s\n' "$*" >&2; }
 
+source "$ROOT/scripts/lib/common.sh"
+
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/vitrine-schemathesis.XXXXXX")"
 ORIGIN_PID=""
 
 finish() {
     local rc=$?
-    if [ -n "$ORIGIN_PID" ]; then
-        kill "$ORIGIN_PID" 2>/dev/null || true
-        for _ in $(seq 1 50); do
-            kill -0 "$ORIGIN_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -9 "$ORIGIN_PID" 2>/dev/null || true
-        wait "$ORIGIN_PID" 2>/dev/null || true
-    fi
+    stop_pid "$ORIGIN_PID"
     if [ "$rc" -ne 0 ] && [ -s "$TMP/origin.log" ]; then
         log "--- origin log: errors (first 40) ---"
         grep -E '"level":"ERROR"|ERROR' "$TMP/origin.log" | head -n 40 >&2 || true
@@ -65,7 +59,7 @@ VENV="$(python_venv python)"
 # binary away right after building it.
 cargo build -p vitrine-origin --locked >&2
 cp "$BIN" "$TMP/vitrine-origin"
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+PORT="$(free_port)"
 BASE="http://127.0.0.1:$PORT"
 mkdir -p "$TMP/data"
 env -u REDIS_URL BIND_ADDR="127.0.0.1:$PORT" \
@@ -100,7 +94,7 @@ done
 
 # -- schemathesis ----------------------------------------------------------------------------
 set +e
-PYTHONPATH="$ROOT/scripts${PYTHONPATH:+:$PYTHONPATH}" SCHEMATHESIS_HOOKS=schemathesis_hooks \
+PYTHONPATH="$ROOT/scripts/ci${PYTHONPATH:+:$PYTHONPATH}" SCHEMATHESIS_HOOKS=schemathesis_hooks \
 "$VENV/bin/schemathesis" run "$BASE/api/openapi.json" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --header "Authorization: Bearer $API_KEY" \

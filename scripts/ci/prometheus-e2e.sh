@@ -3,7 +3,7 @@
 # the real `prometheus` server, queried over its HTTP API. Proves the whole path (binary →
 # /api/metrics → scrape config → TSDB → PromQL), not just the text format.
 #
-#   scripts/prometheus-e2e.sh
+#   scripts/ci/prometheus-e2e.sh
 #
 # 1. builds vitrine-origin (debug) into ${CARGO_TARGET_DIR:-/var/tmp/vitrine-target} and
 #    starts it on a free loopback port: embedded SQLite in a temporary DATA_DIR, 20 demo
@@ -16,7 +16,7 @@
 # 4. stops both (trap on EXIT) and prints one PASS or FAIL line.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vitrine-target}"
 BIN="$CARGO_TARGET_DIR/debug/vitrine-origin"
@@ -27,25 +27,16 @@ log() { printf '%s\n' "$*" >&2; }
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/vitrine-prom-e2e.XXXXXX")"
 ORIGIN_PID=""
 PROM_PID=""
+source "$ROOT/scripts/lib/common.sh"
+source "$ROOT/scripts/lib/tools.sh"
+
 RESULT="FAIL"
 REASON="interrupted"
 
-stop() {
-    local pid="$1"
-    [ -n "$pid" ] || return 0
-    kill "$pid" 2>/dev/null || return 0
-    for _ in $(seq 1 50); do
-        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-        sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-
 finish() {
     local rc=$?
-    stop "$PROM_PID"
-    stop "$ORIGIN_PID"
+    stop_pid "$PROM_PID"
+    stop_pid "$ORIGIN_PID"
     if [ "$RESULT" != "PASS" ]; then
         for f in origin.log prometheus.log; do
             if [ -s "$TMP/$f" ]; then
@@ -63,17 +54,11 @@ trap finish EXIT
 
 fail() { REASON="$*"; exit 1; }
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # -- prometheus ------------------------------------------------------------------------------
 if ! command -v prometheus >/dev/null 2>&1; then
     log "prometheus missing: apt-get install -y prometheus"
-    export DEBIAN_FRONTEND=noninteractive
-    if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-    $SUDO apt-get install -y --no-install-recommends prometheus >&2 \
-        || { $SUDO apt-get update >&2 && $SUDO apt-get install -y --no-install-recommends prometheus >&2; } \
+    apt_install prometheus \
         || fail "prometheus is not installed and could not be installed (Debian package: prometheus)"
 fi
 command -v prometheus >/dev/null 2>&1 || fail "no prometheus binary on PATH after installing the package"

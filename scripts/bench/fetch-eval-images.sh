@@ -2,9 +2,9 @@
 # Real photographs for the visual-search evaluation: the sample images scikit-image ships
 # in its wheel (PyPI), extracted without installing the package. The wheel is the version
 # locked in scripts/tools/eval-requirements.txt, checked against its SHA-256 by pip.
-#   scripts/fetch-eval-images.sh [DEST]   (default: data/eval-images)
+#   scripts/bench/fetch-eval-images.sh [DEST]   (default: data/eval-images)
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 dest="${1:-data/eval-images}"
 mkdir -p "$dest"
 if ls "$dest"/*.png >/dev/null 2>&1; then echo "$dest already has images"; exit 0; fi

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Checks the deployment and monitoring configuration under deploy/.
 #
-#   scripts/check-deploy.sh                 run every check, print a summary,
+#   scripts/ci/check-deploy.sh                 run every check, print a summary,
 #                                           exit non-zero if any failed
-#   scripts/check-deploy.sh --list-metrics  print every metric name used by the
+#   scripts/ci/check-deploy.sh --list-metrics  print every metric name used by the
 #                                           Grafana dashboard and the Prometheus
 #                                           rules, one per line (base names:
 #                                           histogram _bucket/_sum/_count folded
@@ -11,7 +11,7 @@
 #                                           names and Prometheus' own `up` left
 #                                           out), for comparison with what a
 #                                           running origin exports
-#   scripts/check-deploy.sh --ensure-tools  only install promtool and the Python venv
+#   scripts/ci/check-deploy.sh --ensure-tools  only install promtool and the Python venv
 #                                           when missing (the Rust tests run promtool
 #                                           and --list-metrics)
 #
@@ -21,7 +21,7 @@
 # present.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DEPLOY="$ROOT/deploy"
 PROM="$DEPLOY/prometheus"
 DASHBOARD="$DEPLOY/grafana/dashboards/vitrine.json"

@@ -2,16 +2,16 @@
 # Load test: the shopper mix (vitrine-load) against a release origin, then the cached routes
 # at full speed with wrk, and optionally the mix through the edge (wrangler dev).
 #
-#   scripts/load-test.sh                 # origin: 20 s mix with 64 users, then 10 s wrk on cached routes
-#   scripts/load-test.sh --edge          # also the mix through `wrangler dev` in front of it
-#   DURATION=60 USERS=128 scripts/load-test.sh
+#   scripts/bench/load.sh                 # origin: 20 s mix with 64 users, then 10 s wrk on cached routes
+#   scripts/bench/load.sh --edge          # also the mix through `wrangler dev` in front of it
+#   DURATION=60 USERS=128 scripts/bench/load.sh
 #
 # Everything listens on 127.0.0.1 on free ports and is stopped at the end. The origin runs on a
 # throwaway SQLite demo catalog (DEMO_PRODUCTS, default 300) with the rate limiter on and the
 # harness's API key lifted by RATE_LIMIT_API_KEY_MULTIPLIER (one client sends all the load).
 # Needs wrk (apt-get install -y wrk; installed when missing).
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vitrine-target}"
 DURATION="${DURATION:-20}"
@@ -22,12 +22,12 @@ EDGE=0
 [ "${1:-}" = "--edge" ] && EDGE=1
 
 WORK="$(mktemp -d /tmp/vitrine-load.XXXXXX)"
-source "$ROOT/scripts/edge-lib.sh"
+source "$ROOT/scripts/lib/edge.sh"
 trap 'stop_all; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 
 command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk >/dev/null
-bash scripts/build-deps.sh
+bash scripts/tools/build-deps.sh
 echo "==> building the origin and the load harness (release)"
 cargo build --release --locked -p vitrine-origin --bin vitrine-origin -p vitrine-load --bin vitrine-load
 
@@ -72,8 +72,8 @@ p99=$(awk '$1 == "99%" {print $2}' "$WORK/wrk.txt")
 echo "cached routes: ${rps} req/s, p99 ${p99} (target ≥ 10,000 req/s)"
 
 if [ "$EDGE" = 1 ]; then
-    bash scripts/edge-setup.sh
-    bash scripts/edge-build.sh
+    bash scripts/edge/setup.sh
+    bash scripts/edge/build.sh
     EDGE_PORT=$(free_port)
     echo
     echo "==> the mix through the edge (wrangler dev on 127.0.0.1:$EDGE_PORT)"

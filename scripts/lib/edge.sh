@@ -1,53 +1,16 @@
-# Shared by scripts/edge-test.sh and scripts/edge-bench.sh: free ports, starting the real
-# origin, the stub origin and `wrangler dev` as process groups, waiting for readiness, and
-# stopping everything on exit. Source it; it expects ROOT and WORK to be set.
+# Starting the real origin, the stub origin and `wrangler dev` (as process groups, waiting
+# until each is ready), for the scripts that test or measure the edge. Source it; it expects
+# ROOT and WORK to be set, and brings scripts/lib/common.sh and scripts/lib/tools.sh.
 
 export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false CLOUDFLARE_CF_FETCH_ENABLED=false
 export WRANGLER_LOG_PATH="$WORK/wrangler-logs" NO_UPDATE_NOTIFIER=1 CI="${CI:-true}"
 export PATH="$HOME/.cargo/bin:$PATH"
 source "$ROOT/scripts/lib/tools.sh"
-PIDS=()
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-# start NAME CMD...: runs CMD in its own process group, output to $WORK/NAME.log.
-start() {
-    local name=$1; shift
-    setsid "$@" >"$WORK/$name.log" 2>&1 &
-    PIDS+=($!)
-}
-
-stop_all() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill -TERM -- "-$pid" 2>/dev/null || true
-    done
-    sleep 0.5
-    for pid in "${PIDS[@]}"; do
-        kill -KILL -- "-$pid" 2>/dev/null || true
-    done
-    PIDS=()
-}
-
-# wait_http NAME URL SECONDS: polls until URL answers 200.
-wait_http() {
-    local name=$1 url=$2 secs=$3 i
-    for ((i = 0; i < secs * 4; i++)); do
-        if curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.25
-    done
-    echo "error: $name did not become ready at $url within ${secs}s; last log lines:" >&2
-    tail -n 40 "$WORK/$name.log" >&2 || true
-    return 1
-}
+source "$ROOT/scripts/lib/common.sh"
 
 require_toolchain() {
     [[ -f "$(wasm_bindgen_dir)/.vitrine-installed" && -x "$ROOT/edge/node_modules/.bin/wrangler" ]] || {
-        echo "error: the edge toolchain is missing; run: bash scripts/edge-setup.sh" >&2
+        echo "error: the edge toolchain is missing; run: bash scripts/edge/setup.sh" >&2
         exit 1
     }
 }

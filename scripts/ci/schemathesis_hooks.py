@@ -1,4 +1,4 @@
-"""schemathesis hooks for scripts/schemathesis.sh (loaded through SCHEMATHESIS_HOOKS).
+"""schemathesis hooks for scripts/ci/schemathesis.sh (loaded through SCHEMATHESIS_HOOKS).
 
 `POST /api/products/bulk` takes NDJSON, a media type schemathesis cannot serialize by itself:
 the document describes the body as an array of products, sent one JSON object per line.

@@ -3,8 +3,8 @@
 # same bytes as a static file, in one run, on loopback. Prints req/s and latency percentiles
 # for both and the ratio. Asserts nothing: it is a measurement.
 #
-#   scripts/bench-http.sh                # 10 s per target, 64 connections, 2 wrk threads
-#   DURATION=20 CONNECTIONS=128 scripts/bench-http.sh
+#   scripts/bench/http.sh                # 10 s per target, 64 connections, 2 wrk threads
+#   DURATION=20 CONNECTIONS=128 scripts/bench/http.sh
 #
 # Needs wrk and nginx (apt-get install -y wrk nginx). Builds the origin in release, starts it
 # on a free loopback port with a throwaway SQLite catalog (demo data), starts nginx on
@@ -15,7 +15,7 @@ DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
 QUERY="${QUERY:-/api/search/text?q=wireless%20headphones&limit=20}"
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 
 for tool in wrk nginx curl; do
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install -y wrk nginx curl" >&2; exit 1; }
@@ -31,7 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+source "$ROOT/scripts/lib/common.sh"
 
 echo "building the origin (release)…"
 (cd "$ROOT" && cargo build --release -p vitrine-origin --bin vitrine-origin >/dev/null 2>&1) \

@@ -14,13 +14,13 @@
 # them by name), the running PostgreSQL and Redis, and configuration files (~/.npmrc,
 # ~/.gitconfig, cargo's and pip's configuration), which say where the registries are.
 #
-#   scripts/rehearse-fresh.sh [WORKDIR]    WORKDIR: an empty or missing folder (default: a new
+#   scripts/ci/rehearse-fresh.sh [WORKDIR]    WORKDIR: an empty or missing folder (default: a new
 #                                          one under /var/tmp); removed at the end unless KEEP=1
 #
 # Prints test.sh's output, then the wall time, the size of each folder (what a first run
 # downloads and builds) and test.sh's summary line; exits with test.sh's status.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 WORK="${1:-$(mktemp -d /var/tmp/vitrine-fresh.XXXXXX)}"
 mkdir -p "$WORK"

@@ -3,19 +3,19 @@
 # the test fixtures; starts the real origin (SQLite, demo catalog), the stub origin
 # (tests/edge/stub-origin.mjs) and two `wrangler dev` instances (one in front of each) on free
 # loopback ports; runs tests/edge/e2e.mjs; stops everything. Closes with
-# `edge e2e: N passed, M failed` and exits non-zero on failure. Needs scripts/edge-setup.sh.
+# `edge e2e: N passed, M failed` and exits non-zero on failure. Needs scripts/edge/setup.sh.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vitrine-target}"
 WORK="$(mktemp -d /tmp/vitrine-edge-e2e.XXXXXX)"
-source "$ROOT/scripts/edge-lib.sh"
+source "$ROOT/scripts/lib/edge.sh"
 trap 'stop_all; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 
 require_toolchain
 echo "==> building the Worker, the origin and the fixture program"
-bash scripts/edge-build.sh
+bash scripts/edge/build.sh
 # ORIGIN_BIN: an already built origin binary (skips building it here).
 [[ -n "${ORIGIN_BIN:-}" ]] || cargo build --locked -p vitrine-origin --bin vitrine-origin
 cargo build --locked -p vitrine-edge --example native_thumb

@@ -8,18 +8,18 @@
 #     codecs), as a ratio (target ≤ 3×). The pure build writes lossless WebP only;
 #   * the Worker's gzipped size (target < 1 MiB).
 # Rate limiting stays on (the Durable Object round trip is part of every request) with quotas
-# too large to trip. Needs scripts/edge-setup.sh. Bounded: everything is stopped on exit.
+# too large to trip. Needs scripts/edge/setup.sh. Bounded: everything is stopped on exit.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vitrine-target}"
 WORK="$(mktemp -d /tmp/vitrine-edge-bench.XXXXXX)"
-source "$ROOT/scripts/edge-lib.sh"
+source "$ROOT/scripts/lib/edge.sh"
 trap 'stop_all; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 
 require_toolchain
-size_line=$(bash scripts/edge-build.sh | tail -n 1)
+size_line=$(bash scripts/edge/build.sh | tail -n 1)
 cargo build --locked --release -p vitrine-edge --example native_thumb
 mkdir -p "$WORK/fixtures"
 NATIVE="$CARGO_TARGET_DIR/release/examples/native_thumb"

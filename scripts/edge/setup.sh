@@ -10,7 +10,7 @@
 #      edge/package-lock.json.
 # No step downloads anything but crates and npm packages.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$PATH"
 source "$ROOT/scripts/lib/tools.sh"

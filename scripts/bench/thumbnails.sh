@@ -7,7 +7,7 @@
 # Debian's lomiri/ukui wallpaper packages (24 JPEGs, 1365–6028 px, baseline and progressive)
 # are unpacked into data/bench-photos.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 ROOT="$(pwd)"
 source scripts/lib/tools.sh
 # The shared build folder, as the test and edge scripts use (a release build from nothing

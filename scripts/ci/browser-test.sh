@@ -3,15 +3,15 @@
 # (tests/browser/storefront.mjs), loading every page through the edge Worker (`wrangler dev`)
 # in front of the real origin (SQLite, demo catalog, signed thumbnails), all on free loopback
 # ports. Installs what is missing: the `chromium` package (apt-get), the npm packages of
-# tests/browser (npm ci), the edge toolchain (scripts/edge-setup.sh). Screenshots go to
+# tests/browser (npm ci), the edge toolchain (scripts/edge/setup.sh). Screenshots go to
 # $CARGO_TARGET_DIR/browser-artifacts/. Closes with `browser e2e: N passed, M failed` and exits
 # non-zero on failure; everything it started is stopped on exit.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vitrine-target}"
 WORK="$(mktemp -d /tmp/vitrine-browser-e2e.XXXXXX)"
-source "$ROOT/scripts/edge-lib.sh"
+source "$ROOT/scripts/lib/edge.sh"
 trap 'stop_all; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 ARTIFACTS="$CARGO_TARGET_DIR/browser-artifacts"
@@ -29,10 +29,10 @@ if [[ ! -x "$CHROMIUM" ]]; then
 fi
 "$CHROMIUM" --version 2>/dev/null | head -n 1 || true
 npm_ci tests/browser
-bash scripts/edge-setup.sh
+bash scripts/edge/setup.sh
 
 echo "==> building the Worker and the origin"
-bash scripts/edge-build.sh
+bash scripts/edge/build.sh
 # ORIGIN_BIN: an already built origin binary (skips building it here).
 [[ -n "${ORIGIN_BIN:-}" ]] || cargo build --locked -p vitrine-origin --bin vitrine-origin
 

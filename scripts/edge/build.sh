@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Builds the edge Worker into edge/build/: cargo (wasm32, profile `worker`) → wasm-bindgen
 # --target web → wasm-opt -Oz (when binaryen is installed) → the JS entry module.
-# Run scripts/edge-setup.sh once first. Prints the Worker's raw and gzipped size.
+# Run scripts/edge/setup.sh once first. Prints the Worker's raw and gzipped size.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vitrine-target}"
 export PATH="$HOME/.cargo/bin:$PATH"
 source "$ROOT/scripts/lib/tools.sh"
 WASM_BINDGEN="$(wasm_bindgen_dir)/bin/wasm-bindgen"
-[[ -x "$WASM_BINDGEN" ]] || { echo "error: wasm-bindgen is not installed; run: bash scripts/edge-setup.sh" >&2; exit 1; }
+[[ -x "$WASM_BINDGEN" ]] || { echo "error: wasm-bindgen is not installed; run: bash scripts/edge/setup.sh" >&2; exit 1; }
 OUT="$ROOT/edge/build"
 WASM="$CARGO_TARGET_DIR/wasm32-unknown-unknown/worker/vitrine_edge.wasm"
 
