@@ -34,7 +34,7 @@
 //! ETag is a hash of the body, so equal ETags mean equal bytes, and the first request of a
 //! variant encodes it once (single-flight) for every later one. Only `200` answers to `GET`
 //! with a strong ETag, not `private`/`no-store`, compressible and at most 1 MiB take this
-//! path; everything else streams through the encoders as before. The edge caches each
+//! path; everything else streams through the encoders. The edge caches each
 //! variant as well, so behind it the origin compresses a given response rarely.
 
 use std::{

@@ -19,13 +19,13 @@
 //!
 //! | where | call |
 //! |---|---|
-//! | HTTP middleware (done) | [`Metrics::record_request`] |
-//! | `Db::timed` (done) | [`Metrics::db_query`] with a `query_type` such as `"product_get"` |
-//! | cache lookups (`cache::stats`, done) | [`Metrics::cache_get`]`(Namespace::Search, "l1", hit)`; an `l2` get only after an `l1` miss |
-//! | other cache operations (`cache::stats`, done) | [`Metrics::cache_op`]`("set", "ok", "l2")` |
-//! | response compression (`compression`, done) | [`Metrics::compression`]`("br", bytes_in, bytes_out)` |
-//! | rate limiting (`rate_limit::middleware`, done) | [`Metrics::rate_limit`]`(allowed)` |
-//! | image pipeline (`images::thumbs`, done) | [`Metrics::image_stage`]`("pipeline", secs)`, [`Metrics::image_processed`]`("webp")`, [`Metrics::image_failed`]`(err.code())` |
+//! | HTTP middleware (`routes::record`) | [`Metrics::record_request`] |
+//! | `Db::timed` | [`Metrics::db_query`] with a `query_type` such as `"product_get"` |
+//! | cache lookups (`cache::stats`) | [`Metrics::cache_get`]`(Namespace::Search, "l1", hit)`; an `l2` get only after an `l1` miss |
+//! | other cache operations (`cache::stats`) | [`Metrics::cache_op`]`("set", "ok", "l2")` |
+//! | response compression (`compression`) | [`Metrics::compression`]`("br", bytes_in, bytes_out)` |
+//! | rate limiting (`rate_limit::middleware`) | [`Metrics::rate_limit`]`(allowed)` |
+//! | image pipeline (`images::thumbs`) | [`Metrics::image_stage`]`("pipeline", secs)`, [`Metrics::image_processed`]`("webp")`, [`Metrics::image_failed`]`(err.code())` |
 //! | jobs (`jobs::worker`; `queued` read from the queue at scrape time) | [`Metrics::jobs_queued`]`(n)`, [`Metrics::jobs_running`]`(n)`, [`Metrics::job_completed`]`(secs)`, [`Metrics::job_failed`]`(secs)`, [`Metrics::job_dead_lettered`]`()` |
 //!
 //! The same calls feed the five-minute windows behind `GET /api/performance`

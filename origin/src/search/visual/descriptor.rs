@@ -9,24 +9,24 @@
 //!    (padding, the corners a small rotation uncovers, a white backdrop), grown by one pixel
 //!    for the seam that downscaling blends. Flat rows and columns at the edges (fill, or the
 //!    border's own colour) are cut off, repeatedly until nothing more is cut, so a padded
-//!    photo and its original describe the same frame (version 3), even when the photo has
-//!    a flat margin of its own under the padding (version 4).
+//!    photo and its original describe the same frame, even when the photo has a flat
+//!    margin of its own under the padding.
 //! 1. **Foreground weighting.** The background colour is estimated from the border ring
 //!    (per-channel median) and every pixel is weighted by how far it is from it, so a
 //!    studio backdrop contributes (almost) nothing; fill always weighs zero. The object's
 //!    box (the central 96 % of that weight) frames the spatial parts, which makes them
 //!    insensitive to padding, translation and scale.
 //!
-//!    Version 4 makes this robust to what padding and rotation do to the border. The ring
+//!    This must hold up against what padding and rotation do to the border. The ring
 //!    leaves the fill out unless the fill is the backdrop itself (it covers most of the
-//!    ring or 15 % of the frame): a 5° rotation turns about half of the ring white, and
-//!    version 3 then took a median halfway between the photo and white, so the background
-//!    of a night sky or a grey wall, and with it every weight, changed. The busy/plain
-//!    decision is a smooth blend over the share of plain border (60–85 %) instead of a
-//!    70 % threshold that a texture (a brick wall at 78 %) crossed when rotated. On a
-//!    backdrop that is not white, edges against the fill are rotation artefacts and do not
-//!    count as shape. And the box is a mass quantile rather than the extent of every pixel
-//!    above a threshold, which a few noisy pixels stretched.
+//!    ring or 15 % of the frame): a 5° rotation turns about half of the ring white, and a
+//!    median over the whole ring would land halfway between the photo and white, so the
+//!    background of a night sky or a grey wall, and with it every weight, would change.
+//!    The busy/plain decision is a smooth blend over the share of plain border (60–85 %),
+//!    not a hard threshold, which a texture near it (a brick wall at 78 % against 70 %)
+//!    would cross when rotated. On a backdrop that is not white, edges against the fill
+//!    are rotation artefacts and do not count as shape. And the box is a mass quantile,
+//!    not the extent of every pixel above a threshold, which a few noisy pixels stretch.
 //! 2. **Colour histogram** in HSV: 12 hues × 3 saturations × 3 values, soft-assigned across
 //!    neighbouring hues, plus 4 grey levels for unsaturated pixels; weighted by foreground
 //!    and by a centre-weighted Gaussian. Hue barely moves under brightness changes and JPEG
@@ -445,7 +445,7 @@ fn describe_frame(px: &RgbPixels, fill: &[bool]) -> Descriptor {
     }
     // The object's box holds the central mass of the foreground weight (BOX_TAIL cut at
     // each side), not every pixel above a threshold: a few noisy pixels far from the
-    // object (sensor noise on a grey backdrop, a speck of dust) no longer stretch it.
+    // object (sensor noise on a grey backdrop, a speck of dust) do not stretch it.
     let q = BOX_TAIL;
     let quantiles = |mass: &[f32]| -> (usize, usize) {
         let total: f32 = mass.iter().sum();
