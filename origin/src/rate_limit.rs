@@ -43,26 +43,9 @@ use vitrine_common::rate_limit::{
 
 use crate::{cache::Redis, config::Settings, error::ApiError, state::AppState};
 
-/// The GCRA state transition, atomically. KEYS[1] = the client's key; ARGV = emission
-/// interval (µs), burst, cost. Returns `{previous TAT or "", now}` in µs since the epoch.
-/// Must stay the same transition as `common::rate_limit::check`: tat' = max(tat, now) +
-/// cost·T, stored iff cost ≤ burst and tat' − burst·T ≤ now, expiring when the bucket is
-/// full again.
-const GCRA_SCRIPT: &str = r"
-local interval = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local stored = redis.call('GET', KEYS[1])
-local tat = now
-if stored then tat = math.max(tonumber(stored), now) end
-local new_tat = tat + cost * interval
-if cost <= burst and new_tat - burst * interval <= now then
-  redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.floor((new_tat - now) / 1000) + 1)
-end
-return {stored or '', string.format('%.0f', now)}
-";
+/// The GCRA state transition of `common::rate_limit::check`, atomically in Redis (its
+/// arguments and the test that keeps it equal to `check` are described in the file).
+const GCRA_SCRIPT: &str = include_str!("redis/lua/rate_limit_gcra.lua");
 
 const SHARDS: usize = 16;
 /// A shard is swept of full buckets when it grows past this many clients.

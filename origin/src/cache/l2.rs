@@ -36,14 +36,7 @@ pub enum L2Error {
 const VALUE_VERSION: u8 = 1;
 
 /// Unlinks every member of a tag set, then the set: one round trip, atomic.
-const UNLINK_TAG_SCRIPT: &str = r"
-local members = redis.call('SMEMBERS', KEYS[1])
-for i = 1, #members, 500 do
-  redis.call('UNLINK', unpack(members, i, math.min(i + 499, #members)))
-end
-redis.call('UNLINK', KEYS[1])
-return #members
-";
+const UNLINK_TAG_SCRIPT: &str = include_str!("../redis/lua/cache_unlink_tag.lua");
 
 /// Milliseconds since the Unix epoch.
 pub fn unix_ms() -> u64 {

@@ -41,72 +41,13 @@ use super::{
 
 const GROUP: &str = "workers";
 
-const CLAIM: &str = r#"
-if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 'gone'} end
-local a = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-local st = redis.call('HGET', KEYS[1], 'state')
-if st == 'queued' then
-  redis.call('HSET', KEYS[1], 'state', 'running', 'updated_at', ARGV[2])
-  st = 'running'
-end
-return {a, st}
-"#;
+const CLAIM: &str = include_str!("../redis/lua/jobs_claim.lua");
 
-const FINISH: &str = r#"
-local new = 0
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  new = redis.call('HSETNX', KEYS[2], ARGV[3], ARGV[4])
-  if new == 1 then
-    redis.call('HINCRBY', KEYS[1], ARGV[5], 1)
-    local h = redis.call('HMGET', KEYS[1], 'total', 'succeeded', 'failed', 'skipped', 'state')
-    local total = tonumber(h[1]) or 0
-    local s = tonumber(h[2]) or 0
-    local f = tonumber(h[3]) or 0
-    local k = tonumber(h[4]) or 0
-    local st = h[5]
-    if st ~= 'cancelled' then
-      if s + f + k >= total then
-        if s == 0 and f > 0 then st = 'failed' else st = 'completed' end
-      else
-        st = 'running'
-      end
-      redis.call('HSET', KEYS[1], 'state', st)
-    end
-    redis.call('HSET', KEYS[1], 'updated_at', ARGV[6])
-    redis.call('PEXPIRE', KEYS[1], ARGV[7])
-    redis.call('PEXPIRE', KEYS[2], ARGV[7])
-  end
-end
-if ARGV[2] ~= '' then
-  redis.call('XACK', KEYS[3], ARGV[1], ARGV[2])
-  redis.call('XDEL', KEYS[3], ARGV[2])
-end
-return new
-"#;
+const FINISH: &str = include_str!("../redis/lua/jobs_finish.lua");
 
-const PROMOTE: &str = r#"
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-local n = 0
-for _, m in ipairs(due) do
-  if redis.call('ZREM', KEYS[1], m) == 1 then
-    local d = cjson.decode(m)
-    redis.call('XADD', ARGV[2] .. d.p, '*', 't', d.t)
-    n = n + 1
-  end
-end
-return n
-"#;
+const PROMOTE: &str = include_str!("../redis/lua/jobs_promote.lua");
 
-const CANCEL: &str = r#"
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local st = redis.call('HGET', KEYS[1], 'state')
-if st == 'queued' or st == 'running' then
-  redis.call('HSET', KEYS[1], 'state', 'cancelled', 'updated_at', ARGV[1])
-  st = 'cancelled'
-end
-return st
-"#;
+const CANCEL: &str = include_str!("../redis/lua/jobs_cancel.lua");
 
 pub struct RedisQueue {
     client: Client,

@@ -6,6 +6,99 @@ use std::time::Duration;
 
 use crate::helpers::{API_KEY, Backend, spawn_app_with, spawn_on, test_redis_url, unique_prefix};
 
+/// The Redis script and `common::rate_limit::check` are one rule: the same request sequence
+/// (a fresh bucket, the burst used up, refusals, partial and full refills, a cost above the
+/// burst, a cost of exactly the burst) gets the same decision from both, and after every step
+/// the TAT the script stored is the one `check` says to store.
+#[tokio::test]
+async fn gcra_script_makes_the_same_decisions_as_common_check() {
+    use vitrine_common::rate_limit::{Quota, Tat, check};
+
+    let client = redis::Client::open(test_redis_url()).unwrap();
+    let mut con = client
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap_or_else(|e| panic!("Redis at {}: {e}", test_redis_url()));
+    let script = redis::Script::new(include_str!("../../src/redis/lua/rate_limit_gcra.lua"));
+    let key = format!("{}gcra-equivalence", unique_prefix());
+    let quota = Quota::per_second(5, 2.0).unwrap();
+    let interval = u64::try_from(quota.emission_interval().as_micros()).unwrap();
+
+    // (µs since the previous step, cost, allowed)
+    let steps: &[(u64, u32, bool)] = &[
+        (0, 1, true),
+        (0, 1, true),
+        (0, 1, true),
+        (0, 1, true),
+        (0, 1, true),
+        (0, 1, false),
+        (100_000, 1, false),
+        (400_000, 1, true),
+        (0, 1, false),
+        (1_000_000, 2, true),
+        (0, 6, false),
+        (10_000_000, 5, true),
+        (0, 1, false),
+        (499_999, 1, false),
+        (1, 1, true),
+        (3_000_000, 3, true),
+        (0, 3, false),
+        (0, 2, true),
+    ];
+    let mut now: u64 = 1_800_000_000_000_000;
+    let mut expected: Option<Tat> = None;
+    for (i, &(advance, cost, allowed)) in steps.iter().enumerate() {
+        now += advance;
+        let (stored, at): (String, String) = script
+            .key(&key)
+            .arg(interval)
+            .arg(quota.burst())
+            .arg(cost)
+            .arg(now)
+            .invoke_async(&mut con)
+            .await
+            .unwrap();
+        assert_eq!(
+            at.parse::<u64>().unwrap(),
+            now,
+            "step {i}: the script's clock"
+        );
+        let before = stored.parse::<u64>().ok().map(Tat);
+        // Redis drops a bucket only once it is full again, where `check` treats it as fresh.
+        let comparable = |t: Option<Tat>| t.filter(|Tat(v)| *v > now);
+        assert_eq!(
+            comparable(before),
+            comparable(expected),
+            "step {i}: TAT before"
+        );
+        let by_script = check(before, now, &quota, cost);
+        let by_check = check(expected, now, &quota, cost);
+        assert_eq!(by_script, by_check, "step {i}: decision");
+        assert_eq!(
+            by_check.allowed, allowed,
+            "step {i}: the sequence is the intended one"
+        );
+        if by_check.allowed {
+            expected = Some(by_check.new_tat);
+        }
+    }
+    let stored: Option<String> = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.and_then(|s| s.parse().ok()).map(Tat),
+        expected,
+        "the last TAT"
+    );
+    let _: () = redis::cmd("DEL")
+        .arg(&key)
+        .query_async(&mut con)
+        .await
+        .unwrap();
+}
+
 fn h<'a>(r: &'a reqwest::Response, name: &str) -> &'a str {
     r.headers()
         .get(name)
