@@ -15,7 +15,7 @@
 //! (default 50) the Redis concurrency.
 
 use std::{
-    process::{Child, Command, Stdio},
+    process::Command,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -30,6 +30,7 @@ use vitrine_origin::{
     compression::{Levels, encode_bytes},
     config::{CacheSettings, CompressionLevel},
 };
+use vitrine_testkit::{OwnRedis, free_port};
 
 const VALUE_BYTES: usize = 1024;
 
@@ -169,47 +170,6 @@ async fn bench_l1(cores: usize) {
     println!();
 }
 
-struct OwnRedis(Child);
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_redis() -> Option<(OwnRedis, u16)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .ok()?
-        .local_addr()
-        .ok()?
-        .port();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let guard = OwnRedis(child);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Some((guard, port))
-}
-
 /// `redis-benchmark -q` prints `SET: 123.45 requests per second, p50=…`; returns (set, get).
 fn redis_benchmark(port: u16, clients: usize, requests: u64) -> Option<(f64, f64)> {
     let out = Command::new("redis-benchmark")
@@ -247,7 +207,8 @@ fn redis_benchmark(port: u16, clients: usize, requests: u64) -> Option<(f64, f64
 async fn bench_l2() {
     let clients = clients();
     println!("== L2 (Redis), 1 KB values, {clients} concurrent clients, no pipelining ==");
-    let Some((_guard, port)) = start_redis() else {
+    let port = free_port();
+    let Ok(_guard) = OwnRedis::try_start(port) else {
         println!("redis-server could not be started (apt-get install -y redis-server): skipped");
         println!();
         return;

@@ -3,71 +3,40 @@
 #![allow(clippy::unwrap_used)]
 
 use std::{
-    path::PathBuf,
-    process::{Child, Command, Stdio},
+    path::Path,
+    process::Command,
     time::{Duration, Instant},
 };
 
 const KEY: &str = "e2e-key-0123456789";
 
-use vitrine_e2e::{free_port, origin_binary};
+use vitrine_testkit::{OriginProcess, Stdout, origin_binary, temp_dir};
 
-struct Origin {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Origin {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(data_dir: &std::path::Path) -> Origin {
-    let port = free_port();
-    let child = Command::new(origin_binary())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env("DATA_DIR", data_dir)
-        .env("DEMO_PRODUCTS", "30")
-        .env("API_KEYS", KEY)
-        .env("SEARCH_SYNC_INTERVAL", "1s")
-        .env("STRUCTURED_LOGGING", "true")
-        .env("LOG_LEVEL", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("starting vitrine-origin");
-    Origin {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-async fn wait_ready(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Ok(r) = client.get(format!("{base}/api/health/ready")).send().await
-            && r.status() == 200
-        {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the origin did not become ready in 120 s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+/// The origin as the README starts it: embedded defaults, a seeded demo catalog, JSON logs
+/// captured on stdout.
+fn start(data_dir: &Path) -> OriginProcess {
+    let data_dir = data_dir.display().to_string();
+    OriginProcess::start(
+        &origin_binary(),
+        &[
+            ("DATA_DIR", data_dir.as_str()),
+            ("DEMO_PRODUCTS", "30"),
+            ("API_KEYS", KEY),
+            ("SEARCH_SYNC_INTERVAL", "1s"),
+            ("STRUCTURED_LOGGING", "true"),
+            ("LOG_LEVEL", "info"),
+        ],
+        Stdout::Capture,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_defaults_seed_search_import_and_stop_gracefully() {
-    let dir = tempfile_dir();
+    let temp = temp_dir();
+    let dir = temp.path();
     let client = reqwest::Client::new();
-    let mut origin = start(&dir);
-    wait_ready(&client, &origin.base).await;
+    let mut origin = start(dir);
+    origin.wait_ready(&client, Duration::from_secs(120)).await;
 
     // The demo catalog is there and searchable, with images.
     let r = client
@@ -105,7 +74,7 @@ async fn embedded_defaults_seed_search_import_and_stop_gracefully() {
     let out = Command::new(origin_binary())
         .arg("import")
         .arg(&csv)
-        .env("DATA_DIR", &dir)
+        .env("DATA_DIR", dir)
         .env("LOG_LEVEL", "warn")
         .output()
         .unwrap();
@@ -181,34 +150,17 @@ async fn embedded_defaults_seed_search_import_and_stop_gracefully() {
             && v["latency_ms"].is_number()),
         "{logs}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn an_invalid_setting_stops_start_up_naming_the_variable() {
+    let dir = temp_dir();
     let out = Command::new(origin_binary())
         .env("QUERY_TIMEOUT", "soon")
-        .env("DATA_DIR", tempfile_dir())
+        .env("DATA_DIR", dir.path())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("QUERY_TIMEOUT"), "{stderr}");
-}
-
-fn tempfile_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "vitrine-e2e-{}-{}",
-        std::process::id(),
-        rand_suffix()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn rand_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
 }

@@ -10,121 +10,33 @@
 
 use std::{
     collections::HashSet,
-    path::PathBuf,
-    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
 use base64::Engine as _;
-use sqlx::Connection as _;
 
 const KEY: &str = "faults-key-0123456789";
 
-use vitrine_e2e::{free_port, origin_binary};
+use vitrine_testkit::{
+    OriginProcess, OwnRedis, Stdout, free_port, fresh_postgres, origin_binary, temp_dir,
+};
 
-/// A child process killed (SIGKILL) and reaped on drop.
-struct Proc(Child);
+/// How long an origin process may take to become ready.
+const READY: Duration = Duration::from_secs(60);
 
-impl Proc {
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn start_redis(port: u16) -> Proc {
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot run redis-server ({e}): install it with apt-get install -y redis-server")
-        });
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Proc(child)
-}
-
-/// A fresh, empty database on the test Postgres.
-async fn fresh_postgres() -> String {
-    let admin = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot reach Postgres at {admin}: {e}\n\
-                 start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n\
-                 (or set TEST_DATABASE_URL); scripts/test.sh does this for you"
-            )
-        });
-    let name = format!(
-        "vitrine_faults_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default()
-    );
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .expect("creating the test database");
-    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-    format!("{base}/{name}")
-}
-
-struct Origin {
-    proc: Proc,
-    base: String,
-}
-
-fn start_origin(env: &[(&str, &str)]) -> Origin {
-    let port = free_port();
-    let mut cmd = Command::new(origin_binary());
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env("API_KEYS", KEY)
-        .env("SEARCH_INDEX_DIR", "memory")
-        .env("SEED_DEMO", "false")
-        .env("LOG_LEVEL", "warn")
-        .env("RATE_LIMIT_ENABLED", "false")
-        .env("CONNECTION_POOL_MIN", "1")
-        .env("CONNECTION_POOL_SIZE", "5")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    Origin {
-        proc: Proc(cmd.spawn().expect("starting vitrine-origin")),
-        base: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-async fn wait_ready(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = client.get(format!("{base}/api/health/ready")).send().await
-            && r.status() == 200
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{base} did not become ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// An origin process with the settings of these tests, plus `env`.
+fn start_origin(env: &[(&str, &str)]) -> OriginProcess {
+    let mut all = vec![
+        ("API_KEYS", KEY),
+        ("SEARCH_INDEX_DIR", "memory"),
+        ("SEED_DEMO", "false"),
+        ("LOG_LEVEL", "warn"),
+        ("RATE_LIMIT_ENABLED", "false"),
+        ("CONNECTION_POOL_MIN", "1"),
+        ("CONNECTION_POOL_SIZE", "5"),
+    ];
+    all.extend_from_slice(env);
+    OriginProcess::start(&origin_binary(), &all, Stdout::Discard)
 }
 
 async fn job(client: &reqwest::Client, base: &str, id: &str) -> serde_json::Value {
@@ -164,11 +76,11 @@ fn images(n: usize) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn origin_killed_mid_500_image_batch_loses_nothing() {
     let redis_port = free_port();
-    let _redis = start_redis(redis_port);
+    let _redis = OwnRedis::start(redis_port);
     let redis = format!("redis://127.0.0.1:{redis_port}");
     let database = fresh_postgres().await;
-    let data = tempfile_dir();
-    let data_dir = data.display().to_string();
+    let data = temp_dir();
+    let data_dir = data.path().display().to_string();
     let env = [
         ("DATABASE_URL", database.as_str()),
         ("DATA_DIR", data_dir.as_str()),
@@ -181,8 +93,8 @@ async fn origin_killed_mid_500_image_batch_loses_nothing() {
     let client = reqwest::Client::new();
     let mut a = start_origin(&env);
     let b = start_origin(&env);
-    wait_ready(&client, &a.base).await;
-    wait_ready(&client, &b.base).await;
+    a.wait_ready(&client, READY).await;
+    b.wait_ready(&client, READY).await;
 
     let total = 500u64;
     let body = serde_json::json!({
@@ -214,7 +126,7 @@ async fn origin_killed_mid_500_image_batch_loses_nothing() {
         assert!(Instant::now() < deadline, "the batch did not start: {s}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    a.proc.kill();
+    a.kill();
     assert!(
         done_at_kill < total,
         "the batch finished before the kill; make it bigger"
@@ -290,7 +202,6 @@ async fn origin_killed_mid_500_image_batch_loses_nothing() {
     let pending = redis_pending(&redis).await;
     assert_eq!(pending, 0, "entries still pending in the consumer group");
     drop(b);
-    let _ = std::fs::remove_dir_all(&data);
 }
 
 /// Entries delivered but never acknowledged, over the three priority streams.
@@ -321,14 +232,4 @@ async fn redis_pending(url: &str) -> u64 {
         sum += count;
     }
     sum
-}
-
-fn tempfile_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "vitrine-faults-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }

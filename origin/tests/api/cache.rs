@@ -17,9 +17,10 @@ use vitrine_origin::{
     config::CacheSettings,
 };
 
+use vitrine_testkit::{OwnRedis, free_port, test_redis_url, unique_prefix};
+
 use crate::helpers::{
-    API_KEY, Backend, OwnRedis, TestApp, product_json, spawn_app, spawn_app_with, spawn_on,
-    test_redis_url, unique_prefix,
+    API_KEY, Backend, TestApp, product_json, spawn_app, spawn_app_with, spawn_on,
 };
 use crate::on_both_backends;
 
@@ -523,7 +524,7 @@ async fn wait_for_json(
 /// back on the same port the breaker closes by itself and L2 is used again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_killed_mid_test_degrades_and_recovers() {
-    let port = OwnRedis::free_port();
+    let port = free_port();
     let mut redis = OwnRedis::start(port);
     let url = format!("redis://127.0.0.1:{port}");
     let app = spawn_app_with(

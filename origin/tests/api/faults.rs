@@ -19,10 +19,9 @@ use std::{
 use base64::Engine as _;
 use serde_json::json;
 
-use crate::helpers::{
-    API_KEY, Backend, FaultProxy, OwnRedis, TestApp, fresh_postgres, product_json, spawn_app_with,
-    spawn_on, upstream_of,
-};
+use vitrine_testkit::{FaultProxy, OwnRedis, free_port, fresh_postgres, upstream_of};
+
+use crate::helpers::{API_KEY, Backend, TestApp, product_json, spawn_app_with, spawn_on};
 use crate::images::{jpeg, upload};
 
 /// Status codes seen by a background load, by code.
@@ -95,7 +94,7 @@ async fn wait_job(app: &TestApp, id: &str, within: Duration) -> serde_json::Valu
 /// connections.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_killed_under_load_then_restarted() {
-    let port = OwnRedis::free_port();
+    let port = free_port();
     let mut redis = OwnRedis::start(port);
     let url = format!("redis://127.0.0.1:{port}");
     let app = Arc::new(
@@ -558,7 +557,7 @@ async fn slow_database_times_out_at_the_configured_limits() {
 /// Redis does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn origin_starts_with_redis_down_and_the_queue_comes_up_later() {
-    let port = OwnRedis::free_port();
+    let port = free_port();
     let url = format!("redis://127.0.0.1:{port}");
     let app = spawn_app_with(
         Backend::Sqlite,

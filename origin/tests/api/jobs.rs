@@ -7,7 +7,7 @@
 //! its own `QUEUE_PREFIX`, so tests run in parallel and leave nothing behind.
 
 use std::{
-    process::{Child, Command, Stdio},
+    path::Path,
     sync::{
         Arc,
         atomic::{AtomicU32, Ordering},
@@ -22,7 +22,9 @@ use vitrine_origin::jobs::{
     TaskHandler, memory::MemoryQueue, redis_queue::RedisQueue, worker::Workers,
 };
 
-use crate::helpers::{API_KEY, Backend, TestApp, fresh_postgres, spawn_app_with};
+use vitrine_testkit::{OriginProcess, Stdout, fresh_postgres};
+
+use crate::helpers::{API_KEY, Backend, TestApp, spawn_app_with};
 use crate::images::{jpeg, random_bytes, upload};
 
 /// The Redis the tests use; fails with instructions when it cannot be reached.
@@ -578,61 +580,26 @@ mod queue {
 // ---------------------------------------------------------------------------------------------
 // At-least-once with real processes.
 
-struct Origin {
-    child: Child,
-    base: String,
+/// An origin process with the settings these tests share, plus `env`.
+fn start_origin(env: &[(&str, &str)]) -> OriginProcess {
+    let mut all = vec![
+        ("API_KEYS", API_KEY),
+        ("SEARCH_INDEX_DIR", "memory"),
+        ("SEED_DEMO", "false"),
+        ("LOG_LEVEL", "warn"),
+        ("CONNECTION_POOL_MIN", "1"),
+        ("CONNECTION_POOL_SIZE", "5"),
+    ];
+    all.extend_from_slice(env);
+    OriginProcess::start(
+        Path::new(env!("CARGO_BIN_EXE_vitrine-origin")),
+        &all,
+        Stdout::Discard,
+    )
 }
 
-impl Drop for Origin {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_origin(env: &[(&str, &str)]) -> Origin {
-    let port = free_port();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vitrine-origin"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env("API_KEYS", API_KEY)
-        .env("SEARCH_INDEX_DIR", "memory")
-        .env("SEED_DEMO", "false")
-        .env("LOG_LEVEL", "warn")
-        .env("CONNECTION_POOL_MIN", "1")
-        .env("CONNECTION_POOL_SIZE", "5")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    Origin {
-        child: cmd.spawn().expect("starting vitrine-origin"),
-        base: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-async fn wait_ready(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = client.get(format!("{base}/api/health/ready")).send().await
-            && r.status() == 200
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{base} did not become ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+/// How long an origin process may take to become ready.
+const READY: Duration = Duration::from_secs(60);
 
 async fn job_status(client: &reqwest::Client, base: &str, id: &str) -> serde_json::Value {
     client
@@ -685,8 +652,8 @@ async fn killing_a_worker_process_mid_batch_loses_no_item() {
     let client = reqwest::Client::new();
     let mut a = start_origin(&env);
     let b = start_origin(&env);
-    wait_ready(&client, &a.base).await;
-    wait_ready(&client, &b.base).await;
+    a.wait_ready(&client, READY).await;
+    b.wait_ready(&client, READY).await;
 
     let total = 40;
     let body = serde_json::json!({ "images": distinct_jpegs(total, 1600, 1200) });
@@ -779,7 +746,7 @@ async fn restarting_the_origin_loses_no_queued_job() {
     ];
     let client = reqwest::Client::new();
     let mut first = start_origin(&env);
-    wait_ready(&client, &first.base).await;
+    first.wait_ready(&client, READY).await;
     let body = serde_json::json!({ "images": distinct_jpegs(5, 300, 200) });
     let r = client
         .post(format!("{}/api/images/batch", first.base))
@@ -803,7 +770,7 @@ async fn restarting_the_origin_loses_no_queued_job() {
     env.retain(|(k, _)| *k != "ASYNC_WORKERS");
     env.push(("ASYNC_WORKERS", "2"));
     let second = start_origin(&env);
-    wait_ready(&client, &second.base).await;
+    second.wait_ready(&client, READY).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let s = job_status(&client, &second.base, &id).await;

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use crate::helpers::{API_KEY, Backend, spawn_app_with, spawn_on, test_redis_url, unique_prefix};
+use vitrine_testkit::{free_port, test_redis_url, unique_prefix};
+
+use crate::helpers::{API_KEY, Backend, spawn_app_with, spawn_on};
 
 /// The Redis script and `common::rate_limit::check` are one rule: the same request sequence
 /// (a fresh bucket, the burst used up, refusals, partial and full refills, a cost above the
@@ -248,11 +250,7 @@ async fn bucket_is_shared_across_instances_through_redis() {
 /// With Redis configured but unreachable, limits still apply, in process.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn falls_back_to_in_process_when_redis_is_down() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let url = format!("redis://127.0.0.1:{port}");
     let app = spawn_app_with(
         Backend::Sqlite,

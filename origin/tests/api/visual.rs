@@ -388,7 +388,8 @@ async fn similar_to_a_product_not_indexed_yet_describes_its_photo_on_the_spot() 
 /// picks up the descriptor A stores.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_write_on_one_instance_reaches_the_other_visual_index() {
-    use crate::helpers::{spawn_app_with, test_redis_url, unique_prefix};
+    use crate::helpers::spawn_app_with;
+    use vitrine_testkit::{test_redis_url, unique_prefix};
     let redis = test_redis_url();
     let prefix = unique_prefix();
     let extra = [
@@ -472,8 +473,8 @@ async fn product_descriptors_are_jobs_on_the_queue() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_descriptor_job_run_by_another_instance_reaches_this_index() {
     use std::sync::atomic::Ordering::Relaxed;
-    let redis = crate::helpers::test_redis_url();
-    let prefix = crate::helpers::unique_prefix();
+    let redis = vitrine_testkit::test_redis_url();
+    let prefix = vitrine_testkit::unique_prefix();
     let common = [
         ("REDIS_URL", redis.as_str()),
         ("CACHE_KEY_PREFIX", prefix.as_str()),

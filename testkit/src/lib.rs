@@ -1,0 +1,30 @@
+//! The test kit: what the origin's integration tests (`origin/tests/api/`) and the
+//! end-to-end tests (`tests/`) share, one file per thing it provides.
+//!
+//! - [`ports`]: a free loopback port.
+//! - [`postgres`]: a fresh, empty database on the test Postgres (`TEST_DATABASE_URL`), and the
+//!   `host:port` of a Postgres URL.
+//! - [`redis`]: the shared test Redis (`TEST_REDIS_URL`) with unique key prefixes, and
+//!   `redis-server`s of a test's own, killed on drop.
+//! - [`fault_proxy`]: a TCP proxy a test can cut, reopen or slow down.
+//! - [`origin_process`]: the real `vitrine-origin` binary as a child process on a free port.
+//! - [`wait`]: readiness waits (an HTTP readiness endpoint, a TCP port that accepts).
+//! - [`temp`]: temporary directories removed on drop.
+//!
+//! Everything here is for tests: failures panic with a message that says what to do.
+
+pub mod fault_proxy;
+pub mod origin_process;
+pub mod ports;
+pub mod postgres;
+pub mod redis;
+pub mod temp;
+pub mod wait;
+
+pub use fault_proxy::FaultProxy;
+pub use origin_process::{OriginProcess, Stdout, origin_binary};
+pub use ports::free_port;
+pub use postgres::{fresh_postgres, upstream_of};
+pub use redis::{OwnRedis, test_redis_url, unique_prefix};
+pub use temp::{TempDir, temp_dir};
+pub use wait::{wait_for_port, wait_ready};
