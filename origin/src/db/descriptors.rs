@@ -1,5 +1,6 @@
 //! Stored visual descriptors (see `search::visual`).
 
+use futures::TryFutureExt;
 use std::collections::HashMap;
 
 use chrono::Utc;
@@ -33,36 +34,15 @@ impl Db {
         // Stored as the signed bit pattern: both backends have signed 64-bit integers only.
         let phash = phash as i64;
         let now = Utc::now();
-        match &self.pool {
-            Pool::Postgres(p) => {
-                self.timed(
-                    "descriptor_put",
-                    sqlx::query(sql)
-                        .bind(image_id)
-                        .bind(version)
-                        .bind(dims)
-                        .bind(vector)
-                        .bind(phash)
-                        .bind(now)
-                        .execute(p),
-                )
-                .await?;
-            }
-            Pool::Sqlite(p) => {
-                self.timed(
-                    "descriptor_put",
-                    sqlx::query(sql)
-                        .bind(image_id)
-                        .bind(version)
-                        .bind(dims)
-                        .bind(vector)
-                        .bind(phash)
-                        .bind(now)
-                        .execute(p),
-                )
-                .await?;
-            }
-        }
+        dispatch!(self, "descriptor_put", |p| sqlx::query(sql)
+            .bind(image_id)
+            .bind(version)
+            .bind(dims)
+            .bind(vector)
+            .bind(phash)
+            .bind(now)
+            .execute(p)
+            .map_ok(|_| ()))?;
         Ok(())
     }
 
@@ -73,28 +53,11 @@ impl Db {
     ) -> DbResult<Option<(Vec<u8>, u64)>> {
         let sql =
             "SELECT vector, phash FROM image_descriptors WHERE image_id = $1 AND version = $2";
-        let row: Option<(Vec<u8>, i64)> = match &self.pool {
-            Pool::Postgres(p) => {
-                self.timed(
-                    "descriptor_get",
-                    sqlx::query_as(sql)
-                        .bind(image_id)
-                        .bind(version)
-                        .fetch_optional(p),
-                )
-                .await?
-            }
-            Pool::Sqlite(p) => {
-                self.timed(
-                    "descriptor_get",
-                    sqlx::query_as(sql)
-                        .bind(image_id)
-                        .bind(version)
-                        .fetch_optional(p),
-                )
-                .await?
-            }
-        };
+        let row: Option<(Vec<u8>, i64)> =
+            dispatch!(self, "descriptor_get", |p| sqlx::query_as(sql)
+                .bind(image_id)
+                .bind(version)
+                .fetch_optional(p))?;
         Ok(row.map(|(v, h)| (v, h as u64)))
     }
 
@@ -107,6 +70,8 @@ impl Db {
     ) -> DbResult<HashMap<String, (Vec<u8>, u64)>> {
         let mut found = HashMap::with_capacity(image_ids.len());
         for chunk in image_ids.chunks(500) {
+            // Postgres binds the ids as one array; SQLite has no arrays, so it gets one bind
+            // per id.
             let rows: Vec<(String, Vec<u8>, i64)> = match &self.pool {
                 Pool::Postgres(p) => {
                     self.timed(
@@ -151,30 +116,11 @@ impl Db {
                    FROM products p JOIN image_descriptors d ON d.image_id = p.image_id AND d.version = $1 \
                    WHERE p.id > $2 ORDER BY p.id LIMIT $3";
         let limit = i64::from(limit);
-        Ok(match &self.pool {
-            Pool::Postgres(p) => {
-                self.timed(
-                    "descriptor_indexed_products",
-                    sqlx::query_as(sql)
-                        .bind(version)
-                        .bind(after)
-                        .bind(limit)
-                        .fetch_all(p),
-                )
-                .await?
-            }
-            Pool::Sqlite(p) => {
-                self.timed(
-                    "descriptor_indexed_products",
-                    sqlx::query_as(sql)
-                        .bind(version)
-                        .bind(after)
-                        .bind(limit)
-                        .fetch_all(p),
-                )
-                .await?
-            }
-        })
+        dispatch!(self, "descriptor_indexed_products", |p| sqlx::query_as(sql)
+            .bind(version)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(p))
     }
 
     /// Image ids used by products that have no descriptor of `version` yet.
@@ -187,44 +133,19 @@ impl Db {
                    LEFT JOIN image_descriptors d ON d.image_id = p.image_id AND d.version = $1 \
                    WHERE p.image_id IS NOT NULL AND d.image_id IS NULL LIMIT $2";
         let limit = i64::from(limit);
-        let rows: Vec<(String,)> = match &self.pool {
-            Pool::Postgres(p) => {
-                self.timed(
-                    "descriptor_missing",
-                    sqlx::query_as(sql).bind(version).bind(limit).fetch_all(p),
-                )
-                .await?
-            }
-            Pool::Sqlite(p) => {
-                self.timed(
-                    "descriptor_missing",
-                    sqlx::query_as(sql).bind(version).bind(limit).fetch_all(p),
-                )
-                .await?
-            }
-        };
+        let rows: Vec<(String,)> = dispatch!(self, "descriptor_missing", |p| sqlx::query_as(sql)
+            .bind(version)
+            .bind(limit)
+            .fetch_all(p))?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     /// Ids of products that show `image_id`.
     pub async fn products_with_image(&self, image_id: &str) -> DbResult<Vec<i64>> {
         let sql = "SELECT id FROM products WHERE image_id = $1 ORDER BY id";
-        let rows: Vec<(i64,)> = match &self.pool {
-            Pool::Postgres(p) => {
-                self.timed(
-                    "product_by_image",
-                    sqlx::query_as(sql).bind(image_id).fetch_all(p),
-                )
-                .await?
-            }
-            Pool::Sqlite(p) => {
-                self.timed(
-                    "product_by_image",
-                    sqlx::query_as(sql).bind(image_id).fetch_all(p),
-                )
-                .await?
-            }
-        };
+        let rows: Vec<(i64,)> = dispatch!(self, "product_by_image", |p| sqlx::query_as(sql)
+            .bind(image_id)
+            .fetch_all(p))?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 }

@@ -1,11 +1,38 @@
 //! Catalog storage: one `Db` over either Postgres or SQLite, chosen by `DATABASE_URL`.
 //!
-//! The two backends differ in SQL dialect (bulk upserts, JSON, timestamps) more than in
-//! shape, so each query is written once per backend in the submodules and `Db` dispatches
-//! on the pool. Queries are plain strings checked by the integration tests against both
-//! real databases (no compile-time database needed). Every call is bounded by
-//! `QUERY_TIMEOUT`, and the pool follows the seed: min 5, max 20, acquire timeout 30 s,
-//! connections recycled after an hour.
+//! Most queries are the same SQL on both backends: they are written once and run through
+//! `dispatch!`, which expands the same code for each pool type. The few statements whose SQL
+//! differs (array binds, bulk upserts, SQLite's untyped `MAX()`) keep an explicit
+//! `match &self.pool` with a comment saying why. Queries are plain strings checked by the
+//! integration tests against both real databases (no compile-time database needed). Every
+//! call is bounded by `QUERY_TIMEOUT`, and the pool follows the seed: min 5, max 20, acquire
+//! timeout 30 s, connections recycled after an hour.
+
+/// Runs the same code against whichever pool `$db` holds. The two arms are the same tokens
+/// but compile separately, because `PgPool` and `SqlitePool` are different types and sqlx
+/// resolves each query's database from the executor it is given.
+///
+/// - `dispatch!(db, |p| expr)`: `expr` with `p` bound to the pool.
+/// - `dispatch!(db, "query_type", |p| future)`: the future run through [`Db::timed`] and
+///   awaited, giving a `DbResult`.
+///
+/// The closure-like `|p|` is only syntax (nothing is called); it lets rustfmt format the
+/// call sites.
+///
+/// Both arms must give the same type: rows decode to the same Rust types on either backend,
+/// but `execute` returns a backend-specific result, so those sites `map_ok` it to what they
+/// need (`rows_affected()` or `()`).
+macro_rules! dispatch {
+    ($db:expr, |$p:ident| $body:expr) => {
+        match &$db.pool {
+            $crate::db::Pool::Postgres($p) => $body,
+            $crate::db::Pool::Sqlite($p) => $body,
+        }
+    };
+    ($db:expr, $query_type:literal, |$p:ident| $fut:expr) => {
+        dispatch!($db, |$p| $db.timed($query_type, $fut).await)
+    };
+}
 
 pub mod descriptors;
 pub mod images;
@@ -17,6 +44,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use futures::TryFutureExt;
 use sqlx::{
     ConnectOptions,
     postgres::{PgConnectOptions, PgPool, PgPoolOptions},
@@ -175,25 +203,15 @@ impl Db {
 
     /// A cheap round trip used by readiness checks.
     pub async fn ping(&self) -> DbResult<()> {
-        match &self.pool {
-            Pool::Postgres(p) => {
-                self.timed("ping", sqlx::query("SELECT 1").execute(p))
-                    .await?;
-            }
-            Pool::Sqlite(p) => {
-                self.timed("ping", sqlx::query("SELECT 1").execute(p))
-                    .await?;
-            }
-        }
+        dispatch!(self, "ping", |p| sqlx::query("SELECT 1")
+            .execute(p)
+            .map_ok(|_| ()))?;
         Ok(())
     }
 
     /// Pool usage: (open connections, idle connections, max connections).
     pub fn pool_stats(&self) -> PoolStats {
-        let (size, idle) = match &self.pool {
-            Pool::Postgres(p) => (p.size(), p.num_idle() as u32),
-            Pool::Sqlite(p) => (p.size(), p.num_idle() as u32),
-        };
+        let (size, idle) = dispatch!(self, |p| (p.size(), p.num_idle() as u32));
         PoolStats {
             open: size,
             idle,
@@ -203,10 +221,7 @@ impl Db {
     }
 
     pub async fn close(&self) {
-        match &self.pool {
-            Pool::Postgres(p) => p.close().await,
-            Pool::Sqlite(p) => p.close().await,
-        }
+        dispatch!(self, |p| p.close().await)
     }
 }
 

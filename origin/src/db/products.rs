@@ -7,6 +7,7 @@
 //! alone.
 
 use chrono::{DateTime, SubsecRound, Utc};
+use futures::TryFutureExt;
 use sqlx::{AssertSqlSafe, QueryBuilder, types::Json};
 use vitrine_common::api::{NewProduct, Product};
 
@@ -99,27 +100,10 @@ const UPDATE_SET: &str = "title = excluded.title, description = excluded.descrip
 
 impl Db {
     pub async fn get_product(&self, id: i64) -> DbResult<Option<Product>> {
-        let sql = format!("SELECT {COLUMNS} FROM products WHERE id = $1");
-        let row: Option<ProductRow> = match &self.pool {
-            Pool::Postgres(p) => {
-                self.timed(
-                    "product_get",
-                    sqlx::query_as(AssertSqlSafe(sql.as_str()))
-                        .bind(id)
-                        .fetch_optional(p),
-                )
-                .await?
-            }
-            Pool::Sqlite(p) => {
-                self.timed(
-                    "product_get",
-                    sqlx::query_as(AssertSqlSafe(sql.as_str()))
-                        .bind(id)
-                        .fetch_optional(p),
-                )
-                .await?
-            }
-        };
+        let sql = AssertSqlSafe(format!("SELECT {COLUMNS} FROM products WHERE id = $1"));
+        let row: Option<ProductRow> = dispatch!(self, "product_get", |p| sqlx::query_as(sql)
+            .bind(id)
+            .fetch_optional(p))?;
         Ok(row.map(Product::from))
     }
 
@@ -127,6 +111,7 @@ impl Db {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
+        // Postgres binds the ids as one array; SQLite has no arrays, so it gets one bind per id.
         let rows: Vec<ProductRow> = match &self.pool {
             Pool::Postgres(p) => {
                 let sql = format!("SELECT {COLUMNS} FROM products WHERE id = ANY($1)");
@@ -155,30 +140,14 @@ impl Db {
 
     /// Products with `id > after`, in id order (keyset pagination).
     pub async fn list_products(&self, after: i64, limit: u32) -> DbResult<Vec<Product>> {
-        let sql = format!("SELECT {COLUMNS} FROM products WHERE id > $1 ORDER BY id LIMIT $2");
+        let sql = AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM products WHERE id > $1 ORDER BY id LIMIT $2"
+        ));
         let limit = i64::from(limit);
-        let rows: Vec<ProductRow> = match &self.pool {
-            Pool::Postgres(p) => {
-                self.timed(
-                    "product_list",
-                    sqlx::query_as(AssertSqlSafe(sql.as_str()))
-                        .bind(after)
-                        .bind(limit)
-                        .fetch_all(p),
-                )
-                .await?
-            }
-            Pool::Sqlite(p) => {
-                self.timed(
-                    "product_list",
-                    sqlx::query_as(AssertSqlSafe(sql.as_str()))
-                        .bind(after)
-                        .bind(limit)
-                        .fetch_all(p),
-                )
-                .await?
-            }
-        };
+        let rows: Vec<ProductRow> = dispatch!(self, "product_list", |p| sqlx::query_as(sql)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(p))?;
         Ok(rows.into_iter().map(Product::from).collect())
     }
 
@@ -189,39 +158,22 @@ impl Db {
         after_id: i64,
         limit: u32,
     ) -> DbResult<Vec<Product>> {
-        let sql = format!(
+        let sql = AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM products WHERE updated_at >= $1 AND id > $2 ORDER BY id LIMIT $3"
-        );
+        ));
         let limit = i64::from(limit);
-        let rows: Vec<ProductRow> = match &self.pool {
-            Pool::Postgres(p) => {
-                self.timed(
-                    "product_changed_since",
-                    sqlx::query_as(AssertSqlSafe(sql.as_str()))
-                        .bind(since)
-                        .bind(after_id)
-                        .bind(limit)
-                        .fetch_all(p),
-                )
-                .await?
-            }
-            Pool::Sqlite(p) => {
-                self.timed(
-                    "product_changed_since",
-                    sqlx::query_as(AssertSqlSafe(sql.as_str()))
-                        .bind(since)
-                        .bind(after_id)
-                        .bind(limit)
-                        .fetch_all(p),
-                )
-                .await?
-            }
-        };
+        let rows: Vec<ProductRow> =
+            dispatch!(self, "product_changed_since", |p| sqlx::query_as(sql)
+                .bind(since)
+                .bind(after_id)
+                .bind(limit)
+                .fetch_all(p))?;
         Ok(rows.into_iter().map(Product::from).collect())
     }
 
     pub async fn fingerprint(&self) -> DbResult<Fingerprint> {
         let sql = "SELECT COUNT(*) AS count, MAX(updated_at) AS max_updated_at FROM products";
+        // Same SQL, but the result is read differently: see the SQLite arm.
         let (count, max_updated_at): (i64, Option<DateTime<Utc>>) = match &self.pool {
             Pool::Postgres(p) => {
                 self.timed("catalog_fingerprint", sqlx::query_as(sql).fetch_one(p))
@@ -246,29 +198,17 @@ impl Db {
     }
 
     pub async fn create_product(&self, p: &NewProduct) -> DbResult<Product> {
-        let sql = format!(
+        let sql = AssertSqlSafe(format!(
             "INSERT INTO products (sku, title, description, brand, category, price, currency, attributes, image_id, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING {COLUMNS}"
-        );
+        ));
         let now = now();
-        macro_rules! run {
-            ($pool:expr) => {
-                self.timed(
-                    "product_insert",
-                    bind_fields!(
-                        sqlx::query_as::<_, ProductRow>(AssertSqlSafe(sql.as_str())),
-                        p
-                    )
-                    .bind(now)
-                    .fetch_one($pool),
-                )
-                .await
-            };
-        }
-        let row = match &self.pool {
-            Pool::Postgres(pool) => run!(pool),
-            Pool::Sqlite(pool) => run!(pool),
-        };
+        let row = dispatch!(self, "product_insert", |pool| bind_fields!(
+            sqlx::query_as::<_, ProductRow>(sql),
+            p
+        )
+        .bind(now)
+        .fetch_one(pool));
         match row {
             Ok(r) => Ok(r.into()),
             Err(DbError::Conflict(_)) => Err(DbError::Conflict(format!(
@@ -281,30 +221,18 @@ impl Db {
 
     /// Replaces every field of product `id`; `None` when it does not exist.
     pub async fn update_product(&self, id: i64, p: &NewProduct) -> DbResult<Option<Product>> {
-        let sql = format!(
+        let sql = AssertSqlSafe(format!(
             "UPDATE products SET sku = $1, title = $2, description = $3, brand = $4, category = $5, price = $6, \
              currency = $7, attributes = $8, image_id = $9, updated_at = $10 WHERE id = $11 RETURNING {COLUMNS}"
-        );
+        ));
         let now = now();
-        macro_rules! run {
-            ($pool:expr) => {
-                self.timed(
-                    "product_update",
-                    bind_fields!(
-                        sqlx::query_as::<_, ProductRow>(AssertSqlSafe(sql.as_str())),
-                        p
-                    )
-                    .bind(now)
-                    .bind(id)
-                    .fetch_optional($pool),
-                )
-                .await
-            };
-        }
-        let row = match &self.pool {
-            Pool::Postgres(pool) => run!(pool),
-            Pool::Sqlite(pool) => run!(pool),
-        };
+        let row = dispatch!(self, "product_update", |pool| bind_fields!(
+            sqlx::query_as::<_, ProductRow>(sql),
+            p
+        )
+        .bind(now)
+        .bind(id)
+        .fetch_optional(pool));
         match row {
             Ok(r) => Ok(r.map(Product::from)),
             Err(DbError::Conflict(_)) => Err(DbError::Conflict(format!(
@@ -317,16 +245,10 @@ impl Db {
 
     pub async fn delete_product(&self, id: i64) -> DbResult<bool> {
         let sql = "DELETE FROM products WHERE id = $1";
-        let affected = match &self.pool {
-            Pool::Postgres(p) => self
-                .timed("product_delete", sqlx::query(sql).bind(id).execute(p))
-                .await?
-                .rows_affected(),
-            Pool::Sqlite(p) => self
-                .timed("product_delete", sqlx::query(sql).bind(id).execute(p))
-                .await?
-                .rows_affected(),
-        };
+        let affected = dispatch!(self, "product_delete", |p| sqlx::query(sql)
+            .bind(id)
+            .execute(p)
+            .map_ok(|r| r.rows_affected()))?;
         Ok(affected > 0)
     }
 
@@ -346,6 +268,9 @@ impl Db {
             unchanged: duplicates,
             ..Default::default()
         };
+        // Postgres sends each batch as column arrays through UNNEST (one round trip per 5,000
+        // rows); SQLite has no arrays, so it binds a multi-row VALUES list per batch inside
+        // one transaction, sized to its limit on binds per statement.
         match &self.pool {
             Pool::Postgres(pool) => {
                 for chunk in unique.chunks(5_000) {
