@@ -8,9 +8,12 @@ use std::{io::Write, time::Instant};
 
 use sqlx::Connection;
 use vitrine_origin::{
+    catalog::{
+        Catalog,
+        import::{self, Format},
+    },
     config::Settings,
     db::Db,
-    import::{self, Format},
     search::{SearchIndex, SearchQuery},
 };
 
@@ -175,16 +178,27 @@ async fn main() -> anyhow::Result<()> {
     // Import into SQLite.
     let sqlite_url = format!("sqlite:{}", dir.path().join("bench.db").display());
     let sqlite = Db::connect(&settings(&sqlite_url, dir.path())).await?;
-    let s =
-        import::import_reader(&sqlite, std::fs::File::open(&path)?, Format::Ndjson, |_| {}).await?;
+    let sqlite_catalog = Catalog::database_only(sqlite.clone());
+    let s = import::import_reader(
+        &sqlite_catalog,
+        std::fs::File::open(&path)?,
+        Format::Ndjson,
+        |_| {},
+    )
+    .await?;
     println!(
         "import sqlite:   {:>8.0} products/s  ({} inserted in {:.2} s)",
         s.rows_per_second(),
         s.inserted,
         s.seconds
     );
-    let again =
-        import::import_reader(&sqlite, std::fs::File::open(&path)?, Format::Ndjson, |_| {}).await?;
+    let again = import::import_reader(
+        &sqlite_catalog,
+        std::fs::File::open(&path)?,
+        Format::Ndjson,
+        |_| {},
+    )
+    .await?;
     println!(
         "re-import sqlite (idempotent, all unchanged={}): {:.0} products/s",
         again.unchanged,
@@ -207,8 +221,13 @@ async fn main() -> anyhow::Result<()> {
                 .await?;
             let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
             let pg = Db::connect(&settings(&format!("{base}/{name}"), dir.path())).await?;
-            let s = import::import_reader(&pg, std::fs::File::open(&path)?, Format::Ndjson, |_| {})
-                .await?;
+            let s = import::import_reader(
+                &Catalog::database_only(pg.clone()),
+                std::fs::File::open(&path)?,
+                Format::Ndjson,
+                |_| {},
+            )
+            .await?;
             println!(
                 "import postgres: {:>8.0} products/s  ({} inserted in {:.2} s)",
                 s.rows_per_second(),

@@ -12,8 +12,8 @@ use vitrine_common::{
     thumbnail::pipeline::{Limits, decode_rgb},
 };
 use vitrine_origin::{
+    catalog::demo,
     config::Settings,
-    demo,
     search::visual::{
         descriptor::{ANALYSIS_SIDE, DESCRIPTOR_VERSION, DIMS, describe, to_bytes},
         index::{IndexConfig, ItemMeta, MetaFilter, VisualIndex},

@@ -15,7 +15,7 @@ use std::{io::Cursor, time::Instant};
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage, imageops::FilterType};
 use vitrine_common::thumbnail::pipeline::{Limits, decode_rgb};
 use vitrine_origin::{
-    demo,
+    catalog::demo,
     search::visual::{
         descriptor::{ANALYSIS_SIDE, describe},
         index::{IndexConfig, ItemMeta, MetaFilter, VisualIndex},

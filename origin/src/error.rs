@@ -266,6 +266,16 @@ impl From<PathRejection> for ApiError {
     }
 }
 
+impl From<crate::catalog::CatalogError> for ApiError {
+    fn from(e: crate::catalog::CatalogError) -> Self {
+        use crate::catalog::CatalogError;
+        match e {
+            CatalogError::Db(e) => e.into(),
+            CatalogError::Index(e) => ApiError::internal(e),
+        }
+    }
+}
+
 impl From<crate::db::DbError> for ApiError {
     fn from(e: crate::db::DbError) -> Self {
         use crate::db::DbError;

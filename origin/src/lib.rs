@@ -6,13 +6,12 @@
 pub mod alloc;
 pub mod auth;
 pub mod cache;
+pub mod catalog;
 pub mod compression;
 pub mod config;
 pub mod db;
-pub mod demo;
 pub mod error;
 pub mod images;
-pub mod import;
 pub mod jobs;
 pub mod metrics;
 pub mod openapi;

@@ -4,7 +4,12 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use vitrine_origin::{config::Settings, db::Db, demo, import, startup, telemetry};
+use vitrine_origin::{
+    catalog::{Catalog, demo, import},
+    config::Settings,
+    db::Db,
+    startup, telemetry,
+};
 
 #[derive(Parser)]
 #[command(
@@ -59,8 +64,9 @@ async fn run() -> anyhow::Result<()> {
             startup::run(listener, state, startup::shutdown_signal()).await
         }
         Command::Import { file } => {
-            let db = Db::connect(&settings).await?;
-            let s = import::import_file(&db, &file).await?;
+            // This process serves nothing: running origins pick the rows up in their sync loop.
+            let catalog = Catalog::database_only(Db::connect(&settings).await?);
+            let s = import::import_file(&catalog, &file).await?;
             println!(
                 "imported {}: {} inserted, {} updated, {} unchanged, {} rejected in {:.2} s ({:.0} rows/s)",
                 file.display(),
@@ -80,7 +86,7 @@ async fn run() -> anyhow::Result<()> {
             let mut settings = settings;
             settings.seed_demo = false;
             let state = startup::build_state(settings).await?;
-            let s = demo::seed(&state, count, true).await?;
+            let s = demo::seed(&state.catalog, &state.images, count, true).await?;
             println!(
                 "demo catalog: {} inserted, {} updated, {} unchanged",
                 s.inserted, s.updated, s.unchanged

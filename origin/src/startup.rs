@@ -11,10 +11,10 @@ use tokio::net::TcpListener;
 use crate::{
     auth::ApiKeys,
     cache::Cache,
+    catalog::{Catalog, demo},
     compression::CompressionStats,
     config::{IndexLocation, Settings},
     db::Db,
-    demo,
     images::{self, Images, cache::DiskCache, store::FsStore, thumbs::Thumbnailer},
     jobs::{
         Jobs, describe::DescribeHandler, images::Dispatcher, images::ImageBatchHandler,
@@ -88,32 +88,11 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         cache.redis().cloned(),
     );
     let rate_limiter = Arc::new(RateLimiter::new(&settings, cache.redis().cloned()));
-    // Another instance's product write reaches us over pub/sub before our index has synced
-    // it: catch the text and visual indexes up first, so we never re-cache a search from a
-    // stale index (and the sync loop, which will find nothing new, cannot miss them).
-    {
-        let (search, db, visual) = (search.clone(), db.clone(), visual.clone());
-        cache.set_remote_hook(Arc::new(move |ns| {
-            let (search, db, visual) = (search.clone(), db.clone(), visual.clone());
-            Box::pin(async move {
-                if ns != vitrine_common::cache_key::Namespace::Search {
-                    return;
-                }
-                match search.sync(&db).await {
-                    Ok(outcome) if outcome.rebuilt => {
-                        if let Err(e) = visual.load().await {
-                            tracing::warn!(error = %e, "visual index reload failed");
-                        }
-                    }
-                    Ok(outcome) => visual.on_products_changed(&outcome.changed).await,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "search index sync before invalidation failed")
-                    }
-                }
-            })
-        }));
-    }
+    // Every product write goes through the catalog; it also catches this instance's indexes
+    // up before the cache applies another instance's invalidation.
+    let catalog = Catalog::new(db.clone(), search.clone(), visual.clone(), cache.clone());
     let state = AppState::from(AppParts {
+        catalog,
         visual,
         thumbs,
         jobs,
@@ -133,7 +112,13 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         let fp = state.db.fingerprint().await?;
         if fp.count == 0 {
             tracing::info!("empty embedded catalog: seeding the demo catalog");
-            demo::seed(&state, state.settings.demo_products, false).await?;
+            demo::seed(
+                &state.catalog,
+                &state.images,
+                state.settings.demo_products,
+                false,
+            )
+            .await?;
         }
     }
     state.search.ensure_fresh(&state.db).await?;
@@ -153,7 +138,14 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let sync = tokio::spawn(search_sync_loop(state.clone(), stop_rx));
+    // Writes made outside this process's catalog (the import command, an instance without
+    // Redis pub/sub) reach the indexes and the cache through the catalog's sync loop.
+    let sync = tokio::spawn(
+        state
+            .catalog
+            .clone()
+            .sync_loop(state.settings.search_sync_interval, stop_rx),
+    );
     let workers = start_workers(&state);
     let app = routes::router(state.clone());
     tracing::info!(addr = %listener.local_addr()?, database = state.db.backend(), "vitrine-origin listening");
@@ -210,44 +202,6 @@ pub fn start_workers_n(state: &AppState, n: usize) -> Workers {
         n,
         2,
     )
-}
-
-/// Keeps the search index in step with writes made by other instances or the importer.
-async fn search_sync_loop(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let every = state.settings.search_sync_interval;
-    if every.is_zero() {
-        return;
-    }
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stop.changed() => return,
-        }
-        match state.search.sync(&state.db).await {
-            // Writes made outside this process's handlers (the import command, an instance
-            // without Redis pub/sub) reach the cache only through here.
-            Ok(outcome) => {
-                if outcome.rebuilt {
-                    if let Err(e) = state.visual.load().await {
-                        tracing::warn!(error = %e, "visual index reload failed");
-                    }
-                    state
-                        .cache
-                        .invalidate_namespace(vitrine_common::cache_key::Namespace::Product)
-                        .await;
-                    state
-                        .cache
-                        .invalidate_namespace(vitrine_common::cache_key::Namespace::Search)
-                        .await;
-                } else if !outcome.changed.is_empty() {
-                    state.visual.on_products_changed(&outcome.changed).await;
-                    let ids: Vec<i64> = outcome.changed.iter().map(|p| p.id).collect();
-                    state.cache.invalidate_products(&ids).await;
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "search index sync failed; will retry"),
-        }
-    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -14,6 +14,7 @@ use axum::extract::FromRef;
 use crate::{
     auth::ApiKeys,
     cache::Cache,
+    catalog::Catalog,
     compression::CompressionStats,
     config::Settings,
     db::Db,
@@ -48,6 +49,8 @@ impl From<AppParts> for AppState {
 pub struct AppParts {
     pub settings: Arc<Settings>,
     pub db: Db,
+    /// The only way products change (reads go to `db` and `search` directly).
+    pub catalog: Catalog,
     pub search: SearchIndex,
     pub visual: VisualSearch,
     pub images: Images,

@@ -1,4 +1,9 @@
 //! The product API: read freely, write with an API key.
+//!
+//! Reads go to the database through the cache; writes are parse → [`Catalog`] → respond,
+//! the catalog owning what a write must update after the database.
+//!
+//! [`Catalog`]: crate::catalog::Catalog
 
 use axum::{
     body::Bytes,
@@ -132,17 +137,7 @@ pub async fn create(
     _key: RequireApiKey,
     ApiJson(new): ApiJson<NewProduct>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let product = state.db.create_product(&new).await?;
-    state
-        .search
-        .apply(vec![product.clone()], vec![])
-        .await
-        .map_err(ApiError::internal)?;
-    state
-        .visual
-        .on_products_changed(std::slice::from_ref(&product))
-        .await;
-    state.cache.invalidate_products(&[product.id]).await;
+    let product = state.catalog.create(&new).await?;
     let location = format!("/api/products/{}", product.id);
     Ok((
         StatusCode::CREATED,
@@ -168,20 +163,10 @@ pub async fn update(
 ) -> Result<ApiJson<Product>, ApiError> {
     let id = parse_id(&id)?;
     let product = state
-        .db
-        .update_product(id, &new)
+        .catalog
+        .update(id, &new)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no product with id {id}")))?;
-    state
-        .search
-        .apply(vec![product.clone()], vec![])
-        .await
-        .map_err(ApiError::internal)?;
-    state
-        .visual
-        .on_products_changed(std::slice::from_ref(&product))
-        .await;
-    state.cache.invalidate_products(&[id]).await;
     Ok(ApiJson(urls::with_images(&state.thumbs.keys, product)))
 }
 
@@ -195,16 +180,9 @@ pub async fn delete(
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
-    if !state.db.delete_product(id).await? {
+    if !state.catalog.delete(id).await? {
         return Err(ApiError::not_found(format!("no product with id {id}")));
     }
-    state
-        .search
-        .apply(vec![], vec![id])
-        .await
-        .map_err(ApiError::internal)?;
-    state.visual.on_products_deleted(&[id]);
-    state.cache.invalidate_products(&[id]).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -295,15 +273,7 @@ pub async fn bulk(
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::BadRequest("the body is not valid UTF-8".into()))?;
     let (rows, rejected) = parse_ndjson(text, state.settings.bulk_max_items)?;
-    let summary = state.db.upsert_many(&rows).await?;
-    state
-        .search
-        .apply(summary.changed.clone(), vec![])
-        .await
-        .map_err(ApiError::internal)?;
-    state.visual.on_products_changed(&summary.changed).await;
-    let changed: Vec<i64> = summary.changed.iter().map(|p| p.id).collect();
-    state.cache.invalidate_products(&changed).await;
+    let summary = state.catalog.upsert_many(&rows).await?;
     let status = if rows.is_empty() && !rejected.is_empty() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {

@@ -64,7 +64,9 @@ async fn demo_catalog_is_searchable_and_has_images() {
     let state = vitrine_origin::startup::build_state(test_settings(&url, dir.path(), &[]))
         .await
         .unwrap();
-    vitrine_origin::demo::seed(&state, 30, false).await.unwrap();
+    vitrine_origin::catalog::demo::seed(&state.catalog, &state.images, 30, false)
+        .await
+        .unwrap();
     let app = vitrine_origin::routes::router(state);
     let r = app
         .clone()

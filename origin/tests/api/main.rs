@@ -9,6 +9,7 @@
 mod helpers;
 
 mod cache;
+mod catalog;
 mod compression;
 mod errors;
 mod faults;

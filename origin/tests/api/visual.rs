@@ -17,7 +17,7 @@ async fn upload(
 
 async fn seeded(backend: Backend, n: usize) -> crate::helpers::TestApp {
     let app = spawn_app(backend).await;
-    vitrine_origin::demo::seed(&app.state, n, false)
+    vitrine_origin::catalog::demo::seed(&app.state.catalog, &app.state.images, n, false)
         .await
         .unwrap();
     app.state.visual.wait_idle().await;
@@ -28,7 +28,7 @@ async fn a_product_photo_finds_its_product_first(backend: Backend) {
     let app = seeded(backend, 24).await;
     assert_eq!(app.state.visual.index.len(), 24);
     for i in [0usize, 7, 13] {
-        let photo = vitrine_origin::demo::render_image(i).unwrap();
+        let photo = vitrine_origin::catalog::demo::render_image(i).unwrap();
         let sku = format!("DEMO-{i:05}");
         let (status, v) = upload(&app, photo, &[("limit", "5")]).await;
         assert_eq!(status, 200, "{v}");
@@ -88,7 +88,7 @@ async fn descriptors_are_read_in_one_batch_as_one_by_one(backend: Backend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filters_fill_the_requested_top_k() {
     let app = seeded(Backend::Sqlite, 30).await;
-    let photo = vitrine_origin::demo::render_image(0).unwrap();
+    let photo = vitrine_origin::catalog::demo::render_image(0).unwrap();
     // Three mugs in the catalog: asking for 20 mugs returns exactly the three.
     let (status, v) = upload(
         &app,
@@ -143,21 +143,21 @@ async fn bad_uploads_get_the_pipelines_4xx() {
     assert_eq!(status, 415, "{p}");
     let (status, p) = upload(
         &app,
-        vitrine_origin::demo::render_image(1).unwrap()[..500].to_vec(),
+        vitrine_origin::catalog::demo::render_image(1).unwrap()[..500].to_vec(),
         &[],
     )
     .await;
     assert_eq!(status, 422, "{p}");
     let (status, p) = upload(
         &app,
-        vitrine_origin::demo::render_image(1).unwrap(),
+        vitrine_origin::catalog::demo::render_image(1).unwrap(),
         &[("limit", "500")],
     )
     .await;
     assert_eq!(status, 422, "{p}");
     let (status, p) = upload(
         &app,
-        vitrine_origin::demo::render_image(1).unwrap(),
+        vitrine_origin::catalog::demo::render_image(1).unwrap(),
         &[("colour", "red")],
     )
     .await;
@@ -186,7 +186,7 @@ async fn bad_uploads_get_the_pipelines_4xx() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn descriptors_are_deterministic_and_reindexed_on_version_change() {
     let app = seeded(Backend::Sqlite, 6).await;
-    let photo = vitrine_origin::demo::render_image(3).unwrap();
+    let photo = vitrine_origin::catalog::demo::render_image(3).unwrap();
     let a = app
         .state
         .visual
@@ -262,7 +262,7 @@ async fn upload_with_cache_header(
 async fn cache_hit_on_second_identical_upload() {
     use vitrine_common::cache_key::Namespace;
     let app = seeded(Backend::Sqlite, 12).await;
-    let photo = vitrine_origin::demo::render_image(3).unwrap();
+    let photo = vitrine_origin::catalog::demo::render_image(3).unwrap();
     let embeds =
         |app: &crate::helpers::TestApp| app.state.cache.stats().computations(Namespace::Embed);
     let searches =
@@ -403,7 +403,7 @@ async fn a_write_on_one_instance_reaches_the_other_visual_index() {
     let b = spawn_on(a.database_url.clone(), tempfile::tempdir().unwrap(), &extra).await;
     assert_eq!(b.state.visual.index.len(), 0);
 
-    let photo = vitrine_origin::demo::render_image(5).unwrap();
+    let photo = vitrine_origin::catalog::demo::render_image(5).unwrap();
     let created = product_with_photo(&a, &a, "VIS-1", photo.clone()).await;
 
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -441,7 +441,7 @@ async fn product_with_photo(
 async fn product_descriptors_are_jobs_on_the_queue() {
     use std::sync::atomic::Ordering::Relaxed;
     let app = crate::helpers::spawn_app_with(Backend::Sqlite, &[("ASYNC_WORKERS", "0")]).await;
-    let photo = vitrine_origin::demo::render_image(2).unwrap();
+    let photo = vitrine_origin::catalog::demo::render_image(2).unwrap();
     let created = product_with_photo(&app, &app, "JOB-1", photo).await;
     let id = created["id"].as_i64().unwrap();
     assert_eq!(app.state.visual.pending(), 1);
@@ -493,7 +493,7 @@ async fn a_descriptor_job_run_by_another_instance_reaches_this_index() {
         &with("2"),
     )
     .await;
-    let photo = vitrine_origin::demo::render_image(9).unwrap();
+    let photo = vitrine_origin::catalog::demo::render_image(9).unwrap();
     let created = product_with_photo(&b, &a, "JOB-2", photo.clone()).await;
     let id = created["id"].as_i64().unwrap();
 

@@ -1,9 +1,11 @@
 //! `vitrine-origin import FILE`: bulk-load products from CSV or NDJSON.
 //!
 //! Rows are validated with the same types as the API (a bad row is reported with its line
-//! number and reason, never inserted), then upserted by SKU in batches, so running the same
-//! import twice changes nothing. The search index is not touched here: a running origin's
-//! sync loop picks the rows up, and a stopped one rebuilds its index at start.
+//! number and reason, never inserted), then upserted by SKU in batches through the
+//! [`Catalog`], so running the same import twice changes nothing. The import command serves
+//! nothing and so uses a database-only catalog ([`Catalog::database_only`]): a running
+//! origin's sync loop (`remote.rs`) picks the rows up, and a stopped one rebuilds its index at
+//! start. Through a serving catalog, each batch propagates like any other write.
 
 use std::{
     io::{BufRead, BufReader, Read},
@@ -14,7 +16,7 @@ use std::{
 use anyhow::Context;
 use vitrine_common::api::NewProduct;
 
-use crate::db::Db;
+use super::Catalog;
 
 const BATCH: usize = 5_000;
 
@@ -64,9 +66,9 @@ impl ImportSummary {
     }
 }
 
-/// Imports `reader` into `db`, calling `progress(bytes_read)` as it goes.
+/// Imports `reader` through `catalog`, calling `progress(bytes_read)` as it goes.
 pub async fn import_reader<R: Read + Send + 'static>(
-    db: &Db,
+    catalog: &Catalog,
     reader: R,
     format: Format,
     progress: impl Fn(u64),
@@ -135,7 +137,7 @@ pub async fn import_reader<R: Read + Send + 'static>(
             }
         }
         if !rows.is_empty() {
-            let s = db.upsert_many(&rows).await?;
+            let s = catalog.upsert_many(&rows).await?;
             summary.inserted += s.inserted;
             summary.updated += s.updated;
             summary.unchanged += s.unchanged;
@@ -183,7 +185,7 @@ impl<R: Read> Read for CountingReader<R> {
 }
 
 /// The CLI entry: imports `path` with a progress bar and prints the summary.
-pub async fn import_file(db: &Db, path: &Path) -> anyhow::Result<ImportSummary> {
+pub async fn import_file(catalog: &Catalog, path: &Path) -> anyhow::Result<ImportSummary> {
     let format = Format::from_path(path)?;
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -194,7 +196,7 @@ pub async fn import_file(db: &Db, path: &Path) -> anyhow::Result<ImportSummary> 
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let summary = import_reader(db, file, format, |n| bar.set_position(n)).await?;
+    let summary = import_reader(catalog, file, format, |n| bar.set_position(n)).await?;
     bar.finish_and_clear();
     Ok(summary)
 }
