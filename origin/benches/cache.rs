@@ -27,8 +27,8 @@ use bytes::Bytes;
 use vitrine_common::{cache_key, negotiate::Encoding};
 use vitrine_origin::{
     cache::{Cache, Redis},
-    compression::{Levels, encode_bytes},
     config::{CacheSettings, CompressionLevel},
+    http::middleware::compression::{Levels, encode_bytes},
 };
 use vitrine_testkit::{OwnRedis, free_port};
 
@@ -144,8 +144,8 @@ async fn bench_l1(cores: usize) {
     // /api/performance.
     let settings = vitrine_origin::config::Settings::from_lookup(|_| None)
         .unwrap_or_else(|e| panic!("default settings: {e}"));
-    let metrics =
-        vitrine_origin::metrics::Metrics::new(&settings).unwrap_or_else(|e| panic!("metrics: {e}"));
+    let metrics = vitrine_origin::observability::Metrics::new(&settings)
+        .unwrap_or_else(|e| panic!("metrics: {e}"));
     cache.stats().attach_metrics(Arc::new(metrics));
     let keys: Arc<Vec<_>> = Arc::new((0..10_000).map(cache_key::product).collect());
     let value = Bytes::from(vec![b'x'; VALUE_BYTES]);

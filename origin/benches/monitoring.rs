@@ -36,9 +36,9 @@ use tracing::instrument::WithSubscriber;
 use tracing_subscriber::{prelude::*, reload};
 use vitrine_origin::{
     config::Settings,
-    routes, startup,
-    state::AppState,
-    telemetry::{self, json_lines::JsonLines},
+    http::{self as routes, AppState},
+    observability::logging::{self as telemetry, json_lines::JsonLines},
+    startup,
 };
 
 fn env_num(name: &str, default: u64) -> u64 {

@@ -34,6 +34,7 @@ use vitrine_origin::jobs::{
     JobQueue, JobStats, NewJob, Priority, QueueConfig, Task, TaskError, TaskHandler,
     redis_queue::RedisQueue, worker::Workers,
 };
+use vitrine_origin::observability::Snapshot;
 
 const SIZES: [u32; 3] = [600, 300, 150];
 

@@ -1,24 +1,33 @@
-//! The Vitrine origin: catalog, text search, images and health behind the edge.
+//! The Vitrine origin: catalog, text search, photo search, images and jobs behind the edge.
 //!
 //! `main.rs` only parses the command line; everything else is here so tests can start the
 //! real server on port 0 (`startup::build_state` + `startup::run`).
+//!
+//! # Layout
+//!
+//! The modules form layers; each imports only from the layers above it (checked by
+//! `scripts/ci/check-layout.py`):
+//!
+//! 1. **Infrastructure**: `config` (settings from the environment), `db` (Postgres or SQLite
+//!    through one pool type), `redis` (client with timeouts, breaker, pub/sub, Lua scripts),
+//!    `observability` (metrics, performance report, logging, statistics), `alloc`.
+//! 2. **Domain**: `cache` (the two-tier response cache), `rate_limit` (the GCRA limiter),
+//!    `jobs` (the queue and its workers), `images` (store, signed URLs, thumbnails, batch
+//!    tasks), `search` (text index and photo search), `catalog` (the only way products
+//!    change, and the order a change propagates in).
+//! 3. **HTTP**: `http` (router, state, errors, auth, OpenAPI, middleware, handlers).
+//! 4. **Server**: `startup` (builds the state, starts the workers, serves until shutdown).
 
 pub mod alloc;
-pub mod auth;
 pub mod cache;
 pub mod catalog;
-pub mod compression;
 pub mod config;
 pub mod db;
-pub mod error;
+pub mod http;
 pub mod images;
 pub mod jobs;
-pub mod metrics;
-pub mod openapi;
+pub mod observability;
 pub mod rate_limit;
-pub mod routes;
+pub mod redis;
 pub mod search;
 pub mod startup;
-pub mod state;
-pub mod stats;
-pub mod telemetry;

@@ -8,7 +8,8 @@ use vitrine_origin::{
     catalog::{Catalog, demo, import},
     config::Settings,
     db::Db,
-    startup, telemetry,
+    observability::logging as telemetry,
+    startup,
 };
 
 #[derive(Parser)]

@@ -9,26 +9,27 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::{
-    auth::ApiKeys,
     cache::Cache,
     catalog::{Catalog, demo},
-    compression::CompressionStats,
     config::{IndexLocation, Settings},
     db::Db,
-    images::{self, Images, cache::DiskCache, store::FsStore, thumbs::Thumbnailer},
-    jobs::{
-        Jobs, describe::DescribeHandler, images::Dispatcher, images::ImageBatchHandler,
-        worker::Workers,
+    http::{self, AppParts, AppState, auth::ApiKeys, middleware::compression::CompressionStats},
+    images::{
+        self, Images, batch::ImageBatchHandler, cache::DiskCache, store::FsStore,
+        thumbs::Thumbnailer,
     },
-    metrics::Metrics,
+    jobs::{Jobs, dispatch::Dispatcher, worker::Workers},
+    observability::{Metrics, RequestStats},
     rate_limit::RateLimiter,
-    routes,
     search::{
         SearchIndex,
-        visual::{VisualSearch, descriptor::HandcraftedEmbedder, index::IndexConfig},
+        visual::{
+            VisualSearch,
+            describe_task::{self, DescribeHandler},
+            descriptor::HandcraftedEmbedder,
+            index::IndexConfig,
+        },
     },
-    state::{AppParts, AppState},
-    stats::RequestStats,
 };
 
 /// Connects the database (running migrations), opens the search index (rebuilding it when
@@ -147,7 +148,7 @@ pub async fn run(
             .sync_loop(state.settings.search_sync_interval, stop_rx),
     );
     let workers = start_workers(&state);
-    let app = routes::router(state.clone());
+    let app = http::router(state.clone());
     tracing::info!(addr = %listener.local_addr()?, database = state.db.backend(), "vitrine-origin listening");
     // ConnectInfo gives the rate limiter the client's address.
     axum::serve(
@@ -182,14 +183,21 @@ pub fn start_workers(state: &AppState) -> Option<Workers> {
 
 /// Starts `n` job workers on `state`'s queue.
 pub fn start_workers_n(state: &AppState, n: usize) -> Workers {
-    let handler = Arc::new(Dispatcher {
-        images: ImageBatchHandler {
-            thumbs: state.thumbs.clone(),
-        },
-        describe: DescribeHandler {
-            visual: state.visual.clone(),
-        },
-    });
+    let handler = Arc::new(
+        Dispatcher::new()
+            .with(
+                images::batch::KIND,
+                ImageBatchHandler {
+                    thumbs: state.thumbs.clone(),
+                },
+            )
+            .with(
+                describe_task::KIND,
+                DescribeHandler {
+                    visual: state.visual.clone(),
+                },
+            ),
+    );
     tracing::info!(
         workers = n,
         queue = state.jobs.queue.backend(),

@@ -91,7 +91,32 @@ def top_module(path):
 
 
 USE_RE = re.compile(r"\bcrate::(\w+)")
-USE_GROUP_RE = re.compile(r"\bcrate::\{([^}]*)\}", re.S)
+
+
+def use_groups(text):
+    """The insides of every `crate::{ ... }` group, nested braces included."""
+    for m in re.finditer(r"\bcrate::\{", text):
+        depth, j = 1, m.end()
+        while j < len(text) and depth:
+            depth += {"{": 1, "}": -1}.get(text[j], 0)
+            j += 1
+        yield text[m.end() : j - 1]
+
+
+def top_level_names(group):
+    """The first path segment of each item of a `use` group (`a::{b, c}, d` -> a, d)."""
+    names, depth, start = [], 0, True
+    for token in re.findall(r"\w+|[{},]", group):
+        if token == "{":
+            depth += 1
+        elif token == "}":
+            depth -= 1
+        elif token == "," and depth == 0:
+            start = True
+        elif start and depth == 0:
+            names.append(token)
+            start = False
+    return names
 
 
 def origin_graph():
@@ -103,8 +128,8 @@ def origin_graph():
         with open(path, encoding="utf-8") as f:
             text = "\n".join(strip_tests(strip_strings(f.read()).splitlines()))
         deps = set(USE_RE.findall(text))
-        for group in USE_GROUP_RE.findall(text):
-            deps.update(re.findall(r"(?:^|,)\s*(\w+)", group))
+        for group in use_groups(text):
+            deps.update(top_level_names(group))
         deps.discard(mod)
         graph.setdefault(mod, set()).update(d for d in deps if d not in ("self", "super"))
     return graph

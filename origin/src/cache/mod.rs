@@ -29,13 +29,12 @@
 //! Redis is optional (`REDIS_URL` unset → L1 only) and fallible: see `l2.rs` and the
 //! circuit breaker in `breaker.rs`.
 
-pub mod breaker;
 pub mod front;
-pub mod http;
+mod invalidate;
+mod l1;
 pub mod l2;
+mod remote;
 pub mod stats;
-pub mod striped;
-pub mod subscription;
 
 use std::{
     future::Future,
@@ -48,15 +47,15 @@ use std::{
 };
 
 use bytes::Bytes;
-use moka::{Expiry, future::Cache as Moka};
-use serde::{Deserialize, Serialize};
+use moka::future::Cache as Moka;
 use serde_json::{Value, json};
 use vitrine_common::cache_key::{self, CacheKey, Namespace, Tag};
 
-pub use self::l2::{L2Error, Redis};
+use self::l1::{L1Expiry, L1Value};
 use self::stats::{CacheStats, Operation, Status, Tier};
-use self::subscription::{Event, Subscription};
 use crate::config::Settings;
+use crate::observability::Snapshot;
+pub use crate::redis::{CallError, Redis};
 
 /// Jitter applied to namespace TTLs: up to 10 % shorter, so entries written together do not
 /// expire together.
@@ -97,52 +96,6 @@ impl Source {
 const SRC_L1: u8 = 0;
 const SRC_L2: u8 = 1;
 const SRC_COMPUTED: u8 = 2;
-
-#[derive(Clone)]
-struct L1Value {
-    bytes: Bytes,
-    expires_at: Instant,
-    tags: Arc<[Tag]>,
-}
-
-struct L1Expiry;
-
-impl Expiry<String, L1Value> for L1Expiry {
-    fn expire_after_create(
-        &self,
-        _key: &String,
-        value: &L1Value,
-        created_at: Instant,
-    ) -> Option<Duration> {
-        Some(value.expires_at.saturating_duration_since(created_at))
-    }
-
-    fn expire_after_update(
-        &self,
-        _key: &String,
-        value: &L1Value,
-        updated_at: Instant,
-        _current: Option<Duration>,
-    ) -> Option<Duration> {
-        Some(value.expires_at.saturating_duration_since(updated_at))
-    }
-}
-
-/// What is published on the invalidation channel.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct InvalidationMessage {
-    /// The publishing instance (it ignores its own messages).
-    from: String,
-    /// Exact keys (generation included) to drop.
-    #[serde(default)]
-    keys: Vec<String>,
-    /// Tags whose entries to drop.
-    #[serde(default)]
-    tags: Vec<String>,
-    /// Namespaces whose generation moved, with the new generation.
-    #[serde(default)]
-    namespaces: Vec<(String, u64)>,
-}
 
 /// Runs before a remote namespace invalidation is applied (see the module docs).
 pub type RemoteHook =
@@ -338,12 +291,12 @@ impl Cache {
                         _ => inner.stats.record_get(ns, Tier::L2, false),
                     },
                     Ok(None) => inner.stats.record_get(ns, Tier::L2, false),
-                    Err(L2Error::Skipped) => {
+                    Err(CallError::Skipped) => {
                         inner
                             .stats
                             .record_op(Operation::Get, Status::Skipped, Tier::L2)
                     }
-                    Err(L2Error::Failed) => {
+                    Err(CallError::Failed) => {
                         inner
                             .stats
                             .record_op(Operation::Get, Status::Error, Tier::L2)
@@ -398,235 +351,15 @@ impl Cache {
                 .observe_set(Tier::L2, t.elapsed().as_secs_f64());
             let status = match r {
                 Ok(()) => Status::Ok,
-                Err(L2Error::Skipped) => Status::Skipped,
-                Err(L2Error::Failed) => Status::Error,
+                Err(CallError::Skipped) => Status::Skipped,
+                Err(CallError::Failed) => Status::Error,
             };
             this.0.stats.record_op(Operation::Set, status, Tier::L2);
         });
     }
 
-    /// Drops products from every tier and instance, and bumps the `search` generation: the
-    /// one call every product write makes.
-    pub async fn invalidate_products(&self, ids: &[i64]) {
-        if ids.is_empty() {
-            return;
-        }
-        let gen_p = self.generation(Namespace::Product);
-        let keys: Vec<String> = ids
-            .iter()
-            .map(|id| {
-                cache_key::product(*id)
-                    .in_generation(gen_p)
-                    .as_str()
-                    .to_owned()
-            })
-            .collect();
-        let tags: Vec<String> = ids
-            .iter()
-            .map(|id| Tag::product(*id).members_key())
-            .collect();
-        for k in &keys {
-            self.0.l1.invalidate(k.as_str()).await;
-        }
-        self.0.front.invalidate_all();
-        let mut message = InvalidationMessage {
-            from: self.0.instance.clone(),
-            keys,
-            ..Default::default()
-        };
-        if let Some(l2) = &self.0.l2 {
-            let status = match l2.unlink(&message.keys, &tags).await {
-                Ok(()) => Status::Ok,
-                Err(L2Error::Skipped) => Status::Skipped,
-                Err(L2Error::Failed) => Status::Error,
-            };
-            self.0.stats.record_op(Operation::Delete, status, Tier::L2);
-        }
-        let generation = self.bump_generation(Namespace::Search).await;
-        message
-            .namespaces
-            .push((Namespace::Search.as_str().to_owned(), generation));
-        self.0.stats.record_invalidation(false);
-        self.publish(&message).await;
-    }
-
-    /// Makes every entry of a namespace unreachable, in every tier and instance.
-    pub async fn invalidate_namespace(&self, ns: Namespace) {
-        let generation = self.bump_generation(ns).await;
-        self.0.stats.record_invalidation(false);
-        self.publish(&InvalidationMessage {
-            from: self.0.instance.clone(),
-            namespaces: vec![(ns.as_str().to_owned(), generation)],
-            ..Default::default()
-        })
-        .await;
-    }
-
-    /// Drops every entry carrying `tag`, in every tier and instance.
-    pub async fn invalidate_tag(&self, tag: &Tag) {
-        self.drop_tag_locally(tag.clone());
-        // A product tag also names the product key itself (it is tagged on write, but an
-        // entry written before this instance started would not be in the L2 tag set).
-        if let Some(id) = tag
-            .as_str()
-            .strip_prefix("product:")
-            .and_then(|n| n.parse::<i64>().ok())
-        {
-            self.invalidate_products(&[id]).await;
-            return;
-        }
-        if let Some(l2) = &self.0.l2 {
-            let _ = l2.unlink(&[], &[tag.members_key()]).await;
-        }
-        self.0.stats.record_invalidation(false);
-        self.publish(&InvalidationMessage {
-            from: self.0.instance.clone(),
-            tags: vec![tag.as_str().to_owned()],
-            ..Default::default()
-        })
-        .await;
-    }
-
-    fn drop_tag_locally(&self, tag: Tag) {
-        if let Err(e) = self
-            .0
-            .l1
-            .invalidate_entries_if(move |_, v| v.tags.contains(&tag))
-        {
-            tracing::warn!(error = %e, "L1 tag invalidation failed; clearing L1");
-            self.0.l1.invalidate_all();
-        }
-        self.0.front.invalidate_all();
-    }
-
-    /// Moves a namespace to a new generation: `INCR` in Redis when reachable, else locally
-    /// (remembered, and pushed to Redis when it recovers).
-    ///
-    /// L1 entries of the old generation are not scanned out: no lookup can reach them any
-    /// more, so they are the first the size-bounded L1 evicts (a predicate scan of the
-    /// whole L1 per product write would cost far more than the memory).
-    async fn bump_generation(&self, ns: Namespace) -> u64 {
-        let i = ns.index();
-        let generation = match &self.0.l2 {
-            Some(l2) => match l2.incr(&cache_key::generation_counter_key(ns)).await {
-                Ok(g) => g,
-                Err(_) => {
-                    self.0.pending_bumps[i].store(true, Ordering::Release);
-                    self.generation(ns) + 1
-                }
-            },
-            None => self.generation(ns) + 1,
-        };
-        self.0.generations[i].fetch_max(generation, Ordering::AcqRel);
-        generation
-    }
-
-    async fn publish(&self, message: &InvalidationMessage) {
-        let Some(l2) = &self.0.l2 else { return };
-        match serde_json::to_string(message) {
-            Ok(payload) => {
-                if l2.publish(payload).await.is_err() {
-                    tracing::warn!(
-                        "could not publish a cache invalidation; other instances resynchronise when Redis recovers"
-                    );
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "serialising an invalidation"),
-        }
-    }
-
-    /// Applies an invalidation published by another instance.
-    async fn apply_remote(&self, payload: &[u8]) {
-        let Ok(msg) = serde_json::from_slice::<InvalidationMessage>(payload) else {
-            tracing::warn!("ignoring a malformed cache invalidation message");
-            return;
-        };
-        if msg.from == self.0.instance {
-            return;
-        }
-        for k in &msg.keys {
-            self.0.l1.invalidate(k.as_str()).await;
-        }
-        self.0.front.invalidate_all();
-        for t in &msg.tags {
-            if let Ok(tag) = Tag::parse(t) {
-                self.drop_tag_locally(tag);
-            }
-        }
-        for (name, generation) in &msg.namespaces {
-            let Ok(ns) = Namespace::parse(name) else {
-                continue;
-            };
-            if let Some(hook) = self.0.remote_hook.get() {
-                hook(ns).await;
-            }
-            let before = self.0.generations[ns.index()].fetch_max(*generation, Ordering::AcqRel);
-            if before >= *generation {
-                // We bumped on our own while Redis was away and are now at or past the
-                // shared counter: the generation cannot tell old from new, so drop L1.
-                self.0.l1.invalidate_all();
-                self.0.front.invalidate_all();
-            }
-        }
-        self.0.stats.record_invalidation(true);
-    }
-
-    /// Re-reads every generation from Redis (after a gap in what we heard) and clears L1.
-    /// Raises each namespace's generation to the shared counter in Redis.
-    async fn load_generations(&self, l2: &Redis) {
-        let keys: Vec<String> = Namespace::ALL
-            .iter()
-            .map(|ns| cache_key::generation_counter_key(*ns))
-            .collect();
-        if let Ok(gens) = l2.get_counters(&keys).await {
-            for (ns, g) in Namespace::ALL.iter().zip(gens) {
-                self.0.generations[ns.index()].fetch_max(g, Ordering::AcqRel);
-            }
-        }
-    }
-
-    async fn resynchronise(&self) {
-        let Some(l2) = &self.0.l2 else { return };
-        // First push the bumps made while Redis was away, so the others hear of them.
-        for ns in Namespace::ALL {
-            if self.0.pending_bumps[ns.index()].swap(false, Ordering::AcqRel) {
-                self.invalidate_namespace(ns).await;
-            }
-        }
-        self.load_generations(l2).await;
-        self.0.l1.invalidate_all();
-        self.0.front.invalidate_all();
-    }
-
-    /// Starts the pub/sub listener and the recovery task (no-op without Redis).
-    pub fn start_background(&self) {
-        let Some(l2) = self.0.l2.clone() else { return };
-        let weak = Arc::downgrade(&self.0);
-        let listener = tokio::spawn(listen(weak.clone(), l2.clone()));
-        let recovery = tokio::spawn(async move {
-            loop {
-                l2.recovered.notified().await;
-                let Some(inner) = weak.upgrade() else { return };
-                Cache(inner).resynchronise().await;
-            }
-        });
-        if let Ok(mut tasks) = self.0.tasks.lock() {
-            tasks.push(listener);
-            tasks.push(recovery);
-        }
-    }
-
-    /// Stops the background tasks (graceful shutdown).
-    pub fn shutdown(&self) {
-        if let Ok(mut tasks) = self.0.tasks.lock() {
-            for t in tasks.drain(..) {
-                t.abort();
-            }
-        }
-    }
-
     /// Asks Redis for a PING if the breaker allows it: lets the health page drive recovery.
-    pub async fn probe(&self) -> Option<Result<Duration, L2Error>> {
+    pub async fn probe(&self) -> Option<Result<Duration, CallError>> {
         match &self.0.l2 {
             Some(l2) => Some(l2.ping().await),
             None => None,
@@ -668,31 +401,6 @@ impl Cache {
             "generations": Namespace::ALL.iter().map(|ns| (ns.as_str().to_owned(), json!(self.generation(*ns)))).collect::<serde_json::Map<_, _>>(),
             "stats": self.0.stats.snapshot(),
         })
-    }
-}
-
-/// Subscribes to the invalidation channel and applies what arrives, reconnecting forever.
-async fn listen(weak: std::sync::Weak<Inner>, l2: Arc<Redis>) {
-    let mut subscription = Subscription::new(&l2, l2.channel());
-    loop {
-        match subscription.next().await {
-            Event::Subscribed { resumed } => {
-                let Some(inner) = weak.upgrade() else { return };
-                let cache = Cache(inner);
-                if resumed {
-                    // Whatever was published while we were not listening is lost: resync.
-                    cache.resynchronise().await;
-                } else {
-                    cache.load_generations(&l2).await;
-                }
-            }
-            Event::Message(msg) => {
-                let Some(inner) = weak.upgrade() else { return };
-                Cache(inner).apply_remote(msg.get_payload_bytes()).await;
-            }
-            Event::Lost if weak.strong_count() == 0 => return,
-            Event::Lost => {}
-        }
     }
 }
 

@@ -14,106 +14,15 @@ use std::sync::{
 use serde_json::{Value, json};
 use vitrine_common::cache_key::Namespace;
 
-use super::striped::{StripedCounter, stripe};
-use crate::metrics::Metrics;
+pub use crate::observability::cache_labels::{Operation, Status, Tier};
+use crate::observability::{
+    Metrics,
+    striped::{StripedCounter, stripe},
+};
 
 /// One L1 hit in this many (per thread) has its latency measured: a hit takes a few hundred
 /// nanoseconds, and two clock reads on each would be a good part of it.
 const L1_LATENCY_SAMPLE: u64 = 64;
-
-/// Which tier an operation touched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tier {
-    L1,
-    L2,
-}
-
-impl Tier {
-    pub const ALL: [Tier; 2] = [Tier::L1, Tier::L2];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Tier::L1 => "l1",
-            Tier::L2 => "l2",
-        }
-    }
-
-    pub(crate) fn index(self) -> usize {
-        match self {
-            Tier::L1 => 0,
-            Tier::L2 => 1,
-        }
-    }
-}
-
-/// Cache operations, the `operation` label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    Get,
-    Set,
-    Delete,
-}
-
-impl Operation {
-    pub const ALL: [Operation; 3] = [Operation::Get, Operation::Set, Operation::Delete];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::Get => "get",
-            Operation::Set => "set",
-            Operation::Delete => "delete",
-        }
-    }
-
-    pub(crate) fn index(self) -> usize {
-        match self {
-            Operation::Get => 0,
-            Operation::Set => 1,
-            Operation::Delete => 2,
-        }
-    }
-}
-
-/// Outcomes, the `status` label: `hit`/`miss` for gets, `ok` for sets and deletes, `error`
-/// for a failed or timed-out Redis call, `skipped` when the breaker was open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Hit,
-    Miss,
-    Ok,
-    Error,
-    Skipped,
-}
-
-impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::Hit,
-        Status::Miss,
-        Status::Ok,
-        Status::Error,
-        Status::Skipped,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Hit => "hit",
-            Status::Miss => "miss",
-            Status::Ok => "ok",
-            Status::Error => "error",
-            Status::Skipped => "skipped",
-        }
-    }
-
-    pub(crate) fn index(self) -> usize {
-        match self {
-            Status::Hit => 0,
-            Status::Miss => 1,
-            Status::Ok => 2,
-            Status::Error => 3,
-            Status::Skipped => 4,
-        }
-    }
-}
 
 /// Upper bounds of the latency buckets, in seconds (Prometheus `le`), from 10 µs (an L1 hit)
 /// to 50 ms (the Redis timeout).
@@ -347,9 +256,11 @@ impl CacheStats {
             self.remote_invalidations.load(Ordering::Relaxed),
         )
     }
+}
 
+impl crate::observability::Snapshot for CacheStats {
     /// Everything as JSON, for the health and performance pages.
-    pub fn snapshot(&self) -> Value {
+    fn snapshot(&self) -> Value {
         let mut namespaces = serde_json::Map::new();
         for ns in Namespace::ALL {
             let l1h = self.hits(ns, Tier::L1);
@@ -395,6 +306,7 @@ impl CacheStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::observability::Snapshot;
 
     #[test]
     fn hit_rate_counts_l2_hits_as_hits() {

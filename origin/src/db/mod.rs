@@ -55,7 +55,7 @@ use sqlx::{
 
 use crate::{
     config::{DatabaseUrl, Settings},
-    metrics::Metrics,
+    observability::{Metrics, PoolStats},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -223,12 +223,4 @@ impl Db {
     pub async fn close(&self) {
         dispatch!(self, |p| p.close().await)
     }
-}
-
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
-pub struct PoolStats {
-    pub open: u32,
-    pub idle: u32,
-    pub active: u32,
-    pub max: u32,
 }

@@ -252,8 +252,10 @@ impl DiskCache {
             let _ = tokio::fs::remove_file(self.path(&old, e.ext)).await;
         }
     }
+}
 
-    pub fn snapshot(&self) -> serde_json::Value {
+impl crate::observability::Snapshot for DiskCache {
+    fn snapshot(&self) -> serde_json::Value {
         let (bytes, entries) = self.usage();
         let s = &self.stats;
         serde_json::json!({

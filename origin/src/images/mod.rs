@@ -11,6 +11,7 @@
 //! [`thumbs`] makes thumbnails (bounded CPU pool, memory budget, coalescing), [`cache`] keeps
 //! them on disk, [`urls`] builds signed `/img` URLs.
 
+pub mod batch;
 pub mod cache;
 pub mod store;
 pub mod thumbs;
@@ -33,15 +34,6 @@ pub enum IngestError {
     Refused(#[from] PipelineError),
     #[error(transparent)]
     Storage(anyhow::Error),
-}
-
-impl From<IngestError> for crate::error::ApiError {
-    fn from(e: IngestError) -> Self {
-        match e {
-            IngestError::Refused(p) => crate::error::ApiError::from(p),
-            IngestError::Storage(e) => crate::error::ApiError::internal(e),
-        }
-    }
 }
 
 #[derive(Clone)]

@@ -51,17 +51,6 @@ pub enum RenderError {
     Internal(String),
 }
 
-impl From<RenderError> for crate::error::ApiError {
-    fn from(e: RenderError) -> Self {
-        use crate::error::ApiError;
-        match e {
-            RenderError::NotFound(m) => ApiError::NotFound(m),
-            RenderError::Pipeline(p) => ApiError::Image(p),
-            RenderError::Internal(m) => ApiError::Internal(anyhow::anyhow!(m)),
-        }
-    }
-}
-
 /// Where a served thumbnail came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -88,7 +77,7 @@ impl Source {
 /// and `images_failed_total`.
 #[derive(Debug, Default)]
 pub struct ThumbStats {
-    metrics: std::sync::OnceLock<Arc<crate::metrics::Metrics>>,
+    metrics: std::sync::OnceLock<Arc<crate::observability::Metrics>>,
     pub uploads: AtomicU64,
     pub processed: AtomicU64,
     pub failed: AtomicU64,
@@ -121,7 +110,7 @@ pub struct Thumbnailer {
 
 impl ThumbStats {
     /// Reports every later pipeline run to `metrics` as well.
-    pub fn attach_metrics(&self, metrics: Arc<crate::metrics::Metrics>) {
+    pub fn attach_metrics(&self, metrics: Arc<crate::observability::Metrics>) {
         let _ = self.metrics.set(metrics);
     }
 
@@ -395,8 +384,10 @@ impl Thumbnailer {
         }
         Ok(outputs)
     }
+}
 
-    pub fn snapshot(&self) -> serde_json::Value {
+impl crate::observability::Snapshot for Thumbnailer {
+    fn snapshot(&self) -> serde_json::Value {
         let s = &self.stats;
         serde_json::json!({
             "uploads": s.uploads.load(Ordering::Relaxed),

@@ -15,11 +15,11 @@
 //!   share the work.
 //! - [`memory::MemoryQueue`] (without Redis): the same in one process, minus durability.
 //!
-//! [`worker`] runs `ASYNC_WORKERS` workers; [`images`] is the handler for image batches,
-//! [`describe`] the one for visual descriptors.
+//! [`worker`] runs `ASYNC_WORKERS` workers; [`dispatch`] hands each task to the handler
+//! registered for its kind (the handlers live with their domains: `images::batch` for image
+//! batches, `search::visual::describe_task` for visual descriptors).
 
-pub mod describe;
-pub mod images;
+pub mod dispatch;
 pub mod memory;
 pub mod redis_queue;
 pub mod worker;
@@ -380,7 +380,7 @@ pub struct JobStats {
     /// With metrics attached, item attempts are also reported as `jobs_completed_total`,
     /// `jobs_failed_total`, `jobs_dead_lettered_total`, `job_duration_seconds` and
     /// `jobs_running`.
-    metrics: std::sync::OnceLock<Arc<crate::metrics::Metrics>>,
+    metrics: std::sync::OnceLock<Arc<crate::observability::Metrics>>,
     running: std::sync::atomic::AtomicUsize,
     pub submitted: std::sync::atomic::AtomicU64,
     pub items_succeeded: std::sync::atomic::AtomicU64,
@@ -393,7 +393,7 @@ pub struct JobStats {
 
 impl JobStats {
     /// Reports every later item attempt to `metrics` as well.
-    pub fn attach_metrics(&self, metrics: Arc<crate::metrics::Metrics>) {
+    pub fn attach_metrics(&self, metrics: Arc<crate::observability::Metrics>) {
         let _ = self.metrics.set(metrics);
     }
 
@@ -426,19 +426,6 @@ impl JobStats {
                 m.job_dead_lettered();
             }
         }
-    }
-
-    pub fn snapshot(&self) -> serde_json::Value {
-        use std::sync::atomic::Ordering::Relaxed;
-        serde_json::json!({
-            "submitted": self.submitted.load(Relaxed),
-            "items_succeeded": self.items_succeeded.load(Relaxed),
-            "items_failed": self.items_failed.load(Relaxed),
-            "items_skipped": self.items_skipped.load(Relaxed),
-            "retries": self.retries.load(Relaxed),
-            "duplicate_deliveries": self.duplicates.load(Relaxed),
-            "handler_seconds": self.handler_micros.load(Relaxed) as f64 / 1e6,
-        })
     }
 }
 
@@ -507,6 +494,21 @@ pub fn is_unavailable(e: &anyhow::Error) -> bool {
 
 pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+impl crate::observability::Snapshot for JobStats {
+    fn snapshot(&self) -> serde_json::Value {
+        use std::sync::atomic::Ordering::Relaxed;
+        serde_json::json!({
+            "submitted": self.submitted.load(Relaxed),
+            "items_succeeded": self.items_succeeded.load(Relaxed),
+            "items_failed": self.items_failed.load(Relaxed),
+            "items_skipped": self.items_skipped.load(Relaxed),
+            "retries": self.retries.load(Relaxed),
+            "duplicate_deliveries": self.duplicates.load(Relaxed),
+            "handler_seconds": self.handler_micros.load(Relaxed) as f64 / 1e6,
+        })
+    }
 }
 
 #[cfg(test)]

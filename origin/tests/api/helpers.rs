@@ -1,6 +1,6 @@
 use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
-use vitrine_origin::{config::Settings, startup, state::AppState};
+use vitrine_origin::{config::Settings, http::AppState, startup};
 use vitrine_testkit::{TempDir, fresh_postgres, temp_dir};
 
 pub const API_KEY: &str = "test-key-0123456789";
@@ -153,7 +153,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
 
 pub async fn spawn_on(database_url: String, dir: TempDir, extra: &[(&str, &str)]) -> TestApp {
     let settings = test_settings(&database_url, dir.path(), extra);
-    vitrine_origin::telemetry::init(&settings);
+    vitrine_origin::observability::logging::init(&settings);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

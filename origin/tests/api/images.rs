@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use vitrine_common::signature;
+use vitrine_origin::observability::Snapshot;
 
 use crate::helpers::{API_KEY, Backend, TestApp, spawn_app, spawn_app_with};
 use crate::on_both_backends;

@@ -13,7 +13,7 @@ async fn request_ids_are_generated_echoed_and_sanitised() {
     let state = vitrine_origin::startup::build_state(test_settings(&url, dir.path(), &[]))
         .await
         .unwrap();
-    let app = vitrine_origin::routes::router(state);
+    let app = vitrine_origin::http::router(state);
 
     let r = app
         .clone()
@@ -67,7 +67,7 @@ async fn demo_catalog_is_searchable_and_has_images() {
     vitrine_origin::catalog::demo::seed(&state.catalog, &state.images, 30, false)
         .await
         .unwrap();
-    let app = vitrine_origin::routes::router(state);
+    let app = vitrine_origin::http::router(state);
     let r = app
         .clone()
         .oneshot(

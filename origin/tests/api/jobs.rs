@@ -21,6 +21,7 @@ use vitrine_origin::jobs::{
     ItemError, JobQueue, JobState, JobStats, NewJob, Priority, QueueConfig, Task, TaskError,
     TaskHandler, memory::MemoryQueue, redis_queue::RedisQueue, worker::Workers,
 };
+use vitrine_origin::observability::Snapshot;
 
 use vitrine_testkit::{OriginProcess, Stdout, fresh_postgres};
 

@@ -1,7 +1,7 @@
 //! The OpenAPI document (`GET /api/openapi.json`, assembled in `origin/src/openapi.rs`)
 //! describes every route the router serves, and every error as problem+json.
 //!
-//! The routes come from `routes::routes`, the list the router is built from, and the methods
+//! The routes come from `http::router::routes`, the list the router is built from, and the methods
 //! each path answers are found by asking the router itself (any answer but 405 means the
 //! method is routed), so a route or method added without documentation fails here.
 
@@ -13,7 +13,7 @@ use axum::{
 };
 use serde_json::Value;
 use tower::ServiceExt;
-use vitrine_origin::routes;
+use vitrine_origin::http::router;
 
 use crate::helpers::{Backend, spawn_app};
 
@@ -68,9 +68,9 @@ async fn the_document_covers_every_routed_method() {
     assert!(version.starts_with("3."), "not OpenAPI 3: {version:?}");
     let paths = doc["paths"].as_object().expect("paths");
 
-    let router = routes::router(app.state.clone());
+    let router = router::router(app.state.clone());
     let mut routed = BTreeSet::new();
-    for (template, _) in routes::routes(&app.state.settings) {
+    for (template, _) in router::routes(&app.state.settings) {
         for method in METHODS {
             let request = Request::builder()
                 .method(method.clone())

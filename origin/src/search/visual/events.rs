@@ -8,10 +8,7 @@
 use std::sync::Arc;
 
 use super::WeakVisual;
-use crate::cache::{
-    l2::Redis,
-    subscription::{Event, Subscription},
-};
+use crate::redis::{Event, Redis, Subscription};
 
 fn channel(redis: &Redis) -> String {
     redis.key("v1:visual:described")

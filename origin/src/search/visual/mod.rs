@@ -6,7 +6,7 @@
 //! [`index::VisualIndex`].
 //!
 //! Product descriptors are computed once per image (images are content-addressed) as
-//! `describe` jobs on the shared job queue ([`crate::jobs::describe`]): Redis Streams when
+//! `describe` jobs on the shared job queue ([`describe_task`]): Redis Streams when
 //! `REDIS_URL` is set, so the work spreads over every origin with workers, survives restarts
 //! and is retried (and dead-lettered) like any batch item. A descriptor is stored in
 //! `image_descriptors` with its version and loaded into memory at start. A descriptor
@@ -20,6 +20,7 @@
 //! database for images awaited longer than [`RECHECK_AFTER`] (a lost message, an instance
 //! without Redis) and submits again what could not be submitted.
 
+pub mod describe_task;
 pub mod descriptor;
 pub mod events;
 pub mod index;
@@ -36,10 +37,10 @@ use vitrine_common::{
 };
 
 use crate::{
-    cache::l2::Redis,
     db::Db,
     images::Images,
     jobs::{ItemError, JobQueue, NewJob, Priority, TaskError},
+    redis::Redis,
 };
 use descriptor::{Descriptor, Embedder, from_bytes, to_bytes};
 use index::{ItemMeta, VisualIndex};
@@ -462,7 +463,7 @@ async fn submit_describe(
     image_ids: &[String],
 ) -> anyhow::Result<String> {
     let job = NewJob {
-        kind: crate::jobs::describe::KIND.to_owned(),
+        kind: describe_task::KIND.to_owned(),
         priority: Priority::Low,
         idempotency_key: None,
         items: image_ids

@@ -1,0 +1,178 @@
+//! Text search endpoints. `GET` is the cacheable, canonical form (what the storefront and
+//! the edge use); `POST` takes the seed's JSON body.
+
+use std::time::Instant;
+
+use axum::{extract::State, http::HeaderMap, response::Response};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use vitrine_common::{
+    api::{
+        Brand, Category, Limit, MAX_QUERY_CHARS, Offset, Price, SearchFilters, TextSearchRequest,
+        TextSearchResponse,
+    },
+    cache_key,
+};
+
+use crate::{
+    http::AppState,
+    http::error::{ApiError, ApiJson, ApiQuery},
+    http::middleware::cached_json::{Downstream, cached_json},
+    images::urls,
+    search::SearchQuery,
+};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TextSearchParams {
+    /// The query (at most 200 characters; empty lists everything).
+    #[serde(default)]
+    #[param(max_length = 200)]
+    q: String,
+    #[serde(default)]
+    #[param(inline)]
+    limit: Option<Limit>,
+    #[serde(default)]
+    #[param(inline)]
+    offset: Option<Offset>,
+    #[serde(default)]
+    #[param(inline)]
+    category: Option<Category>,
+    #[serde(default)]
+    #[param(inline)]
+    brand: Option<Brand>,
+    #[serde(default)]
+    #[param(inline)]
+    price_min: Option<Price>,
+    #[serde(default)]
+    #[param(inline)]
+    price_max: Option<Price>,
+    /// `false` skips the origin's cache for this request (the response is still cacheable
+    /// downstream by its headers).
+    #[serde(default)]
+    use_cache: Option<bool>,
+}
+
+/// Text search with facets (cacheable).
+#[utoipa::path(get, path = "/api/search/text", tag = "search", params(TextSearchParams),
+    responses((status = 200, body = TextSearchResponse), (status = 304, description = "`If-None-Match` matched"),
+        (status = 400, description = "Bad query parameter"),
+        (status = 422, description = "A filter is invalid (named in `field`)")))]
+///
+/// `GET /api/search/text`: cached under the canonical key (normalised query, sorted
+/// filters, limit, offset), with an ETag and the search namespace's `Cache-Control`.
+pub async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(p): ApiQuery<TextSearchParams>,
+) -> Result<Response, ApiError> {
+    let filters = SearchFilters {
+        category: p.category,
+        brand: p.brand,
+        price_min: p.price_min,
+        price_max: p.price_max,
+    };
+    cached_search(
+        &state,
+        &headers,
+        p.q,
+        filters,
+        p.limit.unwrap_or_default(),
+        p.offset.unwrap_or_default(),
+        p.use_cache.unwrap_or(true),
+        Downstream::Namespace,
+    )
+    .await
+}
+
+/// Text search, the query as a JSON body.
+#[utoipa::path(post, path = "/api/search/text", tag = "search", request_body = TextSearchRequest,
+    responses((status = 200, body = TextSearchResponse),
+        (status = 400, description = "Malformed JSON or query too long"),
+        (status = 413, description = "Larger than `MAX_BODY_BYTES`"),
+        (status = 415, description = "Not `application/json`"),
+        (status = 422, description = "A field is invalid")))]
+///
+/// `POST /api/search/text`: cached at the origin when `use_cache` (the default); the
+/// response itself is `no-store` (POST responses are not reusable downstream).
+pub async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<TextSearchRequest>,
+) -> Result<Response, ApiError> {
+    let filters = body.effective_filters();
+    cached_search(
+        &state,
+        &headers,
+        body.query,
+        filters,
+        body.limit,
+        body.offset,
+        body.use_cache,
+        Downstream::NoStore,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn cached_search(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: String,
+    filters: SearchFilters,
+    limit: Limit,
+    offset: Offset,
+    use_cache: bool,
+    downstream: Downstream,
+) -> Result<Response, ApiError> {
+    // Validate before touching the cache: bad input is never a cache entry.
+    let chars = query.chars().count();
+    if chars > MAX_QUERY_CHARS {
+        return Err(ApiError::BadRequest(format!(
+            "q: the query is {chars} characters; the limit is {MAX_QUERY_CHARS}"
+        )));
+    }
+    filters.check()?;
+    let key = cache_key::search_results(&query, &filters, limit, offset);
+    let compute = run(state.clone(), query, filters, limit, offset);
+    cached_json(state, headers, &key, &[], use_cache, downstream, compute).await
+}
+
+async fn run(
+    state: AppState,
+    query: String,
+    filters: SearchFilters,
+    limit: Limit,
+    offset: Offset,
+) -> Result<TextSearchResponse, ApiError> {
+    let started = Instant::now();
+    let chars = query.chars().count();
+    if chars > MAX_QUERY_CHARS {
+        return Err(ApiError::BadRequest(format!(
+            "q: the query is {chars} characters; the limit is {MAX_QUERY_CHARS}"
+        )));
+    }
+    filters.check()?;
+    let outcome = state
+        .search
+        .search(SearchQuery {
+            text: query.clone(),
+            filters,
+            limit: limit.get(),
+            offset: offset.get(),
+        })
+        .await
+        .map_err(ApiError::internal)?;
+    let mut hits = outcome.hits;
+    for hit in &mut hits {
+        urls::attach_images(&state.thumbs.keys, &mut hit.product);
+    }
+    Ok(TextSearchResponse {
+        query,
+        results: hits,
+        total: outcome.total,
+        facets: outcome.facets,
+        took_ms: started.elapsed().as_secs_f64() * 1000.0,
+    })
+}

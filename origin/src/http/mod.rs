@@ -1,0 +1,18 @@
+//! The HTTP layer: the router, the state handlers receive, errors as problem documents, API
+//! keys, the OpenAPI document, the middleware and one file of handlers per resource.
+//!
+//! Everything below depends on the domain modules (`catalog`, `search`, `images`, `jobs`,
+//! `cache`, `rate_limit`) and never the other way round: a domain module takes what it needs
+//! as arguments and returns its own errors, which `error.rs` maps to statuses.
+
+pub mod auth;
+pub mod error;
+pub mod handlers;
+pub mod middleware;
+pub mod openapi;
+pub mod router;
+pub mod state;
+
+pub use error::{ApiError, ApiJson, Problem};
+pub use router::router;
+pub use state::{AppParts, AppState};
