@@ -214,6 +214,8 @@ async fn bench_l2() {
         return;
     };
     let settings = CacheSettings {
+        enabled: true,
+        ttl_default: Duration::from_secs(3600),
         l1_max_bytes: 1 << 20,
         key_prefix: "bench:".into(),
         redis_timeout: Duration::from_secs(2),

@@ -58,9 +58,9 @@ async fn run() -> anyhow::Result<()> {
     telemetry::init(&settings);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let listener = tokio::net::TcpListener::bind(settings.bind_addr)
+            let listener = tokio::net::TcpListener::bind(settings.server.bind_addr)
                 .await
-                .with_context(|| format!("binding {}", settings.bind_addr))?;
+                .with_context(|| format!("binding {}", settings.server.bind_addr))?;
             let state = startup::build_state(settings).await?;
             startup::run(listener, state, startup::shutdown_signal()).await
         }
@@ -85,7 +85,7 @@ async fn run() -> anyhow::Result<()> {
         }
         Command::SeedDemo { count } => {
             let mut settings = settings;
-            settings.seed_demo = false;
+            settings.catalog.seed_demo = false;
             let state = startup::build_state(settings).await?;
             let s = demo::seed(&state.catalog, &state.images, count, true).await?;
             println!(

@@ -41,11 +41,11 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         .with_context(|| {
             format!(
                 "connecting to the {} database",
-                settings.database_url.backend()
+                settings.database.url.backend()
             )
         })?
         .with_metrics(metrics.clone());
-    let search = match &settings.search_index {
+    let search = match &settings.search.index {
         IndexLocation::Memory => SearchIndex::open(None)?,
         IndexLocation::Dir(dir) => SearchIndex::open(Some(dir))?,
     };
@@ -54,22 +54,22 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         db: db.clone(),
         limits: images::limits_from(&settings),
     };
-    let cache_dir = settings.image_cache_dir.clone();
-    let cache_max = settings.image_cache_max_bytes;
+    let cache_dir = settings.images.cache_dir.clone();
+    let cache_max = settings.images.cache_max_bytes;
     let disk_cache = tokio::task::spawn_blocking(move || DiskCache::open(&cache_dir, cache_max))
         .await?
         .with_context(|| {
             format!(
                 "opening the thumbnail cache in {}",
-                settings.image_cache_dir.display()
+                settings.images.cache_dir.display()
             )
         })?;
     let thumbs = Thumbnailer::new(
         images.clone(),
         disk_cache,
         images::urls::signing_keys(&settings),
-        settings.thumbnail_pool_threads(),
-        settings.image_memory_budget_bytes,
+        settings.images.pool_threads(),
+        settings.images.memory_budget_bytes,
     );
     thumbs.stats.attach_metrics(metrics.clone());
     let jobs = Jobs::from_settings(&settings).await?;
@@ -82,7 +82,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         images.clone(),
         Arc::new(HandcraftedEmbedder),
         IndexConfig {
-            exact_threshold: settings.visual_exact_threshold,
+            exact_threshold: settings.search.visual_exact_threshold,
             ..IndexConfig::default()
         },
         jobs.queue.clone(),
@@ -100,7 +100,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         cache,
         rate_limiter,
         compression: Arc::new(CompressionStats::default()),
-        api_keys: ApiKeys::new(&settings.api_keys),
+        api_keys: ApiKeys::new(&settings.server.api_keys),
         settings: Arc::new(settings),
         db,
         search,
@@ -109,14 +109,14 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         metrics,
         started_at: Instant::now(),
     });
-    if state.settings.embedded_database && state.settings.seed_demo {
+    if state.settings.database.embedded && state.settings.catalog.seed_demo {
         let fp = state.db.fingerprint().await?;
         if fp.count == 0 {
             tracing::info!("empty embedded catalog: seeding the demo catalog");
             demo::seed(
                 &state.catalog,
                 &state.images,
-                state.settings.demo_products,
+                state.settings.catalog.demo_products,
                 false,
             )
             .await?;
@@ -145,7 +145,7 @@ pub async fn run(
         state
             .catalog
             .clone()
-            .sync_loop(state.settings.search_sync_interval, stop_rx),
+            .sync_loop(state.settings.search.sync_interval, stop_rx),
     );
     let workers = start_workers(&state);
     let app = http::router(state.clone());
@@ -162,10 +162,14 @@ pub async fn run(
     state.visual.shutdown();
     let _ = stop_tx.send(true);
     if let Some(w) = workers {
-        w.shutdown(state.settings.shutdown_timeout).await;
+        w.shutdown(state.settings.server.shutdown_timeout).await;
     }
     // Thumbnails already answered but not yet written to the disk cache.
-    let _ = tokio::time::timeout(state.settings.shutdown_timeout, state.thumbs.settled()).await;
+    let _ = tokio::time::timeout(
+        state.settings.server.shutdown_timeout,
+        state.thumbs.settled(),
+    )
+    .await;
     let _ = sync.await;
     state.db.close().await;
     tracing::info!("vitrine-origin stopped");
@@ -174,7 +178,7 @@ pub async fn run(
 
 /// Starts `ASYNC_WORKERS` job workers (none when it is 0: an API-only process).
 pub fn start_workers(state: &AppState) -> Option<Workers> {
-    let n = state.settings.async_workers;
+    let n = state.settings.jobs.workers;
     if n == 0 {
         return None;
     }

@@ -140,9 +140,9 @@ impl Cache {
             None => None,
         };
         let cache = Cache::new(
-            settings.cache_enabled,
+            settings.cache.enabled,
             settings.cache.l1_max_bytes,
-            settings.cache_ttl_default,
+            settings.cache.ttl_default,
             l2,
         );
         cache.start_background();

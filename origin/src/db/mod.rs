@@ -120,17 +120,17 @@ pub struct Db {
 impl Db {
     /// Connects (creating the SQLite file and its folder when needed) and runs migrations.
     pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
-        let db = match &settings.database_url {
+        let db = match &settings.database.url {
             DatabaseUrl::Postgres(url) => {
-                let statement_timeout = format!("{}", settings.query_timeout.as_millis());
+                let statement_timeout = format!("{}", settings.database.query_timeout.as_millis());
                 let options = PgConnectOptions::from_str(url)?
                     .options([("statement_timeout", statement_timeout.as_str())])
                     .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
                 let pool = PgPoolOptions::new()
-                    .max_connections(settings.pool_max)
-                    .min_connections(settings.pool_min)
-                    .acquire_timeout(settings.acquire_timeout)
-                    .max_lifetime(settings.connection_max_lifetime)
+                    .max_connections(settings.database.pool_max)
+                    .min_connections(settings.database.pool_min)
+                    .acquire_timeout(settings.database.acquire_timeout)
+                    .max_lifetime(settings.database.connection_max_lifetime)
                     .idle_timeout(Duration::from_secs(600))
                     .connect_with(options)
                     .await?;
@@ -149,12 +149,12 @@ impl Db {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
-                    .busy_timeout(settings.query_timeout.min(Duration::from_secs(10)));
+                    .busy_timeout(settings.database.query_timeout.min(Duration::from_secs(10)));
                 let pool = SqlitePoolOptions::new()
-                    .max_connections(settings.pool_max)
-                    .min_connections(settings.pool_min.min(settings.pool_max))
-                    .acquire_timeout(settings.acquire_timeout)
-                    .max_lifetime(settings.connection_max_lifetime)
+                    .max_connections(settings.database.pool_max)
+                    .min_connections(settings.database.pool_min.min(settings.database.pool_max))
+                    .acquire_timeout(settings.database.acquire_timeout)
+                    .max_lifetime(settings.database.connection_max_lifetime)
                     .connect_with(options)
                     .await?;
                 sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
@@ -163,8 +163,8 @@ impl Db {
         };
         Ok(Db {
             pool: db,
-            query_timeout: settings.query_timeout,
-            max_connections: settings.pool_max,
+            query_timeout: settings.database.query_timeout,
+            max_connections: settings.database.pool_max,
             metrics: None,
         })
     }

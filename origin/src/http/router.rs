@@ -34,7 +34,7 @@ pub fn routes(settings: &Settings) -> Vec<(&'static str, MethodRouter<AppState>)
         ("/api/products", get(products::list).post(products::create)),
         (
             "/api/products/bulk",
-            post(products::bulk).layer(DefaultBodyLimit::max(settings.bulk_max_bytes)),
+            post(products::bulk).layer(DefaultBodyLimit::max(settings.catalog.bulk_max_bytes)),
         ),
         (
             "/api/products/{id}",
@@ -46,19 +46,19 @@ pub fn routes(settings: &Settings) -> Vec<(&'static str, MethodRouter<AppState>)
         (
             "/api/search/image",
             post(visual::search_image)
-                .layer(DefaultBodyLimit::max(settings.image_search_max_bytes)),
+                .layer(DefaultBodyLimit::max(settings.search.image_max_bytes)),
         ),
         ("/api/products/{id}/similar", get(visual::similar)),
         (
             "/api/images",
             post(images::upload).layer(DefaultBodyLimit::max(
-                settings.image_max_bytes + images::MULTIPART_SLACK,
+                settings.images.max_bytes + images::MULTIPART_SLACK,
             )),
         ),
         ("/api/images/{id}", get(images::original)),
         (
             "/api/images/batch",
-            post(jobs::submit).layer(DefaultBodyLimit::max(settings.batch_max_bytes)),
+            post(jobs::submit).layer(DefaultBodyLimit::max(settings.images.batch_max_bytes)),
         ),
         ("/api/jobs/{id}", get(jobs::status).delete(jobs::cancel)),
         ("/api/jobs/{id}/result", get(jobs::result)),
@@ -87,9 +87,9 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(settings.max_body_bytes));
+        .layer(DefaultBodyLimit::max(settings.server.max_body_bytes));
 
-    let timeout = settings.request_timeout;
+    let timeout = settings.server.request_timeout;
     let app = api.layer(
         ServiceBuilder::new()
             .layer(middleware::from_fn(request_id))

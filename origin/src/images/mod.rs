@@ -54,8 +54,8 @@ impl std::fmt::Debug for Images {
 /// pipeline's defaults for side length and animation frames.
 pub fn limits_from(settings: &crate::config::Settings) -> Limits {
     Limits {
-        max_bytes: settings.image_max_bytes,
-        max_pixels: settings.image_max_pixels,
+        max_bytes: settings.images.max_bytes,
+        max_pixels: settings.images.max_pixels,
         ..Limits::default()
     }
 }

@@ -75,7 +75,8 @@ pub fn with_images(keys: &SigningKeys, mut product: Product) -> Product {
 /// The signing keys configured in `IMAGE_SIGNING_KEYS` (first = current).
 pub fn signing_keys(settings: &crate::config::Settings) -> SigningKeys {
     let keys: Vec<&[u8]> = settings
-        .image_signing_keys
+        .images
+        .signing_keys
         .iter()
         .map(|k| k.0.as_bytes())
         .collect();

@@ -295,10 +295,10 @@ pub struct QueueConfig {
 impl QueueConfig {
     pub fn from_settings(s: &crate::config::Settings) -> Self {
         Self {
-            visibility_timeout: s.job_visibility_timeout,
-            max_attempts: s.job_max_attempts,
-            retry_base: s.job_retry_base,
-            ttl: s.job_ttl,
+            visibility_timeout: s.jobs.visibility_timeout,
+            max_attempts: s.jobs.max_attempts,
+            retry_base: s.jobs.retry_base,
+            ttl: s.jobs.ttl,
         }
     }
 }
@@ -462,7 +462,7 @@ impl Jobs {
         let config = QueueConfig::from_settings(s);
         let queue: Arc<dyn JobQueue> = match &s.redis_url {
             Some(url) => {
-                Arc::new(redis_queue::RedisQueue::connect(url, &s.queue_prefix, config).await?)
+                Arc::new(redis_queue::RedisQueue::connect(url, &s.jobs.queue_prefix, config).await?)
             }
             None => Arc::new(memory::MemoryQueue::new(config)),
         };

@@ -28,6 +28,8 @@ on_both_backends!(etag_304_and_invalidation_on_update);
 
 fn cache_settings(prefix: &str) -> CacheSettings {
     CacheSettings {
+        enabled: true,
+        ttl_default: Duration::from_secs(3600),
         l1_max_bytes: 16 * 1024 * 1024,
         key_prefix: prefix.to_owned(),
         redis_timeout: Duration::from_millis(200),

@@ -102,7 +102,7 @@ pub async fn detailed(State(state): State<AppState>) -> impl IntoResponse {
         json!({
             "status": if db_ok { "healthy" } else { "unhealthy" },
             "version": env!("CARGO_PKG_VERSION"),
-            "environment": state.settings.environment.as_str(),
+            "environment": state.settings.server.environment.as_str(),
             "uptime_s": state.started_at.elapsed().as_secs(),
             "components": {
                 "database": db,
@@ -159,7 +159,7 @@ pub async fn status(State(state): State<AppState>) -> impl IntoResponse {
     Json(json!({
         "service": "vitrine-origin",
         "version": env!("CARGO_PKG_VERSION"),
-        "environment": state.settings.environment.as_str(),
+        "environment": state.settings.server.environment.as_str(),
         "uptime_s": state.started_at.elapsed().as_secs(),
         "database": state.db.backend(),
         "products": products,
@@ -168,7 +168,7 @@ pub async fn status(State(state): State<AppState>) -> impl IntoResponse {
         "images": state.thumbs.snapshot(),
         "jobs": {
             "queue": state.jobs.queue.backend(),
-            "workers": state.settings.async_workers,
+            "workers": state.settings.jobs.workers,
             "counters": state.jobs.stats.snapshot(),
         },
     }))

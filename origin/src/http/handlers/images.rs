@@ -49,7 +49,7 @@ pub async fn upload(
     _key: RequireApiKey,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let limit = state.settings.image_max_bytes;
+    let limit = state.settings.images.max_bytes;
     let too_large = || {
         ApiError::Image(PipelineError::TooManyBytes {
             len: limit + 1,
@@ -180,7 +180,7 @@ pub async fn thumbnail(
     let (format, negotiated) = match spec.format.fixed() {
         Some(f) => (f, false),
         // IMAGE_OPTIMIZATION=false: `auto` always means JPEG (no format negotiation).
-        None if !state.settings.image_optimization => (OutputFormat::Jpeg, false),
+        None if !state.settings.images.optimization => (OutputFormat::Jpeg, false),
         None => {
             let available: Vec<AutoFormat> = [AutoFormat::Avif, AutoFormat::Webp]
                 .into_iter()
@@ -195,7 +195,7 @@ pub async fn thumbnail(
     if !encoder_available(format) {
         return Err(ApiError::Image(PipelineError::UnsupportedOutput(format)));
     }
-    if !state.settings.thumbnail_generation {
+    if !state.settings.images.thumbnail_generation {
         return serve_original_instead(&state, &path.image_id, &headers).await;
     }
     // Equivalent URLs (`f:auto` resolved to webp, `f:webp`) share one cache entry.

@@ -97,7 +97,7 @@ pub async fn submit(
     _key: RequireApiKey,
     ApiJson(mut req): ApiJson<BatchRequest>,
 ) -> Result<Response, ApiError> {
-    let max = state.settings.batch_max_items;
+    let max = state.settings.images.batch_max_items;
     if req.images.is_empty() {
         return Err(InvalidInput::new("images", "must list at least one image").into());
     }
@@ -125,7 +125,7 @@ pub async fn submit(
         Some(p) => Priority::parse(p)?,
     };
     let format = match req.format.as_deref() {
-        None if state.settings.image_optimization => "webp",
+        None if state.settings.images.optimization => "webp",
         None => "jpeg",
         Some(f @ ("webp" | "jpeg" | "png")) => f,
         Some("jpg") => "jpeg",
@@ -151,7 +151,7 @@ pub async fn submit(
         }
     }
 
-    let limit = state.settings.image_max_bytes;
+    let limit = state.settings.images.max_bytes;
     let mut items = Vec::with_capacity(req.images.len());
     let mut prefailed = Vec::new();
     let n = req.images.len();

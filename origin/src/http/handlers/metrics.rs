@@ -29,7 +29,7 @@ pub(crate) async fn collect(state: &AppState) {
         content_type = "text/plain; version=0.0.4"),
         (status = 404, description = "`PROMETHEUS_ENABLED=false`")))]
 pub async fn prometheus(State(state): State<AppState>) -> Result<Response, ApiError> {
-    if !state.settings.prometheus_enabled {
+    if !state.settings.observability.prometheus_enabled {
         return Err(ApiError::NotFound(
             "metrics are disabled on this instance (PROMETHEUS_ENABLED=false)".into(),
         ));

@@ -264,7 +264,7 @@ pub async fn bulk(
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge(format!(
                 "the bulk body is larger than {} bytes",
-                state.settings.bulk_max_bytes
+                state.settings.catalog.bulk_max_bytes
             ))
         } else {
             ApiError::BadRequest(e.body_text())
@@ -272,7 +272,7 @@ pub async fn bulk(
     })?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::BadRequest("the body is not valid UTF-8".into()))?;
-    let (rows, rejected) = parse_ndjson(text, state.settings.bulk_max_items)?;
+    let (rows, rejected) = parse_ndjson(text, state.settings.catalog.bulk_max_items)?;
     let summary = state.catalog.upsert_many(&rows).await?;
     let status = if rows.is_empty() && !rejected.is_empty() {
         StatusCode::UNPROCESSABLE_ENTITY

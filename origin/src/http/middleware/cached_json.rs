@@ -94,7 +94,7 @@ where
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("malformed cache entry for {key}")))?;
     let cache_control = match downstream {
         Downstream::Namespace => {
-            CachePolicy::for_namespace(key.namespace(), state.settings.cache_ttl_default.as_secs())
+            CachePolicy::for_namespace(key.namespace(), state.settings.cache.ttl_default.as_secs())
                 .header_value()
         }
         Downstream::NoStore => CachePolicy::NO_STORE.header_value(),

@@ -319,12 +319,12 @@ fn shareable_etag(response: &Response, length: u64) -> Option<Arc<str>> {
 /// Wraps `router` in the negotiation middleware and the encoders; a no-op when
 /// `COMPRESSION_ENABLED=false`.
 pub fn apply(router: Router, state: &AppState) -> Router {
-    if !state.settings.compression_enabled {
+    if !state.settings.compression.enabled {
         return router;
     }
     let levels = Levels::new(
-        state.settings.compression_level,
-        state.settings.brotli_quality,
+        state.settings.compression.level,
+        state.settings.compression.brotli_quality,
     );
     let only = |e: Encoding| {
         CompressionLayer::new()
@@ -338,7 +338,7 @@ pub fn apply(router: Router, state: &AppState) -> Router {
     // In an Arc: the middleware clones its state for every request, and a moka cache's clone
     // (and drop) was ~6 % of a cheap request's CPU time.
     let variants = Arc::new(Variants::new(
-        state.settings.compression_cache_max_bytes,
+        state.settings.compression.cache_max_bytes,
         levels,
         state.compression.clone(),
     ));

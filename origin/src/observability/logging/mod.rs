@@ -36,8 +36,8 @@ pub fn subscriber<W>(settings: &Settings, writer: W) -> Box<dyn Subscriber + Sen
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let registry = tracing_subscriber::registry().with(filter(&settings.log_level));
-    if settings.structured_logging {
+    let registry = tracing_subscriber::registry().with(filter(&settings.observability.log_level));
+    if settings.observability.structured_logging {
         Box::new(registry.with(json_lines::JsonLines::new(writer)))
     } else {
         Box::new(registry.with(fmt::layer().with_target(false).with_writer(writer)))

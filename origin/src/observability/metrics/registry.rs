@@ -46,7 +46,7 @@ impl Metrics {
     pub fn new(settings: &Settings) -> prometheus::Result<Metrics> {
         let r = Registry::new();
         let m = Metrics {
-            enabled: settings.monitoring_enabled,
+            enabled: settings.observability.monitoring_enabled,
             http_requests: counter_vec(
                 &r,
                 "http_requests_total",
@@ -201,8 +201,9 @@ impl Metrics {
         }
         m.db_query_duration.with_label_values(&["ping"]);
         m.memory_budget
-            .set(i64::try_from(settings.memory_budget_bytes).unwrap_or(i64::MAX));
-        m.db_connections_max.set(i64::from(settings.pool_max));
+            .set(i64::try_from(settings.observability.memory_budget_bytes).unwrap_or(i64::MAX));
+        m.db_connections_max
+            .set(i64::from(settings.database.pool_max));
         Ok(m)
     }
 }

@@ -1,0 +1,231 @@
+//! The durable queue: Redis Streams with a consumer group.
+//!
+//! Layout (every key under `QUEUE_PREFIX`, so tests and tenants can share one Redis):
+//!
+//! | key | type | what |
+//! |---|---|---|
+//! | `P:q:high`, `P:q:normal`, `P:q:low` | stream | one entry per item (`t` = task JSON); group `workers` |
+//! | `P:q:delayed` | sorted set | items waiting for a retry, scored by due time (ms) |
+//! | `P:q:dead` | stream | items that failed `JOB_MAX_ATTEMPTS` times |
+//! | `P:job:{id}` | hash | state, priority, total, succeeded/failed/skipped counts, meta; TTL `JOB_TTL` |
+//! | `P:job:{id}:items` | hash | index → outcome JSON, written with `HSETNX` (first result wins) |
+//! | `P:job:{id}:attempts` | hash | index → deliveries so far |
+//! | `P:idem:{key}` | string | idempotency key → job id (`SET NX`, TTL `JOB_TTL`) |
+//!
+//! Workers read `high` before `normal` before `low` (non-blocking reads in that order, then one
+//! blocking read on all three). An entry stays in the group's pending list until its result is
+//! recorded; entries idle longer than `JOB_VISIBILITY_TIMEOUT` (their worker died or hangs) are
+//! taken over with `XAUTOCLAIM` by whichever worker looks next. Recording an outcome, updating
+//! the job's counts and state, and acknowledging are one Lua script, so a crash between them
+//! cannot count an item twice or lose it. Retries leave the stream for the delayed set and come
+//! back after an exponential backoff with jitter.
+//!
+//! Files: `connection.rs` (the shared and blocking connections, the consumer group),
+//! `fetch.rs` (maintenance, reads by priority, deliveries), `record.rs` (outcomes, retries,
+//! dead letters), `submit.rs` (a new job), `read.rs` (a job's view, the queue's depth, the
+//! dead-letter stream).
+
+mod connection;
+mod fetch;
+mod read;
+mod record;
+mod submit;
+
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use futures::{FutureExt, future::BoxFuture};
+use redis::{
+    Client, Script,
+    aio::{ConnectionManager, MultiplexedConnection},
+};
+
+use super::{
+    DeadLetter, Delivery, ItemError, ItemOutcome, JobQueue, JobState, JobView, NewJob, Priority,
+    QueueConfig, Submitted, now_ms,
+};
+
+const GROUP: &str = "workers";
+
+const CLAIM: &str = include_str!("../../redis/lua/jobs_claim.lua");
+
+const FINISH: &str = include_str!("../../redis/lua/jobs_finish.lua");
+
+const PROMOTE: &str = include_str!("../../redis/lua/jobs_promote.lua");
+
+const CANCEL: &str = include_str!("../../redis/lua/jobs_cancel.lua");
+
+pub struct RedisQueue {
+    client: Client,
+    /// Made on first use (see [`RedisQueue::conn`]).
+    conn: tokio::sync::OnceCell<ConnectionManager>,
+    prefix: String,
+    config: QueueConfig,
+    claim: Script,
+    finish: Script,
+    promote: Script,
+    cancel: Script,
+    /// One connection per consumer for blocking reads (a blocking command would stall every
+    /// other command on a shared multiplexed connection).
+    blocking: Mutex<HashMap<String, MultiplexedConnection>>,
+    last_maintenance: Mutex<Instant>,
+}
+
+impl std::fmt::Debug for RedisQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RedisQueue({})", self.prefix)
+    }
+}
+
+impl RedisQueue {
+    /// Opens the queue. Redis being unreachable at start is not fatal: the origin starts
+    /// (reads, the cache and the database do not need the queue), job requests answer 503
+    /// until Redis answers, and the connection is made on first use.
+    pub async fn connect(url: &str, prefix: &str, config: QueueConfig) -> anyhow::Result<Self> {
+        let client = Client::open(url).context("parsing REDIS_URL")?;
+        let q = Self {
+            client,
+            conn: tokio::sync::OnceCell::new(),
+            prefix: prefix.to_owned(),
+            config,
+            claim: Script::new(CLAIM),
+            finish: Script::new(FINISH),
+            promote: Script::new(PROMOTE),
+            cancel: Script::new(CANCEL),
+            blocking: Mutex::new(HashMap::new()),
+            last_maintenance: Mutex::new(Instant::now() - Duration::from_secs(3600)),
+        };
+        if let Err(e) = q.conn().await {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "Redis is unreachable: the job queue answers 503 until it is"
+            );
+        }
+        Ok(q)
+    }
+
+    /// Fails when Redis cannot be reached now (`connect` itself tolerates that).
+    pub async fn check(&self) -> anyhow::Result<()> {
+        let mut c = self.conn().await?;
+        let _: String = redis::cmd("PING").query_async(&mut c).await?;
+        Ok(())
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn stream(&self, p: Priority) -> String {
+        format!("{}:q:{}", self.prefix, p.as_str())
+    }
+    fn stream_base(&self) -> String {
+        format!("{}:q:", self.prefix)
+    }
+    fn delayed(&self) -> String {
+        format!("{}:q:delayed", self.prefix)
+    }
+    fn dead(&self) -> String {
+        format!("{}:q:dead", self.prefix)
+    }
+    fn job_key(&self, id: &str) -> String {
+        format!("{}:job:{id}", self.prefix)
+    }
+    fn items_key(&self, id: &str) -> String {
+        format!("{}:job:{id}:items", self.prefix)
+    }
+    fn attempts_key(&self, id: &str) -> String {
+        format!("{}:job:{id}:attempts", self.prefix)
+    }
+    fn idem_key(&self, key: &str) -> String {
+        format!("{}:idem:{key}", self.prefix)
+    }
+    fn ttl_ms(&self) -> u64 {
+        self.config.ttl.as_millis().max(1000) as u64
+    }
+}
+
+impl JobQueue for RedisQueue {
+    fn queued(&self) -> BoxFuture<'_, anyhow::Result<u64>> {
+        self.depth().boxed()
+    }
+
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+
+    fn config(&self) -> &QueueConfig {
+        &self.config
+    }
+
+    fn submit(&self, job: NewJob) -> BoxFuture<'_, anyhow::Result<Submitted>> {
+        self.submit_job(job).boxed()
+    }
+
+    fn idempotent(&self, key: &str) -> BoxFuture<'_, anyhow::Result<Option<String>>> {
+        let k = self.idem_key(key);
+        async move {
+            let mut c = self.conn().await?;
+            Ok(redis::cmd("GET").arg(k).query_async(&mut c).await?)
+        }
+        .boxed()
+    }
+
+    fn job(&self, id: &str) -> BoxFuture<'_, anyhow::Result<Option<JobView>>> {
+        let id = id.to_owned();
+        async move { self.view(&id).await }.boxed()
+    }
+
+    fn cancel(&self, id: &str) -> BoxFuture<'_, anyhow::Result<Option<JobState>>> {
+        let key = self.job_key(id);
+        async move {
+            let mut c = self.conn().await?;
+            let st: Option<String> = self
+                .cancel
+                .key(key)
+                .arg(now_ms())
+                .invoke_async(&mut c)
+                .await?;
+            Ok(st.and_then(|s| JobState::parse(&s)))
+        }
+        .boxed()
+    }
+
+    fn fetch(
+        &self,
+        consumer: &str,
+        max: usize,
+        wait: Duration,
+    ) -> BoxFuture<'_, anyhow::Result<Vec<Delivery>>> {
+        let consumer = consumer.to_owned();
+        async move { self.fetch_recovering(&consumer, max, wait).await }.boxed()
+    }
+
+    fn finish(
+        &self,
+        delivery: &Delivery,
+        outcome: ItemOutcome,
+    ) -> BoxFuture<'_, anyhow::Result<bool>> {
+        let delivery = delivery.clone();
+        async move { self.record(&delivery, &outcome).await }.boxed()
+    }
+
+    fn finish_many(
+        &self,
+        done: Vec<(Delivery, ItemOutcome)>,
+    ) -> BoxFuture<'_, anyhow::Result<Vec<bool>>> {
+        self.record_many(done).boxed()
+    }
+
+    fn retry(&self, delivery: &Delivery, error: ItemError) -> BoxFuture<'_, anyhow::Result<()>> {
+        let delivery = delivery.clone();
+        async move { self.retry_later(&delivery, error).await }.boxed()
+    }
+
+    fn dead_letters(&self, limit: usize) -> BoxFuture<'_, anyhow::Result<Vec<DeadLetter>>> {
+        self.read_dead_letters(limit).boxed()
+    }
+}

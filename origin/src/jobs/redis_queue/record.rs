@@ -1,0 +1,146 @@
+//! Recording outcomes (one Lua script: outcome, counts, state, acknowledgement), retries
+//! through the delayed set, and dead letters.
+
+use super::{GROUP, RedisQueue};
+use crate::jobs::{Delivery, ItemError, ItemOutcome, ItemStatus, Priority, backoff, now_ms};
+
+/// The job hash's counter an outcome increments.
+fn counter(status: ItemStatus) -> &'static str {
+    match status {
+        ItemStatus::Succeeded => "succeeded",
+        ItemStatus::Failed => "failed",
+        ItemStatus::Skipped => "skipped",
+    }
+}
+
+impl RedisQueue {
+    fn split_receipt(receipt: &str) -> (Priority, String) {
+        match receipt.split_once('|') {
+            Some((p, e)) => (Priority::parse(p).unwrap_or_default(), e.to_owned()),
+            None => (Priority::Normal, receipt.to_owned()),
+        }
+    }
+
+    pub(super) async fn record(
+        &self,
+        delivery: &Delivery,
+        outcome: &ItemOutcome,
+    ) -> anyhow::Result<bool> {
+        let (p, entry) = Self::split_receipt(&delivery.receipt);
+        let field = counter(outcome.status);
+        let id = &delivery.task.job_id;
+        let mut c = self.conn().await?;
+        let new: i64 = self
+            .finish
+            .key(self.job_key(id))
+            .key(self.items_key(id))
+            .key(self.stream(p))
+            .arg(GROUP)
+            .arg(entry)
+            .arg(outcome.index)
+            .arg(serde_json::to_string(outcome)?)
+            .arg(field)
+            .arg(now_ms())
+            .arg(self.ttl_ms())
+            .invoke_async(&mut c)
+            .await?;
+        Ok(new == 1)
+    }
+
+    pub(super) async fn record_many(
+        &self,
+        done: Vec<(Delivery, ItemOutcome)>,
+    ) -> anyhow::Result<Vec<bool>> {
+        if done.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        let now = now_ms();
+        for (d, o) in &done {
+            let (p, entry) = Self::split_receipt(&d.receipt);
+            let field = counter(o.status);
+            let id = &d.task.job_id;
+            pipe.invoke_script(
+                self.finish
+                    .key(self.job_key(id))
+                    .key(self.items_key(id))
+                    .key(self.stream(p))
+                    .arg(GROUP)
+                    .arg(entry)
+                    .arg(o.index)
+                    .arg(serde_json::to_string(o)?)
+                    .arg(field)
+                    .arg(now)
+                    .arg(self.ttl_ms()),
+            );
+        }
+        let mut c = self.conn().await?;
+        let news: Vec<i64> = match pipe.query_async(&mut c).await {
+            Ok(r) => r,
+            Err(e) if e.to_string().to_ascii_lowercase().contains("noscript") => {
+                self.finish.load_async(&mut c).await?;
+                pipe.query_async(&mut c).await?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(news.into_iter().map(|n| n == 1).collect())
+    }
+
+    /// Puts a failed delivery in the delayed set for its backoff, or, after the last attempt,
+    /// in the dead-letter stream with a failed outcome.
+    pub(super) async fn retry_later(
+        &self,
+        delivery: &Delivery,
+        error: ItemError,
+    ) -> anyhow::Result<()> {
+        let (p, entry) = Self::split_receipt(&delivery.receipt);
+        let mut c = self.conn().await?;
+        if delivery.attempt >= self.config.max_attempts {
+            let attempts = delivery.attempt;
+            let _: String = redis::cmd("XADD")
+                .arg(self.dead())
+                .arg("*")
+                .arg("t")
+                .arg(serde_json::to_string(&delivery.task)?)
+                .arg("e")
+                .arg(serde_json::to_string(&error)?)
+                .arg("a")
+                .arg(attempts)
+                .query_async(&mut c)
+                .await?;
+            let e = ItemError::new(
+                "dead_lettered",
+                format!("gave up after {attempts} attempts: {}", error.message),
+            );
+            self.record(
+                delivery,
+                &ItemOutcome::failed(delivery.task.index, e, attempts),
+            )
+            .await?;
+            return Ok(());
+        }
+        let due = now_ms() + backoff(self.config.retry_base, delivery.attempt).as_millis() as i64;
+        let member = serde_json::json!({
+            "p": p.as_str(),
+            "t": serde_json::to_string(&delivery.task)?,
+            "n": uuid::Uuid::new_v4().simple().to_string(),
+        })
+        .to_string();
+        redis::pipe()
+            .atomic()
+            .zadd(self.delayed(), member, due)
+            .ignore()
+            .cmd("XACK")
+            .arg(self.stream(p))
+            .arg(GROUP)
+            .arg(&entry)
+            .ignore()
+            .cmd("XDEL")
+            .arg(self.stream(p))
+            .arg(&entry)
+            .ignore()
+            .exec_async(&mut c)
+            .await?;
+        Ok(())
+    }
+}
