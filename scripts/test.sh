@@ -3,8 +3,9 @@
 #
 # 1. makes sure the services the tests talk to are running: PostgreSQL and Redis are
 #    started where installed but stopped; where missing, it says what to install;
-# 2. checks formatting and lints (cargo fmt, clippy -D warnings), and that the pure core
-#    builds for wasm32 (the edge's target);
+# 2. checks formatting and lints (cargo fmt, clippy -D warnings), the origin's layout
+#    (scripts/ci/check-layout.py: no import cycles, no oversized module), and that the pure
+#    core builds for wasm32 (the edge's target);
 # 3. runs every Rust test: unit tests, the origin's integration tests against SQLite and
 #    the real Postgres, and the end-to-end tests that run the real binary;
 # 4. runs schemathesis against the real origin binary and its own OpenAPI document
@@ -43,6 +44,9 @@ rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown \
 step "format and lints"
 cargo fmt --all -- --check || die "run: cargo fmt --all"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "layout (no import cycles between the origin's modules, no module over 550 lines)"
+python3 scripts/ci/check-layout.py
 
 step "the pure core builds for wasm32 (the edge's target)"
 cargo build -p vitrine-common --target wasm32-unknown-unknown --locked
