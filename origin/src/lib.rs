@@ -5,8 +5,8 @@
 //!
 //! # Layout
 //!
-//! The modules form layers; each imports only from the layers above it (checked by
-//! `scripts/ci/check-layout.py`):
+//! The modules form layers; each imports only from the layers listed before it, never from a
+//! later one, and no two modules import each other (checked by `scripts/ci/check-layout.py`):
 //!
 //! 1. **Infrastructure**: `config` (settings from the environment), `db` (Postgres or SQLite
 //!    through one pool type), `redis` (client with timeouts, breaker, pub/sub, Lua scripts),

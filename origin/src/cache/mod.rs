@@ -26,8 +26,12 @@
 //!   syncs its search index from the database there), so an instance never re-caches a
 //!   search computed from an index that does not have the write yet.
 //!
-//! Redis is optional (`REDIS_URL` unset → L1 only) and fallible: see `l2.rs` and the
-//! circuit breaker in `breaker.rs`.
+//! Redis is optional (`REDIS_URL` unset → L1 only) and fallible: every L2 call goes through
+//! [`crate::redis::Redis`], bounded by `CACHE_REDIS_TIMEOUT` and gated by its circuit breaker.
+//!
+//! Files: `front.rs` (hot front of L1 hits), `l1.rs` (entries and expiry), `l2.rs` (the value
+//! format in Redis), `invalidate.rs` (keys, tags, generations), `remote.rs` (invalidations from
+//! other instances, resynchronising after an outage), `stats.rs` (counters).
 
 pub mod front;
 mod invalidate;

@@ -2,8 +2,8 @@
 //!
 //! Why plain atomics here and not Prometheus types: the numbers are needed in three places
 //! (`/api/health/cache`, `/api/performance`, and the Prometheus exposition that
-//! `metrics.rs` owns). Keeping them as lock-free counters with stable names lets each reader
-//! format them its own way, and keeps the `prometheus` crate out of the hot path. Label
+//! `observability/metrics/` owns). Keeping them as lock-free counters with stable names lets
+//! each reader format them its own way, and keeps the `prometheus` crate out of the hot path. Label
 //! values are fixed enums (`operation`, `status`, `tier`, `namespace`), never user input.
 
 use std::sync::{

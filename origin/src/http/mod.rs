@@ -3,7 +3,7 @@
 //!
 //! Everything below depends on the domain modules (`catalog`, `search`, `images`, `jobs`,
 //! `cache`, `rate_limit`) and never the other way round: a domain module takes what it needs
-//! as arguments and returns its own errors, which `error.rs` maps to statuses.
+//! as arguments and returns its own errors, which `error/convert.rs` maps to statuses.
 
 pub mod auth;
 pub mod error;

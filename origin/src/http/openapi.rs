@@ -6,12 +6,12 @@
 //! be forgotten on a new handler:
 //!
 //! * every 4xx/5xx response is an RFC 9457 `application/problem+json` [`Problem`]
-//!   (`origin/src/error.rs`);
+//!   (`origin/src/http/error/`);
 //! * every operation can answer 406 (compression negotiation refused every coding), 500 (a
 //!   failure or a panic) and 504 (`REQUEST_TIMEOUT`), and 429 unless the rate limiter
 //!   exempts its path (health and metrics);
 //! * an operation marked `security(("api_key" = []))` can answer 401, and the `api_key`
-//!   scheme is a bearer token (`origin/src/auth.rs`).
+//!   scheme is a bearer token (`origin/src/http/auth.rs`).
 //!
 //! The request and response types come from `vitrine_common::api` (with its `openapi`
 //! feature) and the route modules; the few bodies the handlers build as ad-hoc JSON are

@@ -1,5 +1,5 @@
 //! Lightweight in-process request counters for `/api/status` and the health summaries.
-//! (Prometheus metrics are declared in `metrics.rs`; these are the few numbers the health
+//! (Prometheus metrics are declared in `metrics/`; these are the few numbers the health
 //! endpoints need without scraping.)
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -88,7 +88,7 @@ const JOB_BUCKETS: &[f64] = &[
 ];
 
 /// The pipeline's stages, as `image_processing_duration_seconds{stage}` (see
-/// `common/src/thumbnail/pipeline.rs`).
+/// `common/src/thumbnail/pipeline/`).
 ///
 /// `wait`: queued for the memory budget and a CPU permit; `pipeline`: the pure pipeline
 /// (probe, decode with shrink-on-load, orientation, resize, encode) in one blocking call.
