@@ -4,6 +4,8 @@
 //! - [`ports`]: a free loopback port.
 //! - [`postgres`]: a fresh, empty database on the test Postgres (`TEST_DATABASE_URL`), and the
 //!   `host:port` of a Postgres URL.
+//! - [`pgbouncer`]: a PgBouncer of the test's own in transaction mode, in front of the test
+//!   Postgres.
 //! - [`redis`]: the shared test Redis (`TEST_REDIS_URL`) with unique key prefixes, and
 //!   `redis-server`s of a test's own, killed on drop.
 //! - [`fault_proxy`]: a TCP proxy a test can cut, reopen or slow down.
@@ -15,6 +17,7 @@
 
 pub mod fault_proxy;
 pub mod origin_process;
+pub mod pgbouncer;
 pub mod ports;
 pub mod postgres;
 pub mod redis;
@@ -23,6 +26,7 @@ pub mod wait;
 
 pub use fault_proxy::FaultProxy;
 pub use origin_process::{OriginProcess, Stdout, origin_binary};
+pub use pgbouncer::PgBouncer;
 pub use ports::free_port;
 pub use postgres::{fresh_postgres, upstream_of};
 pub use redis::{OwnRedis, test_redis_url, unique_prefix};

@@ -4,7 +4,7 @@ use std::{path::Path, time::Duration};
 
 use super::{
     ConfigError, err,
-    parse::{Lookup, parse_duration, parse_num},
+    parse::{Lookup, parse_duration, parse_num, parse_with},
 };
 
 /// Where the catalog lives.
@@ -48,12 +48,40 @@ impl DatabaseUrl {
     }
 }
 
+/// What sits between the origin and Postgres.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pooler {
+    /// The origin talks to Postgres directly.
+    None,
+    /// PgBouncer (≥ 1.21, `max_prepared_statements` > 0) in transaction mode: no session
+    /// state may be relied on, so the statement timeout is not sent as a startup parameter
+    /// (set it on the role instead) and migrations run over `DATABASE_DIRECT_URL`.
+    PgBouncer,
+}
+
+impl std::str::FromStr for Pooler {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "none" => Ok(Self::None),
+            "pgbouncer" => Ok(Self::PgBouncer),
+            _ => Err("expected none or pgbouncer".into()),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
     /// `DATABASE_URL` (default: `vitrine.db` under `DATA_DIR`).
     pub url: DatabaseUrl,
     /// True when `DATABASE_URL` was unset and the embedded SQLite default is in use.
     pub embedded: bool,
+    /// `DATABASE_POOLER` (`none` or `pgbouncer`, default none).
+    pub pooler: Pooler,
+    /// `DATABASE_DIRECT_URL`: Postgres itself, for migrations (they take a session-level
+    /// advisory lock, which transaction pooling cannot keep). Unset: migrations use
+    /// `DATABASE_URL`, without the lock when a pooler is in between.
+    pub direct_url: Option<DatabaseUrl>,
     /// `CONNECTION_POOL_SIZE`.
     pub pool_max: u32,
     /// `CONNECTION_POOL_MIN`.
@@ -79,9 +107,30 @@ impl DatabaseSettings {
             ),
         };
         let pool_max: u32 = parse_num(get, "CONNECTION_POOL_SIZE", 20, 1, 1000)?;
+        let pooler = parse_with(get, "DATABASE_POOLER", Some(Pooler::None), |v| v.parse())?;
+        if pooler == Pooler::PgBouncer && !matches!(url, DatabaseUrl::Postgres(_)) {
+            return Err(err(
+                "DATABASE_POOLER",
+                "pgbouncer needs a postgres:// DATABASE_URL",
+            ));
+        }
+        let direct_url = match get("DATABASE_DIRECT_URL") {
+            Some(raw) => match DatabaseUrl::parse(&raw) {
+                Ok(u @ DatabaseUrl::Postgres(_)) => Some(u),
+                _ => {
+                    return Err(err(
+                        "DATABASE_DIRECT_URL",
+                        "must be a postgres:// or postgresql:// URL",
+                    ));
+                }
+            },
+            None => None,
+        };
         Ok(Self {
             url,
             embedded,
+            pooler,
+            direct_url,
             pool_max,
             pool_min: parse_num(get, "CONNECTION_POOL_MIN", 5.min(pool_max), 0, pool_max)?,
             query_timeout: parse_duration(get, "QUERY_TIMEOUT", Duration::from_secs(30))?,

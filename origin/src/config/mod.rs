@@ -27,7 +27,7 @@ use std::path::PathBuf;
 pub use cache::CacheSettings;
 pub use catalog::CatalogSettings;
 pub use compression::{CompressionLevel, CompressionSettings};
-pub use database::{DatabaseSettings, DatabaseUrl};
+pub use database::{DatabaseSettings, DatabaseUrl, Pooler};
 pub use images::ImageSettings;
 pub use jobs::JobSettings;
 pub use observability::ObservabilitySettings;

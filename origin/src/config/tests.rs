@@ -56,6 +56,9 @@ fn invalid_values_name_the_variable() {
         ("QUERY_TIMEOUT", "ten"),
         ("CACHE_ENABLED", "maybe"),
         ("DATABASE_URL", "mysql://x"),
+        ("DATABASE_POOLER", "pgpool"),
+        ("DATABASE_POOLER", "pgbouncer"),
+        ("DATABASE_DIRECT_URL", "sqlite:x.db"),
         ("REDIS_URL", "localhost"),
         ("LOG_LEVEL", "info,[["),
         ("BROTLI_QUALITY", "12"),
@@ -112,4 +115,22 @@ fn postgres_url_is_never_printed() {
     let s = settings(&[("API_KEYS", "key-aaaaaaa, key-bbbbbbb")]).unwrap();
     assert_eq!(s.server.api_keys.len(), 2);
     assert!(!format!("{s:?}").contains("key-aaaa"));
+}
+
+#[test]
+fn pgbouncer_takes_a_postgres_url_and_an_optional_direct_one() {
+    let s = settings(&[
+        ("DATABASE_URL", "postgres://u@127.0.0.1:6432/db"),
+        ("DATABASE_POOLER", "PgBouncer"),
+        ("DATABASE_DIRECT_URL", "postgres://u@127.0.0.1:5432/db"),
+    ])
+    .unwrap();
+    assert_eq!(s.database.pooler, Pooler::PgBouncer);
+    assert_eq!(
+        s.database.direct_url,
+        Some(DatabaseUrl::Postgres(
+            "postgres://u@127.0.0.1:5432/db".into()
+        ))
+    );
+    assert_eq!(settings(&[]).unwrap().database.pooler, Pooler::None);
 }

@@ -54,7 +54,7 @@ use sqlx::{
 };
 
 use crate::{
-    config::{DatabaseUrl, Settings},
+    config::{DatabaseUrl, Pooler, Settings},
     observability::{Metrics, PoolStats},
 };
 
@@ -117,15 +117,46 @@ pub struct Db {
     metrics: Option<Arc<Metrics>>,
 }
 
+/// Runs the Postgres migrations: over `DATABASE_DIRECT_URL` when set (sqlx's migration lock
+/// is a session-level advisory lock, which only a direct connection keeps), otherwise over
+/// the pool, without that lock when a transaction pooler is in between (each migration still
+/// runs in its own transaction; instances that start at the same moment may then fail on a
+/// migration another one applied, and succeed on restart).
+async fn migrate_postgres(pool: &PgPool, settings: &Settings) -> anyhow::Result<()> {
+    let mut migrator = sqlx::migrate!("./migrations/postgres");
+    if let Some(DatabaseUrl::Postgres(direct)) = &settings.database.direct_url {
+        let direct = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(settings.database.acquire_timeout)
+            .connect(direct)
+            .await?;
+        migrator.run(&direct).await?;
+        direct.close().await;
+        return Ok(());
+    }
+    if settings.database.pooler == Pooler::PgBouncer {
+        migrator.set_locking(false);
+    }
+    migrator.run(pool).await?;
+    Ok(())
+}
+
 impl Db {
     /// Connects (creating the SQLite file and its folder when needed) and runs migrations.
     pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
         let db = match &settings.database.url {
             DatabaseUrl::Postgres(url) => {
+                let behind_pgbouncer = settings.database.pooler == Pooler::PgBouncer;
                 let statement_timeout = format!("{}", settings.database.query_timeout.as_millis());
-                let options = PgConnectOptions::from_str(url)?
-                    .options([("statement_timeout", statement_timeout.as_str())])
+                let mut options = PgConnectOptions::from_str(url)?
                     .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
+                // PgBouncer refuses the `options` startup parameter, and a `SET` would stay
+                // on whichever server connection ran it: behind it the server-side timeout is
+                // the role's (`ALTER ROLE … SET statement_timeout`), and QUERY_TIMEOUT still
+                // bounds every query here.
+                if !behind_pgbouncer {
+                    options = options.options([("statement_timeout", statement_timeout.as_str())]);
+                }
                 let pool = PgPoolOptions::new()
                     .max_connections(settings.database.pool_max)
                     .min_connections(settings.database.pool_min)
@@ -134,7 +165,7 @@ impl Db {
                     .idle_timeout(Duration::from_secs(600))
                     .connect_with(options)
                     .await?;
-                sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+                migrate_postgres(&pool, settings).await?;
                 Pool::Postgres(pool)
             }
             DatabaseUrl::Sqlite(path) => {

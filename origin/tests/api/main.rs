@@ -19,6 +19,7 @@ mod in_process;
 mod jobs;
 mod metrics;
 mod openapi;
+mod pgbouncer;
 mod products;
 mod rate_limit;
 mod search;
