@@ -90,7 +90,9 @@ impl PgBouncer {
         if is_root() {
             cmd.args(["-u", "nobody"]);
         }
+        // `-q`: the log goes to the file in the temp dir only, not into the test output.
         let child = cmd
+            .arg("-q")
             .arg(&ini)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
