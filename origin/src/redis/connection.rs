@@ -12,13 +12,16 @@
 //!   puts all its keys under one hash tag (`jobs::redis_queue`), the cache sends one group per
 //!   key ([`Connection::exec_groups`]) and unlinks a tag's members outside the script
 //!   (`client.rs`);
+//! - a `MULTI`/`EXEC` sent to a node that lost its slot in a failover fails as a whole (the
+//!   client follows no `MOVED` inside a transaction), so [`Connection::exec_atomic`] sends a
+//!   transaction to a cluster as one script call, which the client redirects and retries;
 //! - a blocking read needs a connection nobody else waits behind: [`Target::dedicated`] makes
 //!   a fresh connection (on a cluster, a cluster connection with sockets of its own);
 //! - pub/sub: a classic `SUBSCRIBE` on any node of a cluster hears every `PUBLISH` of the
 //!   cluster (the cluster bus forwards them), so [`Target::pubsub_clients`] gives one plain
 //!   client per seed node and `subscription.rs` tries them in turn.
 
-use std::time::Duration;
+use std::{sync::LazyLock, time::Duration};
 
 use anyhow::Context;
 use redis::{
@@ -29,6 +32,10 @@ use redis::{
 };
 
 use crate::config::{RedisEndpoint, parse_redis_url};
+
+/// A transaction as one script call (see [`Connection::exec_atomic`]).
+static ATOMIC_COMMANDS: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(include_str!("lua/atomic_commands.lua")));
 
 /// How patient a connection is: dialling, one answer, reconnection attempts.
 #[derive(Debug, Clone, Copy)]
@@ -205,6 +212,31 @@ impl Connection {
         }
         all.exec_async(self).await
     }
+
+    /// Runs `pipe`'s commands atomically, their replies ignored: `MULTI`/`EXEC` on a server,
+    /// one script call on a cluster. `key` is one of the keys, all of which share its slot.
+    pub async fn exec_atomic(&mut self, pipe: &Pipeline, key: &str) -> RedisResult<()> {
+        if !self.is_cluster() {
+            let mut atomic = pipe.clone();
+            return atomic.atomic().exec_async(self).await;
+        }
+        let mut invocation = ATOMIC_COMMANDS.key(key);
+        for cmd in pipe.cmd_iter() {
+            let args: Vec<&[u8]> = cmd
+                .args_iter()
+                .filter_map(|a| match a {
+                    redis::Arg::Simple(bytes) => Some(bytes),
+                    // A cursor argument belongs to SCAN-like commands, never in a transaction.
+                    _ => None,
+                })
+                .collect();
+            invocation.arg(args.len());
+            for a in args {
+                invocation.arg(a);
+            }
+        }
+        invocation.invoke_async::<i64>(self).await.map(|_| ())
+    }
 }
 
 impl ConnectionLike for Connection {
@@ -241,22 +273,33 @@ impl ConnectionLike for Connection {
 /// Whether an error means "Redis cannot answer right now" rather than a bug: I/O, refused,
 /// dropped or timed-out connections, and what a cluster answers while it fails over (no
 /// connection to a slot's node, `CLUSTERDOWN`, `TRYAGAIN`, `MASTERDOWN`, `READONLY` from a
-/// demoted master, `LOADING`).
+/// demoted master, `LOADING`), also inside an aborted transaction or a pipeline.
 pub fn is_unavailable(e: &RedisError) -> bool {
     use redis::{ErrorKind, ServerErrorKind};
-    e.is_io_error()
+    let transient = |kind: Option<ServerErrorKind>| {
+        matches!(
+            kind,
+            Some(
+                ServerErrorKind::Moved
+                    | ServerErrorKind::Ask
+                    | ServerErrorKind::TryAgain
+                    | ServerErrorKind::ClusterDown
+                    | ServerErrorKind::MasterDown
+                    | ServerErrorKind::ReadOnly
+                    | ServerErrorKind::BusyLoading
+            )
+        )
+    };
+    // An aborted transaction or a pipeline carries the errors of its commands.
+    let inner_transient = e
+        .clone()
+        .into_server_errors()
+        .is_some_and(|errors| errors.iter().any(|(_, err)| transient(err.kind())));
+    inner_transient
+        || e.is_io_error()
         || e.is_connection_refusal()
         || e.is_connection_dropped()
         || e.is_timeout()
         || e.is_unrecoverable_error()
-        || e.is_cluster_error()
-        || matches!(
-            e.kind(),
-            ErrorKind::ClusterConnectionNotFound
-                | ErrorKind::Server(
-                    ServerErrorKind::MasterDown
-                        | ServerErrorKind::ReadOnly
-                        | ServerErrorKind::BusyLoading
-                )
-        )
+        || e.kind() == ErrorKind::ClusterConnectionNotFound
 }

@@ -21,6 +21,7 @@ mod metrics;
 mod openapi;
 mod products;
 mod rate_limit;
+mod redis_cluster;
 mod search;
 mod shutdown;
 mod storefront;
