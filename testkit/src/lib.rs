@@ -8,6 +8,7 @@
 //!   Postgres.
 //! - [`redis`]: the shared test Redis (`TEST_REDIS_URL`) with unique key prefixes, and
 //!   `redis-server`s of a test's own, killed on drop.
+//! - [`redis_cluster`]: a local Redis Cluster (3 masters, 3 replicas) of a test's own.
 //! - [`fault_proxy`]: a TCP proxy a test can cut, reopen or slow down.
 //! - [`origin_process`]: the real `vitrine-origin` binary as a child process on a free port.
 //! - [`wait`]: readiness waits (an HTTP readiness endpoint, a TCP port that accepts).
@@ -21,6 +22,7 @@ pub mod pgbouncer;
 pub mod ports;
 pub mod postgres;
 pub mod redis;
+pub mod redis_cluster;
 pub mod temp;
 pub mod wait;
 
@@ -30,5 +32,6 @@ pub use pgbouncer::PgBouncer;
 pub use ports::free_port;
 pub use postgres::{fresh_postgres, upstream_of};
 pub use redis::{OwnRedis, test_redis_url, unique_prefix};
+pub use redis_cluster::RedisCluster;
 pub use temp::{TempDir, temp_dir};
 pub use wait::{wait_for_port, wait_ready};

@@ -8,7 +8,8 @@
 //!
 //! Settings are grouped by the concern that reads them, one file per group with its own
 //! parser: [`server`], [`database`], [`cache`], [`compression`], [`rate_limit`], [`images`],
-//! [`jobs`], [`search`], [`catalog`], [`observability`]; [`parse`] holds the shared parsers.
+//! [`jobs`], [`search`], [`catalog`], [`observability`]; [`redis_url`] says what `REDIS_URL`
+//! names (one server or a cluster); [`parse`] holds the shared parsers.
 
 mod cache;
 mod catalog;
@@ -19,6 +20,7 @@ mod jobs;
 mod observability;
 mod parse;
 mod rate_limit;
+mod redis_url;
 mod search;
 mod server;
 
@@ -33,6 +35,7 @@ pub use jobs::JobSettings;
 pub use observability::ObservabilitySettings;
 pub use parse::{parse_bytes_str, parse_duration_str};
 pub use rate_limit::RateLimitSettings;
+pub use redis_url::{CLUSTER_SCHEME, RedisEndpoint, parse_redis_url};
 pub use search::{IndexLocation, SearchSettings};
 pub use server::{Environment, ServerSettings};
 
@@ -68,7 +71,7 @@ pub struct Settings {
     /// index, thumbnail cache).
     pub data_dir: PathBuf,
     /// `REDIS_URL`: shared by the cache, rate limits, visual search and the job queue; unset
-    /// means each runs in process.
+    /// means each runs in process. Validated by [`parse_redis_url`] (one server or a cluster).
     pub redis_url: Option<String>,
     pub server: ServerSettings,
     pub database: DatabaseSettings,
@@ -97,14 +100,10 @@ impl Settings {
         };
         let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "data".into()));
         let redis_url = match get("REDIS_URL") {
-            Some(url)
-                if url.starts_with("redis://")
-                    || url.starts_with("rediss://")
-                    || url.starts_with("redis+unix://") =>
-            {
+            Some(url) => {
+                parse_redis_url(&url).map_err(|reason| err("REDIS_URL", reason))?;
                 Some(url)
             }
-            Some(_) => return Err(err("REDIS_URL", "must start with redis:// or rediss://")),
             None => None,
         };
         Ok(Settings {

@@ -60,6 +60,7 @@ fn invalid_values_name_the_variable() {
         ("DATABASE_POOLER", "pgbouncer"),
         ("DATABASE_DIRECT_URL", "sqlite:x.db"),
         ("REDIS_URL", "localhost"),
+        ("REDIS_URL", "redis+cluster://h1:7000,h2"),
         ("LOG_LEVEL", "info,[["),
         ("BROTLI_QUALITY", "12"),
         ("API_KEYS", "short"),
@@ -78,6 +79,23 @@ fn invalid_values_name_the_variable() {
         assert_eq!(e.var, var, "{e}");
         assert!(e.to_string().contains(var));
     }
+}
+
+#[test]
+fn redis_url_takes_the_cluster_form() {
+    let s = settings(&[("REDIS_URL", "redis+cluster://10.0.0.1:7000,10.0.0.2:7000")]).unwrap();
+    assert_eq!(
+        parse_redis_url(s.redis_url.as_deref().unwrap()),
+        Ok(RedisEndpoint::Cluster(vec![
+            "redis://10.0.0.1:7000".into(),
+            "redis://10.0.0.2:7000".into()
+        ]))
+    );
+    let e = settings(&[("REDIS_URL", "redis+cluster://h1:7000,h2")]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid value for REDIS_URL: cluster node `h2` is not host:port"
+    );
 }
 
 #[test]

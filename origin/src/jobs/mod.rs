@@ -475,15 +475,11 @@ impl Jobs {
 
 /// Whether a queue error means "the queue's store cannot be reached right now" (the caller
 /// answers 503 and the client retries) rather than a bug (500): a Redis I/O error, refused or
-/// dropped connection, or a timeout anywhere in the error's chain.
+/// dropped connection, a cluster failing over, or a timeout anywhere in the error's chain.
 pub fn is_unavailable(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| {
         if let Some(r) = cause.downcast_ref::<redis::RedisError>() {
-            return r.is_io_error()
-                || r.is_connection_refusal()
-                || r.is_connection_dropped()
-                || r.is_timeout()
-                || r.is_unrecoverable_error();
+            return crate::redis::is_unavailable(r);
         }
         cause.downcast_ref::<std::io::Error>().is_some()
             || cause

@@ -1,6 +1,10 @@
 //! The Redis client every Redis user shares (the cache, the rate limiter, visual search
-//! announcements): one auto-reconnecting multiplexed connection (`ConnectionManager`), every
-//! call bounded by a short timeout and gated by the circuit breaker.
+//! announcements): one auto-reconnecting multiplexed connection to the server or the cluster
+//! (`connection.rs`), every call bounded by a short timeout and gated by the circuit breaker.
+//!
+//! On a cluster the breaker is still one for all: a shard that fails opens it for every key,
+//! so requests fall back to L1 and the database as they do when a single Redis dies, and the
+//! probe after the cooldown finds the cluster healthy again once a replica has taken over.
 //!
 //! Why every call goes through [`Redis::call`]: a request must never wait more than
 //! `CACHE_REDIS_TIMEOUT` (50 ms by default) on Redis, dead or alive, and once Redis has
@@ -14,11 +18,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use ::redis::{AsyncCommands, aio::ConnectionManager};
+use ::redis::AsyncCommands;
 use bytes::Bytes;
 use tokio::sync::Notify;
 
-use super::breaker::{CircuitBreaker, Permit};
+use super::{
+    breaker::{CircuitBreaker, Permit},
+    connection::{Connection, Target, Timeouts},
+};
 use crate::config::CacheSettings;
 
 /// Why a Redis call gave no answer.
@@ -30,19 +37,23 @@ pub enum CallError {
     Failed,
 }
 
-/// Unlinks every member of a tag set, then the set: one round trip, atomic.
+/// Unlinks every member of a tag set, then the set: one round trip, atomic (one server).
 const UNLINK_TAG_SCRIPT: &str = include_str!("lua/cache_unlink_tag.lua");
+
+/// Empties a tag set and returns its members (a cluster, where members live in other slots).
+const TAKE_TAG_SCRIPT: &str = include_str!("lua/cache_take_tag.lua");
 
 /// The Redis connection, its breaker and the key prefix.
 pub struct Redis {
-    client: redis::Client,
-    conn: ConnectionManager,
+    target: Target,
+    conn: Connection,
     prefix: String,
     timeout: Duration,
     pub breaker: CircuitBreaker,
     /// Woken when the breaker closes again, so the cache can resynchronise.
     pub recovered: Notify,
     unlink_tag: redis::Script,
+    take_tag: redis::Script,
 }
 
 impl std::fmt::Debug for Redis {
@@ -58,26 +69,28 @@ impl Redis {
     /// Builds the connection lazily: nothing is dialled until the first call, so a Redis
     /// that is down at start-up only opens the breaker, it never stops the origin.
     pub fn new(url: &str, settings: &CacheSettings) -> anyhow::Result<Arc<Self>> {
-        let client = redis::Client::open(url)?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_millis(500)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        let target = Target::open(url)?;
+        let conn = target.lazy(&Timeouts {
+            connect: Duration::from_millis(500),
+            response: Duration::from_secs(2),
+            retries: 1,
+            max_delay: Duration::from_millis(500),
+        })?;
         Ok(Arc::new(Self {
-            client,
+            target,
             conn,
             prefix: settings.key_prefix.clone(),
             timeout: settings.redis_timeout,
             breaker: CircuitBreaker::new(settings.breaker_failures, settings.breaker_cooldown),
             recovered: Notify::new(),
             unlink_tag: redis::Script::new(UNLINK_TAG_SCRIPT),
+            take_tag: redis::Script::new(TAKE_TAG_SCRIPT),
         }))
     }
 
-    pub fn client(&self) -> &redis::Client {
-        &self.client
+    /// The server or cluster (pub/sub dials its own connections from it).
+    pub fn target(&self) -> &Target {
+        &self.target
     }
 
     pub fn timeout(&self) -> Duration {
@@ -98,10 +111,7 @@ impl Redis {
     }
 
     /// Runs one Redis operation under the breaker and the timeout.
-    pub async fn call<T, Fut>(
-        &self,
-        op: impl FnOnce(ConnectionManager) -> Fut,
-    ) -> Result<T, CallError>
+    pub async fn call<T, Fut>(&self, op: impl FnOnce(Connection) -> Fut) -> Result<T, CallError>
     where
         Fut: Future<Output = redis::RedisResult<T>>,
     {
@@ -163,35 +173,48 @@ impl Redis {
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let tags: Vec<String> = tag_sets.iter().map(|t| self.key(t)).collect();
         self.call(|mut c| async move {
-            let mut pipe = redis::pipe();
-            pipe.cmd("SET")
+            // One group per key, so each stays in one slot on a cluster.
+            let mut groups = Vec::with_capacity(1 + tags.len());
+            let mut set = redis::pipe();
+            set.cmd("SET")
                 .arg(&k)
                 .arg(value.as_ref())
                 .arg("PX")
                 .arg(ttl_ms)
                 .ignore();
+            groups.push(set);
             for t in &tags {
-                pipe.cmd("SADD").arg(t).arg(&k).ignore();
+                let mut tag = redis::pipe();
+                tag.cmd("SADD").arg(t).arg(&k).ignore();
                 // The set lives as long as its longest member could.
-                pipe.cmd("PEXPIRE").arg(t).arg(ttl_ms).arg("GT").ignore();
-                pipe.cmd("PEXPIRE").arg(t).arg(ttl_ms).arg("NX").ignore();
+                tag.cmd("PEXPIRE").arg(t).arg(ttl_ms).arg("GT").ignore();
+                tag.cmd("PEXPIRE").arg(t).arg(ttl_ms).arg("NX").ignore();
+                groups.push(tag);
             }
-            pipe.query_async::<()>(&mut c).await
+            c.exec_groups(groups).await
         })
         .await
     }
 
-    /// Deletes keys (`UNLINK`: freed in the background) and empties tag sets.
+    /// Deletes keys (`UNLINK`: freed in the background) and empties tag sets with their
+    /// members. One server: one script per tag, atomic. A cluster: the set is emptied
+    /// atomically and its members (in other slots) unlinked after, per slot.
     pub async fn unlink(&self, keys: &[String], tag_sets: &[String]) -> Result<(), CallError> {
         let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
         let tags: Vec<String> = tag_sets.iter().map(|t| self.key(t)).collect();
-        let script = &self.unlink_tag;
+        let (unlink_tag, take_tag) = (&self.unlink_tag, &self.take_tag);
         self.call(|mut c| async move {
+            let mut keys = keys;
+            for t in &tags {
+                if c.is_cluster() {
+                    let members: Vec<String> = take_tag.key(t).invoke_async(&mut c).await?;
+                    keys.extend(members);
+                } else {
+                    unlink_tag.key(t).invoke_async::<i64>(&mut c).await?;
+                }
+            }
             for chunk in keys.chunks(500) {
                 c.unlink::<_, ()>(chunk).await?;
-            }
-            for t in &tags {
-                script.key(t).invoke_async::<i64>(&mut c).await?;
             }
             Ok(())
         })

@@ -1,8 +1,10 @@
 //! Redis, shared by every feature that uses it: the response cache's L2 and invalidations,
 //! the rate limiter's GCRA state, visual search's announcements and the job queue's streams.
 //!
-//! - `client.rs`: the connection (auto-reconnecting, every call bounded by a timeout and
-//!   gated by the breaker) and the commands the origin sends;
+//! - `connection.rs`: one server or a Redis Cluster (`REDIS_URL=redis+cluster://…`) behind
+//!   one connection type, and what differs on a cluster;
+//! - `client.rs`: the shared connection (auto-reconnecting, every call bounded by a timeout
+//!   and gated by the breaker) and the commands the origin sends;
 //! - `breaker.rs`: the circuit breaker in front of it;
 //! - `subscription.rs`: a pub/sub subscription that reconnects by itself;
 //! - `lua/`: the server-side scripts, one `.lua` file each, loaded with `include_str!` by the
@@ -14,7 +16,9 @@
 
 pub mod breaker;
 pub mod client;
+pub mod connection;
 pub mod subscription;
 
 pub use client::{CallError, Redis};
+pub use connection::{Connection, Target, Timeouts, is_unavailable};
 pub use subscription::{Event, Subscription};

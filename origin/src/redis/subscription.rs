@@ -9,6 +9,10 @@
 //! Pub/sub delivers at most once: what is published while an instance is not subscribed is
 //! lost, which is why [`Event::Subscribed`] says whether an earlier attempt came before, so a
 //! listener can make up for what it may have missed.
+//!
+//! On a Redis Cluster every node hears every `PUBLISH` (the cluster bus forwards it), so the
+//! subscription is a classic `SUBSCRIBE` on one seed node; when that node fails (a killed
+//! master, before or after its replica takes over) the next attempt dials the next seed.
 
 use std::time::Duration;
 
@@ -35,7 +39,10 @@ pub enum Event {
 
 /// One channel, subscribed on its own connection (pub/sub cannot share the multiplexed one).
 pub struct Subscription {
-    client: redis::Client,
+    /// The server, or every seed node of a cluster, tried in turn.
+    clients: Vec<redis::Client>,
+    /// The client the next attempt dials.
+    next_client: usize,
     channel: String,
     pubsub: Option<redis::aio::PubSub>,
     attempted: bool,
@@ -45,7 +52,8 @@ impl Subscription {
     /// Nothing is dialled until the first [`Subscription::next`].
     pub fn new(redis: &Redis, channel: String) -> Self {
         Self {
-            client: redis.client().clone(),
+            clients: redis.target().pubsub_clients(),
+            next_client: 0,
             channel,
             pubsub: None,
             attempted: false,
@@ -59,6 +67,8 @@ impl Subscription {
                 return Event::Message(msg);
             }
             self.pubsub = None;
+            // The node may be gone for good (a failed-over master): start with the next one.
+            self.next_client += 1;
             tracing::warn!(channel = %self.channel, "subscription lost; reconnecting");
             return Event::Lost;
         }
@@ -66,8 +76,14 @@ impl Subscription {
         if resumed {
             tokio::time::sleep(RETRY_AFTER).await;
         }
+        let Some(client) = self
+            .clients
+            .get(self.next_client % self.clients.len().max(1))
+        else {
+            return Event::Lost;
+        };
         let subscribed = tokio::time::timeout(CONNECT_TIMEOUT, async {
-            let mut pubsub = self.client.get_async_pubsub().await?;
+            let mut pubsub = client.get_async_pubsub().await?;
             pubsub.subscribe(&self.channel).await?;
             Ok::<_, redis::RedisError>(pubsub)
         })
@@ -79,10 +95,12 @@ impl Subscription {
             }
             Ok(Err(e)) => {
                 tracing::debug!(channel = %self.channel, error = %e, "cannot subscribe yet");
+                self.next_client += 1;
                 Event::Lost
             }
             Err(_) => {
                 tracing::debug!(channel = %self.channel, "subscribing timed out");
+                self.next_client += 1;
                 Event::Lost
             }
         }

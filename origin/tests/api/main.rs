@@ -22,6 +22,7 @@ mod openapi;
 mod pgbouncer;
 mod products;
 mod rate_limit;
+mod redis_cluster;
 mod search;
 mod shutdown;
 mod storefront;

@@ -1,16 +1,16 @@
-//! The queue's connections: one shared manager (scripts loaded, consumer group created on
-//! first success) and one multiplexed connection per consumer for blocking reads.
+//! The queue's connections: one shared reconnecting connection (scripts loaded, consumer group
+//! created on first success) and one connection of its own per consumer for blocking reads
+//! (on a cluster: a cluster connection with its own sockets, so a worker's `XREADGROUP
+//! BLOCK` on the queue's shard never delays another's commands).
 
 use std::time::Duration;
 
-use anyhow::Context;
-use redis::{
-    AsyncConnectionConfig,
-    aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection},
-};
-
 use super::{GROUP, RedisQueue};
-use crate::jobs::Priority;
+use crate::{
+    jobs::Priority,
+    redis::{Connection, Timeouts},
+};
+use anyhow::Context;
 
 fn is_busygroup(e: &redis::RedisError) -> bool {
     e.to_string().contains("BUSYGROUP")
@@ -18,23 +18,23 @@ fn is_busygroup(e: &redis::RedisError) -> bool {
 
 impl RedisQueue {
     /// The shared connection, made (scripts loaded, consumer group created) on first success.
-    pub(super) async fn conn(&self) -> anyhow::Result<ConnectionManager> {
+    pub(super) async fn conn(&self) -> anyhow::Result<Connection> {
         let c = self
             .conn
             .get_or_try_init(|| async {
                 let mut c = self
-                    .client
-                    .get_connection_manager_with_config(
-                        // Few, short reconnection attempts: while Redis is down a command
-                        // waits for the manager's reconnection, and the default (6 attempts,
-                        // exponential from 100 ms) held each request ~9 s before failing.
-                        // Workers retry on their own.
-                        ConnectionManagerConfig::new()
-                            .set_response_timeout(Some(Duration::from_secs(10)))
-                            .set_connection_timeout(Some(Duration::from_secs(2)))
-                            .set_number_of_retries(2)
-                            .set_max_delay(Duration::from_millis(500)),
-                    )
+                    .target
+                    // Few, short reconnection attempts: while Redis is down a command waits
+                    // for the reconnection, and the default (6 attempts, exponential from
+                    // 100 ms) held each request ~9 s before failing. Workers retry on their
+                    // own. On a cluster the response timeout bounds a command with its
+                    // retries, so one sent during a failover waits for the new master.
+                    .connect(&Timeouts {
+                        connect: Duration::from_secs(2),
+                        response: Duration::from_secs(10),
+                        retries: 2,
+                        max_delay: Duration::from_millis(500),
+                    })
                     .await
                     .context("connecting to Redis for the job queue")?;
                 for script in [&self.claim, &self.finish, &self.promote, &self.cancel] {
@@ -43,7 +43,7 @@ impl RedisQueue {
                         .await
                         .context("loading the queue's Lua scripts")?;
                 }
-                Self::create_groups(&mut c, &self.prefix).await?;
+                self.create_groups(&mut c).await?;
                 Ok::<_, anyhow::Error>(c)
             })
             .await?;
@@ -55,14 +55,14 @@ impl RedisQueue {
     /// and without this every worker would fail on it forever.
     pub(super) async fn ensure_groups(&self) -> anyhow::Result<()> {
         let mut c = self.conn().await?;
-        Self::create_groups(&mut c, &self.prefix).await
+        self.create_groups(&mut c).await
     }
 
-    async fn create_groups(c: &mut ConnectionManager, prefix: &str) -> anyhow::Result<()> {
+    async fn create_groups(&self, c: &mut Connection) -> anyhow::Result<()> {
         for p in Priority::ALL {
             let r: redis::RedisResult<()> = redis::cmd("XGROUP")
                 .arg("CREATE")
-                .arg(format!("{prefix}:q:{}", p.as_str()))
+                .arg(self.stream(p))
                 .arg(GROUP)
                 .arg("0")
                 .arg("MKSTREAM")
@@ -81,7 +81,7 @@ impl RedisQueue {
         &self,
         consumer: &str,
         wait: Duration,
-    ) -> anyhow::Result<MultiplexedConnection> {
+    ) -> anyhow::Result<Connection> {
         if let Some(c) = self
             .blocking
             .lock()
@@ -91,12 +91,13 @@ impl RedisQueue {
             return Ok(c.clone());
         }
         let c = self
-            .client
-            .get_multiplexed_async_connection_with_config(
-                &AsyncConnectionConfig::new()
-                    .set_response_timeout(Some(wait + Duration::from_secs(10)))
-                    .set_connection_timeout(Some(Duration::from_secs(5))),
-            )
+            .target
+            .dedicated(&Timeouts {
+                connect: Duration::from_secs(5),
+                response: wait + Duration::from_secs(10),
+                retries: 2,
+                max_delay: Duration::from_millis(500),
+            })
             .await?;
         self.blocking
             .lock()

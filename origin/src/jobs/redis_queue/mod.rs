@@ -1,6 +1,7 @@
 //! The durable queue: Redis Streams with a consumer group.
 //!
-//! Layout (every key under `QUEUE_PREFIX`, so tests and tenants can share one Redis):
+//! Layout (every key under `QUEUE_PREFIX`, so tests and tenants can share one Redis; `P` is
+//! the prefix on one server and `{P}` on a Redis Cluster, see below):
 //!
 //! | key | type | what |
 //! |---|---|---|
@@ -19,6 +20,14 @@
 //! the job's counts and state, and acknowledging are one Lua script, so a crash between them
 //! cannot count an item twice or lose it. Retries leave the stream for the delayed set and come
 //! back after an exponential backoff with jitter.
+//!
+//! On a Redis Cluster every key a script or a transaction touches must be in one slot, and the
+//! scripts touch a job's hashes together with a priority's stream (and the delayed set with
+//! every stream), so the whole queue lives under one hash tag: `{P}:q:high`, `{P}:job:…`. The
+//! queue is then served by one shard (its replica takes over when it fails) while the cache
+//! and the rate limits spread over all of them. On one server the keys keep their names
+//! (`P:q:high`), so a queue in flight survives the upgrade. Blocking reads get a cluster
+//! connection of their own per consumer (`connection.rs`).
 //!
 //! Files: `connection.rs` (the shared and blocking connections, the consumer group),
 //! `fetch.rs` (maintenance, reads by priority, deliveries), `record.rs` (outcomes, retries,
@@ -39,10 +48,9 @@ use std::{
 
 use anyhow::Context;
 use futures::{FutureExt, future::BoxFuture};
-use redis::{
-    Client, Script,
-    aio::{ConnectionManager, MultiplexedConnection},
-};
+use redis::Script;
+
+use crate::redis::{Connection, Target};
 
 use super::{
     DeadLetter, Delivery, ItemError, ItemOutcome, JobQueue, JobState, JobView, NewJob, Priority,
@@ -60,10 +68,12 @@ const PROMOTE: &str = include_str!("../../redis/lua/jobs_promote.lua");
 const CANCEL: &str = include_str!("../../redis/lua/jobs_cancel.lua");
 
 pub struct RedisQueue {
-    client: Client,
+    target: Target,
     /// Made on first use (see [`RedisQueue::conn`]).
-    conn: tokio::sync::OnceCell<ConnectionManager>,
+    conn: tokio::sync::OnceCell<Connection>,
     prefix: String,
+    /// What every key starts with: the prefix, in braces on a cluster (one hash tag).
+    base: String,
     config: QueueConfig,
     claim: Script,
     finish: Script,
@@ -71,7 +81,7 @@ pub struct RedisQueue {
     cancel: Script,
     /// One connection per consumer for blocking reads (a blocking command would stall every
     /// other command on a shared multiplexed connection).
-    blocking: Mutex<HashMap<String, MultiplexedConnection>>,
+    blocking: Mutex<HashMap<String, Connection>>,
     last_maintenance: Mutex<Instant>,
 }
 
@@ -86,11 +96,17 @@ impl RedisQueue {
     /// (reads, the cache and the database do not need the queue), job requests answer 503
     /// until Redis answers, and the connection is made on first use.
     pub async fn connect(url: &str, prefix: &str, config: QueueConfig) -> anyhow::Result<Self> {
-        let client = Client::open(url).context("parsing REDIS_URL")?;
+        let target = Target::open(url).context("parsing REDIS_URL")?;
+        let base = if target.is_cluster() {
+            format!("{{{prefix}}}")
+        } else {
+            prefix.to_owned()
+        };
         let q = Self {
-            client,
+            target,
             conn: tokio::sync::OnceCell::new(),
             prefix: prefix.to_owned(),
+            base,
             config,
             claim: Script::new(CLAIM),
             finish: Script::new(FINISH),
@@ -120,28 +136,28 @@ impl RedisQueue {
     }
 
     fn stream(&self, p: Priority) -> String {
-        format!("{}:q:{}", self.prefix, p.as_str())
+        format!("{}:q:{}", self.base, p.as_str())
     }
     fn stream_base(&self) -> String {
-        format!("{}:q:", self.prefix)
+        format!("{}:q:", self.base)
     }
     fn delayed(&self) -> String {
-        format!("{}:q:delayed", self.prefix)
+        format!("{}:q:delayed", self.base)
     }
     fn dead(&self) -> String {
-        format!("{}:q:dead", self.prefix)
+        format!("{}:q:dead", self.base)
     }
     fn job_key(&self, id: &str) -> String {
-        format!("{}:job:{id}", self.prefix)
+        format!("{}:job:{id}", self.base)
     }
     fn items_key(&self, id: &str) -> String {
-        format!("{}:job:{id}:items", self.prefix)
+        format!("{}:job:{id}:items", self.base)
     }
     fn attempts_key(&self, id: &str) -> String {
-        format!("{}:job:{id}:attempts", self.prefix)
+        format!("{}:job:{id}:attempts", self.base)
     }
     fn idem_key(&self, key: &str) -> String {
-        format!("{}:idem:{key}", self.prefix)
+        format!("{}:idem:{key}", self.base)
     }
     fn ttl_ms(&self) -> u64 {
         self.config.ttl.as_millis().max(1000) as u64

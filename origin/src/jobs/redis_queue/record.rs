@@ -126,9 +126,9 @@ impl RedisQueue {
             "n": uuid::Uuid::new_v4().simple().to_string(),
         })
         .to_string();
-        redis::pipe()
-            .atomic()
-            .zadd(self.delayed(), member, due)
+        let delayed = self.delayed();
+        let mut pipe = redis::pipe();
+        pipe.zadd(&delayed, member, due)
             .ignore()
             .cmd("XACK")
             .arg(self.stream(p))
@@ -138,9 +138,8 @@ impl RedisQueue {
             .cmd("XDEL")
             .arg(self.stream(p))
             .arg(&entry)
-            .ignore()
-            .exec_async(&mut c)
-            .await?;
+            .ignore();
+        c.exec_atomic(&pipe, &delayed).await?;
         Ok(())
     }
 }

@@ -1,5 +1,5 @@
 //! A new job: the idempotency key, the job hash (pre-failed items recorded at once), and one
-//! stream entry per remaining item, in one transaction.
+//! stream entry per remaining item, in one transaction (a script call on a cluster).
 
 use std::collections::HashMap;
 
@@ -46,7 +46,6 @@ impl RedisQueue {
         let jk = self.job_key(&id);
         let ik = self.items_key(&id);
         let mut pipe = redis::pipe();
-        pipe.atomic();
         pipe.hset_multiple(
             &jk,
             &[
@@ -90,7 +89,7 @@ impl RedisQueue {
                 .arg(serde_json::to_string(&task)?)
                 .ignore();
         }
-        pipe.exec_async(&mut c).await?;
+        c.exec_atomic(&pipe, &jk).await?;
         Ok(Submitted::New(id))
     }
 }
