@@ -24,6 +24,7 @@ pub mod describe_task;
 pub mod descriptor;
 pub mod events;
 pub mod index;
+pub mod neural;
 
 use std::{
     collections::HashMap,
@@ -33,7 +34,7 @@ use std::{
 
 use vitrine_common::{
     api::{ImageId, Product},
-    thumbnail::pipeline::{Limits, PipelineError, decode_rgb},
+    thumbnail::pipeline::{Limits, PipelineError},
 };
 
 use crate::{
@@ -547,10 +548,7 @@ async fn describe_bytes(
     limits: Limits,
     bytes: Arc<Vec<u8>>,
 ) -> Result<Descriptor, PipelineError> {
-    tokio::task::spawn_blocking(move || {
-        let px = decode_rgb(&bytes, descriptor::ANALYSIS_SIDE, &limits)?;
-        Ok(embedder.embed(&px))
-    })
-    .await
-    .map_err(|e| PipelineError::Corrupt(format!("descriptor task failed: {e}")))?
+    tokio::task::spawn_blocking(move || embedder.embed_bytes(&bytes, &limits))
+        .await
+        .map_err(|e| PipelineError::Corrupt(format!("descriptor task failed: {e}")))?
 }
