@@ -10,7 +10,7 @@ embedding and the top-5 classes; the Rust test (origin/tests/neural_reference.rs
 own pass on the same crops and on the photos themselves and compares.
 
 The model as the numpy pass understands it:
-- input: shortest side resized to 256 (Pillow's bilinear, which widens its filter when
+- input: converted to sRGB when tagged with another ICC profile, shortest side resized to 256 (Pillow's bilinear, which widens its filter when
   shrinking), centre crop 224 (offset = floor((side - 224) / 2)), (RGB - 127) / 128;
 - TensorFlow "SAME" padding: output = ceil(input / stride), the padding total
   max((out - 1) * stride + k - in, 0), its smaller half before, the rest after;
@@ -21,13 +21,14 @@ The model as the numpy pass understands it:
   1×1 head to 1280 → global average → embedding; the linear classifier on top → logits.
 """
 
+import io
 import json
 import os
 import struct
 import sys
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageCms
 
 EPS = 1e-3
 STRIDE2_BLOCKS = {1, 3, 5, 11}
@@ -47,8 +48,23 @@ def load(path):
     return out
 
 
+def to_srgb(img, icc):
+    """Pixels tagged with an RGB ICC profile other than sRGB, converted to sRGB (as the
+    origin's pipeline does; an untagged image is taken as sRGB)."""
+    if not icc or b"sRGB" in icc:
+        return img
+    try:
+        return ImageCms.profileToProfile(
+            img, io.BytesIO(icc), ImageCms.createProfile("sRGB"),
+            renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB",
+        )
+    except (ImageCms.PyCMSError, OSError):
+        return img
+
+
 def crop(path):
-    img = Image.open(path).convert("RGB")
+    src = Image.open(path)
+    img = to_srgb(src.convert("RGB"), src.info.get("icc_profile"))
     w, h = img.size
     scale = 256 / min(w, h)
     nw, nh = max(256, round(w * scale)), max(256, round(h * scale))

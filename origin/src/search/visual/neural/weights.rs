@@ -120,8 +120,8 @@ impl Weights {
         self.tensors.get(name).map(|t| t.shape.as_slice())
     }
 
-    /// Builds a file in memory (tests of the loader and the model).
-    #[cfg(test)]
+    /// Writes `tensors` as a safetensors file in memory (what [`Weights::parse`] reads;
+    /// the tests build small or broken models with it).
     pub fn to_safetensors(tensors: &[(&str, Vec<usize>, Vec<f32>)]) -> Vec<u8> {
         let mut header = serde_json::Map::new();
         let mut data = Vec::new();
