@@ -71,6 +71,8 @@ struct Shared {
     redis: Option<Arc<Redis>>,
     awaited: Mutex<HashMap<String, Awaited>>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// How the embedder was chosen (`VISUAL_MODEL`), for the health report.
+    embedder_status: std::sync::OnceLock<neural::select::EmbedderStatus>,
 }
 
 /// An image this instance waits to index.
@@ -128,6 +130,7 @@ impl VisualSearch {
                 redis: redis.clone(),
                 awaited: Mutex::new(HashMap::new()),
                 tasks: Mutex::new(Vec::new()),
+                embedder_status: std::sync::OnceLock::new(),
             }),
         };
         let mut tasks = vec![tokio::spawn(safety_net(this.downgrade()))];
@@ -147,6 +150,15 @@ impl VisualSearch {
             limits: self.limits,
             shared: Arc::downgrade(&self.shared),
         }
+    }
+
+    /// Records how the embedder was chosen (once; later calls are ignored).
+    pub fn set_embedder_status(&self, status: neural::select::EmbedderStatus) {
+        let _ = self.shared.embedder_status.set(status);
+    }
+
+    pub fn embedder_status(&self) -> Option<&neural::select::EmbedderStatus> {
+        self.shared.embedder_status.get()
     }
 
     /// Stops the background tasks (graceful shutdown).

@@ -19,6 +19,7 @@ pub mod labels;
 pub mod layers;
 pub mod model;
 pub mod preprocess;
+pub mod select;
 pub mod weights;
 
 use std::path::{Path, PathBuf};
