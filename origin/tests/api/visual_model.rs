@@ -36,7 +36,9 @@ async fn an_explicit_model_that_does_not_load_is_a_configuration_error() {
     let folder = dir.path().display().to_string();
     for model in ["/nonexistent/model", folder.as_str()] {
         let settings = test_settings(&url, dir.path(), &[("VISUAL_MODEL", model)]);
-        let err = startup::build_state(settings).await.err().expect("refused");
+        let Err(err) = startup::build_state(settings).await else {
+            panic!("VISUAL_MODEL={model} was accepted");
+        };
         let config = err.downcast_ref::<ConfigError>().expect("a ConfigError");
         assert_eq!(config.var, "VISUAL_MODEL", "{err}");
     }

@@ -151,10 +151,14 @@ mod tests {
 
     #[test]
     fn taps_are_normalised_and_cover_the_reduction() {
-        for t in taps(1000, 256) {
+        let shrink = taps(1000, 256);
+        for t in &shrink {
             let s: f32 = t.weights.iter().sum();
             assert!((s - 1.0).abs() < 1e-5);
-            assert!(t.weights.len() >= 7, "a 3.9× reduction reads ~8 pixels");
+        }
+        // Away from the edges (where the filter is cut), a 3.9× reduction reads ~8 pixels.
+        for t in &shrink[2..254] {
+            assert!(t.weights.len() >= 7, "{}", t.weights.len());
         }
         for t in taps(100, 256) {
             assert!(
