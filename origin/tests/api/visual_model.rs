@@ -92,5 +92,50 @@ async fn with_the_model_a_catalog_photo_still_finds_its_product_first() {
     let results = v["results"].as_array().unwrap();
     assert_eq!(results[0]["sku"], "DEMO-00003", "{v}");
     assert_eq!(results[0]["duplicate"], true, "{v}");
+
+    // The upload response says what the model saw: five classes, most probable first.
+    let photo = vitrine_origin::catalog::demo::render_image(40).unwrap();
+    let resp = app
+        .client
+        .post(app.url("/api/images"))
+        .bearer_auth(crate::helpers::API_KEY)
+        .body(photo)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let v: serde_json::Value = resp.json().await.unwrap();
+    let labels = v["labels"].as_array().expect("labels");
+    assert_eq!(labels.len(), 5, "{v}");
+    let scores: Vec<f64> = labels
+        .iter()
+        .map(|l| l["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{v}");
+    assert!(scores.iter().sum::<f64>() <= 1.0 + 1e-4, "{v}");
+    assert!(
+        labels
+            .iter()
+            .all(|l| !l["name"].as_str().unwrap().is_empty()),
+        "{v}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_model_an_upload_has_no_labels() {
+    let app = spawn_app_with(Backend::Sqlite, &[]).await;
+    let photo = vitrine_origin::catalog::demo::render_image(41).unwrap();
+    let resp = app
+        .client
+        .post(app.url("/api/images"))
+        .bearer_auth(crate::helpers::API_KEY)
+        .body(photo)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let v: serde_json::Value = resp.json().await.unwrap();
+    assert!(v.get("labels").is_none(), "{v}");
     app.stop().await;
 }

@@ -175,6 +175,23 @@ impl VisualSearch {
         describe_bytes(self.embedder.clone(), self.limits, bytes).await
     }
 
+    /// The top `k` ImageNet labels of `bytes` on a blocking thread; `None` without a model.
+    pub async fn labels(
+        &self,
+        bytes: Arc<Vec<u8>>,
+        k: usize,
+    ) -> Option<Result<Vec<(String, f32)>, PipelineError>> {
+        if !self.embedder.has_labels() {
+            return None;
+        }
+        let (embedder, limits) = (self.embedder.clone(), self.limits);
+        let task = tokio::task::spawn_blocking(move || embedder.labels_bytes(&bytes, &limits, k));
+        Some(
+            task.await
+                .unwrap_or_else(|e| Err(PipelineError::Corrupt(format!("label task failed: {e}")))),
+        )
+    }
+
     /// Loads every stored descriptor of the current version into the index and queues
     /// images that lack one. Returns how many products were loaded.
     pub async fn load(&self) -> anyhow::Result<usize> {

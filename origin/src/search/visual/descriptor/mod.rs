@@ -118,6 +118,20 @@ pub trait Embedder: Send + Sync {
     fn embed_bytes(&self, bytes: &[u8], limits: &Limits) -> Result<Descriptor, PipelineError> {
         Ok(self.embed(&decode_rgb(bytes, ANALYSIS_SIDE, limits)?))
     }
+    /// Whether [`Embedder::labels_bytes`] names what is in a photo (a classifier is loaded).
+    fn has_labels(&self) -> bool {
+        false
+    }
+    /// The `k` most probable class names of an encoded image with their probabilities,
+    /// best first; empty without a classifier. CPU work: call it on a blocking thread.
+    fn labels_bytes(
+        &self,
+        _bytes: &[u8],
+        _limits: &Limits,
+        _k: usize,
+    ) -> Result<Vec<(String, f32)>, PipelineError> {
+        Ok(Vec::new())
+    }
 }
 
 /// The CPU descriptor described in the module docs.

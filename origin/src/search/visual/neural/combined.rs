@@ -87,4 +87,17 @@ impl Embedder for CombinedEmbedder {
         let (neural, _) = self.neural(&large, 0);
         Ok(self.blend(describe(&small), &neural))
     }
+    fn has_labels(&self) -> bool {
+        true
+    }
+    fn labels_bytes(
+        &self,
+        bytes: &[u8],
+        limits: &Limits,
+        k: usize,
+    ) -> Result<Vec<(String, f32)>, PipelineError> {
+        let px = decode_rgb(bytes, NEURAL_DECODE_SIDE, limits)?;
+        let (_, labels) = self.neural(&px, k);
+        Ok(labels.into_iter().map(|l| (l.name, l.score)).collect())
+    }
 }

@@ -96,6 +96,51 @@ fn pointwise(
     Ok(Pointwise::new(weight, cin, cout, &norm(w, bn, cout)?, act))
 }
 
+/// Block `i` of the state dict, taking `cin` channels.
+fn block(w: &Weights, i: usize, cin: usize) -> Result<Block, ModelError> {
+    let p = format!("_blocks.{i}.");
+    let expand = if w.contains(&format!("{p}_expand_conv.weight")) {
+        Some(pointwise(
+            w,
+            &format!("{p}_expand_conv.weight"),
+            &format!("{p}_bn0"),
+            cin,
+            Activation::Relu6,
+        )?)
+    } else {
+        None
+    };
+    let mid = expand.as_ref().map_or(cin, |e| e.cout);
+    let dw_name = format!("{p}_depthwise_conv.weight");
+    let [dc, one, k, _] = conv_shape(w, &dw_name)?;
+    if dc != mid || one != 1 {
+        return Err(ModelError::Shape(format!(
+            "tensor {dw_name} has shape [{dc}, {one}, {k}, {k}], expected [{mid}, 1, k, k]"
+        )));
+    }
+    let stride = if STRIDE_TWO_BLOCKS.contains(&i) { 2 } else { 1 };
+    let depthwise = Depthwise::new(
+        &w.get(&dw_name, &[mid, 1, k, k])?.data,
+        mid,
+        k,
+        stride,
+        &norm(w, &format!("{p}_bn1"), mid)?,
+    );
+    let project = pointwise(
+        w,
+        &format!("{p}_project_conv.weight"),
+        &format!("{p}_bn2"),
+        mid,
+        Activation::Linear,
+    )?;
+    Ok(Block {
+        residual: stride == 1 && project.cout == cin,
+        expand,
+        depthwise,
+        project,
+    })
+}
+
 impl EfficientNetLite {
     /// Builds the network from a state dict, checking every shape.
     pub fn from_weights(w: &Weights) -> Result<Self, ModelError> {
@@ -116,49 +161,9 @@ impl EfficientNetLite {
         let mut blocks = Vec::with_capacity(BLOCKS);
         let mut c = c0;
         for i in 0..BLOCKS {
-            let p = format!("_blocks.{i}.");
-            let expand = if w.contains(&format!("{p}_expand_conv.weight")) {
-                Some(pointwise(
-                    w,
-                    &format!("{p}_expand_conv.weight"),
-                    &format!("{p}_bn0"),
-                    c,
-                    Activation::Relu6,
-                )?)
-            } else {
-                None
-            };
-            let mid = expand.as_ref().map_or(c, |e| e.cout);
-            let dw_name = format!("{p}_depthwise_conv.weight");
-            let [dc, one, k, _] = conv_shape(w, &dw_name)?;
-            if dc != mid || one != 1 {
-                return Err(ModelError::Shape(format!(
-                    "tensor {dw_name} has shape [{dc}, {one}, {k}, {k}], expected [{mid}, 1, k, k]"
-                )));
-            }
-            let stride = if STRIDE_TWO_BLOCKS.contains(&i) { 2 } else { 1 };
-            let depthwise = Depthwise::new(
-                &w.get(&dw_name, &[mid, 1, k, k])?.data,
-                mid,
-                k,
-                stride,
-                &norm(w, &format!("{p}_bn1"), mid)?,
-            );
-            let project = pointwise(
-                w,
-                &format!("{p}_project_conv.weight"),
-                &format!("{p}_bn2"),
-                mid,
-                Activation::Linear,
-            )?;
-            let residual = stride == 1 && project.cout == c;
-            c = project.cout;
-            blocks.push(Block {
-                expand,
-                depthwise,
-                project,
-                residual,
-            });
+            let b = block(w, i, c)?;
+            c = b.project.cout;
+            blocks.push(b);
         }
         if w.contains(&format!("_blocks.{BLOCKS}._depthwise_conv.weight")) {
             return Err(ModelError::Shape(format!(
