@@ -26,6 +26,10 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vitrine-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+# The origins the suites start run on the descriptor alone (an unoptimised build would spend
+# about a second on each demo photo's neural embedding); the neural embedder has its own
+# tests (origin/tests/neural_reference.rs fetches the model through scripts/tools/fetch-model.sh).
+export VISUAL_MODEL="${VISUAL_MODEL:-descriptor}"
 
 step() { printf '\n==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

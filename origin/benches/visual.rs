@@ -168,6 +168,7 @@ async fn main() -> anyhow::Result<()> {
         "DATA_DIR" => Some(data.clone()),
         "SEARCH_INDEX_DIR" => Some("memory".into()),
         "LOG_LEVEL" => Some("warn".into()),
+        "VISUAL_MODEL" => Some("descriptor".into()),
         // Uncached: every request computes the descriptor and searches (the embedding and
         // result caches would answer all but the first of these identical uploads).
         "CACHE_ENABLED" => Some("false".into()),

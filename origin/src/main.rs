@@ -61,7 +61,18 @@ async fn run() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(settings.server.bind_addr)
                 .await
                 .with_context(|| format!("binding {}", settings.server.bind_addr))?;
-            let state = startup::build_state(settings).await?;
+            let state = match startup::build_state(settings).await {
+                Ok(state) => state,
+                // A setting that names something unusable (VISUAL_MODEL) is found only here.
+                Err(e)
+                    if e.downcast_ref::<vitrine_origin::config::ConfigError>()
+                        .is_some() =>
+                {
+                    eprintln!("vitrine-origin: {e}");
+                    std::process::exit(2);
+                }
+                Err(e) => return Err(e),
+            };
             startup::run(listener, state, startup::shutdown_signal()).await
         }
         Command::Import { file } => {
@@ -86,7 +97,18 @@ async fn run() -> anyhow::Result<()> {
         Command::SeedDemo { count } => {
             let mut settings = settings;
             settings.catalog.seed_demo = false;
-            let state = startup::build_state(settings).await?;
+            let state = match startup::build_state(settings).await {
+                Ok(state) => state,
+                // A setting that names something unusable (VISUAL_MODEL) is found only here.
+                Err(e)
+                    if e.downcast_ref::<vitrine_origin::config::ConfigError>()
+                        .is_some() =>
+                {
+                    eprintln!("vitrine-origin: {e}");
+                    std::process::exit(2);
+                }
+                Err(e) => return Err(e),
+            };
             let s = demo::seed(&state.catalog, &state.images, count, true).await?;
             println!(
                 "demo catalog: {} inserted, {} updated, {} unchanged",

@@ -26,8 +26,8 @@ use crate::{
         visual::{
             VisualSearch,
             describe_task::{self, DescribeHandler},
-            descriptor::HandcraftedEmbedder,
             index::IndexConfig,
+            neural,
         },
     },
 };
@@ -76,11 +76,16 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     jobs.stats.attach_metrics(metrics.clone());
     let cache = Cache::from_settings(&settings).context("setting up the cache")?;
     cache.stats().attach_metrics(metrics.clone());
+    // VISUAL_MODEL: an explicit model that does not load is a ConfigError (exit 2 in main).
+    let (embedder, embedder_status) = {
+        let model = settings.search.visual_model.clone();
+        tokio::task::spawn_blocking(move || neural::select::select(&model)).await??
+    };
     // Descriptors are `describe` jobs on the shared queue; announcements use the cache's Redis.
     let visual = VisualSearch::start(
         db.clone(),
         images.clone(),
-        Arc::new(HandcraftedEmbedder),
+        embedder,
         IndexConfig {
             exact_threshold: settings.search.visual_exact_threshold,
             ..IndexConfig::default()
@@ -88,6 +93,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         jobs.queue.clone(),
         cache.redis().cloned(),
     );
+    visual.set_embedder_status(embedder_status);
     let rate_limiter = Arc::new(RateLimiter::new(&settings, cache.redis().cloned()));
     // Every product write goes through the catalog; it also catches this instance's indexes
     // up before the cache applies another instance's invalidation.

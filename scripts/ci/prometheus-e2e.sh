@@ -73,6 +73,7 @@ env -i PATH="$PATH" HOME="${HOME:-/tmp}" \
     BIND_ADDR="127.0.0.1:$ORIGIN_PORT" \
     DATA_DIR="$TMP/data" \
     DEMO_PRODUCTS=20 \
+    VISUAL_MODEL="${VISUAL_MODEL:-descriptor}" \
     LOG_LEVEL=warn \
     "$BIN" >"$TMP/origin.log" 2>&1 &
 ORIGIN_PID=$!

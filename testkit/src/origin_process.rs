@@ -43,13 +43,15 @@ pub struct OriginProcess {
 
 impl OriginProcess {
     /// Starts `binary` with an empty environment except `PATH`, `BIND_ADDR` on a free loopback
-    /// port, and `env` (which may override either).
+    /// port, `VISUAL_MODEL=descriptor` (the neural model has its own tests; unoptimised, it
+    /// would describe every demo photo for seconds), and `env` (which may override any).
     pub fn start(binary: &Path, env: &[(&str, &str)], stdout: Stdout) -> OriginProcess {
         let port = free_port();
         let mut cmd = Command::new(binary);
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .env("VISUAL_MODEL", "descriptor")
             .stdout(match stdout {
                 Stdout::Discard => Stdio::null(),
                 Stdout::Capture => Stdio::piped(),

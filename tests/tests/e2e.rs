@@ -153,6 +153,25 @@ async fn embedded_defaults_seed_search_import_and_stop_gracefully() {
 }
 
 #[test]
+fn an_explicit_visual_model_that_does_not_load_stops_start_up_naming_it() {
+    let dir = temp_dir();
+    for model in [
+        "/nonexistent/vitrine-model".to_owned(),
+        dir.path().display().to_string(),
+    ] {
+        let out = Command::new(origin_binary())
+            .env("VISUAL_MODEL", &model)
+            .env("DATA_DIR", dir.path())
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "VISUAL_MODEL={model}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("VISUAL_MODEL"), "{stderr}");
+    }
+}
+
+#[test]
 fn an_invalid_setting_stops_start_up_naming_the_variable() {
     let dir = temp_dir();
     let out = Command::new(origin_binary())

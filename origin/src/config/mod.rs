@@ -36,7 +36,7 @@ pub use observability::ObservabilitySettings;
 pub use parse::{parse_bytes_str, parse_duration_str};
 pub use rate_limit::RateLimitSettings;
 pub use redis_url::{CLUSTER_SCHEME, RedisEndpoint, parse_redis_url};
-pub use search::{IndexLocation, SearchSettings};
+pub use search::{IndexLocation, SearchSettings, VisualModel, default_model_dir};
 pub use server::{Environment, ServerSettings};
 
 /// A setting that failed to parse.

@@ -1,5 +1,6 @@
 //! Text and visual search: where the text index lives, how often it catches up, the largest
-//! query photo, and when visual search switches from an exact scan to HNSW.
+//! query photo, when visual search switches from an exact scan to HNSW, and which visual
+//! model embeds photos.
 
 use std::{
     path::{Path, PathBuf},
@@ -19,6 +20,25 @@ pub enum IndexLocation {
     Dir(PathBuf),
 }
 
+/// `VISUAL_MODEL`: what visual search embeds photos with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VisualModel {
+    /// `descriptor`: the hand-made descriptor alone.
+    Descriptor,
+    /// Unset: the EfficientNet-Lite0 folder `scripts/tools/fetch-model.sh` writes
+    /// (`$VITRINE_TOOLS_DIR/models/efficientnet-lite0`, default under `/var/tmp/vitrine-tools`);
+    /// when it is missing or unusable the origin warns and runs on the descriptor alone.
+    Default(PathBuf),
+    /// A model folder (or its `model.safetensors`) named explicitly: it must load, or
+    /// start-up stops with exit code 2.
+    Explicit(PathBuf),
+}
+
+/// Where `scripts/tools/fetch-model.sh` puts the model.
+pub fn default_model_dir(tools_dir: Option<&str>) -> PathBuf {
+    Path::new(tools_dir.unwrap_or("/var/tmp/vitrine-tools")).join("models/efficientnet-lite0")
+}
+
 #[derive(Debug, Clone)]
 pub struct SearchSettings {
     /// `SEARCH_INDEX_DIR` (`memory` for an in-memory index; default `search_index` under
@@ -31,6 +51,8 @@ pub struct SearchSettings {
     /// `VISUAL_EXACT_THRESHOLD`: up to this many products visual search scans exactly;
     /// above, it uses HNSW.
     pub visual_exact_threshold: usize,
+    /// `VISUAL_MODEL`.
+    pub visual_model: VisualModel,
 }
 
 impl SearchSettings {
@@ -56,6 +78,13 @@ impl SearchSettings {
                 0,
                 100_000_000,
             )?,
+            visual_model: match get("VISUAL_MODEL").as_deref() {
+                None => {
+                    VisualModel::Default(default_model_dir(get("VITRINE_TOOLS_DIR").as_deref()))
+                }
+                Some("descriptor") => VisualModel::Descriptor,
+                Some(path) => VisualModel::Explicit(PathBuf::from(path)),
+            },
         })
     }
 }

@@ -239,6 +239,16 @@ pub struct UploadedImageDoc {
     /// False when the same bytes had been uploaded before.
     pub created: bool,
     pub url: String,
+    /// With a visual model loaded (`VISUAL_MODEL`): the 5 most probable ImageNet classes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<ImageLabelDoc>>,
+}
+
+/// An ImageNet class the visual model saw in an image, with its probability.
+#[derive(Serialize, ToSchema)]
+pub struct ImageLabelDoc {
+    pub name: String,
+    pub score: f32,
 }
 
 /// `POST /api/images` as `multipart/form-data`.

@@ -118,6 +118,9 @@ pub fn test_settings(
         // Most tests fire requests faster than a shopper would; the rate-limit tests turn
         // it back on with their own quotas.
         ("RATE_LIMIT_ENABLED".into(), "false".into()),
+        // The descriptor alone: the neural embedder is checked by tests/neural_reference.rs
+        // and tests/api/visual_model.rs, and unoptimised it takes about a second a photo.
+        ("VISUAL_MODEL".into(), "descriptor".into()),
     ]);
     for (k, v) in extra {
         env.insert((*k).into(), (*v).into());

@@ -27,3 +27,4 @@ mod search;
 mod shutdown;
 mod storefront;
 mod visual;
+mod visual_model;

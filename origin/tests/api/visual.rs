@@ -6,7 +6,7 @@ use crate::on_both_backends;
 on_both_backends!(a_product_photo_finds_its_product_first);
 on_both_backends!(descriptors_are_read_in_one_batch_as_one_by_one);
 
-async fn upload(
+pub(crate) async fn upload(
     app: &crate::helpers::TestApp,
     bytes: Vec<u8>,
     fields: &[(&str, &str)],

@@ -46,6 +46,24 @@ fn search(state: &AppState) -> Value {
         "documents": docs,
         "indexed_until": state.search.indexed_max_updated_at(),
         "latency_ms": started.elapsed().as_secs_f64() * 1000.0,
+        "visual": visual(state),
+    })
+}
+
+/// Which embedder visual search runs with (`VISUAL_MODEL`), and why not the model when
+/// the default one could not be used.
+fn visual(state: &AppState) -> Value {
+    let v = &state.visual;
+    let status = v.embedder_status();
+    json!({
+        "embedder": v.embedder.name(),
+        "version": v.embedder.version(),
+        "dims": v.embedder.dims(),
+        "model_dir": status.and_then(|s| s.model_dir.clone()),
+        "weights": status.and_then(|s| s.weights.clone()),
+        "warning": status.and_then(|s| s.warning.clone()),
+        "indexed_products": v.index.len(),
+        "pending_images": v.pending(),
     })
 }
 

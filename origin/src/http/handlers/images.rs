@@ -118,6 +118,11 @@ pub async fn upload(
             })?
             .to_vec()
     };
+    let for_labels = state
+        .visual
+        .embedder
+        .has_labels()
+        .then(|| std::sync::Arc::new(bytes.clone()));
     let (record, created) = state.thumbs.ingest_checked(bytes).await?;
     state
         .thumbs
@@ -130,7 +135,7 @@ pub async fn upload(
         StatusCode::OK
     };
     let location = format!("/api/images/{}", record.id);
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "id": record.id,
         "width": record.width,
         "height": record.height,
@@ -139,12 +144,29 @@ pub async fn upload(
         "created": created,
         "url": location,
     });
+    // What the model saw (with a model loaded): the image decoded already, so only a
+    // failure of the label task itself can land here, and it leaves the labels out.
+    if let Some(bytes) = for_labels {
+        match state.visual.labels(bytes, UPLOAD_LABELS).await {
+            Some(Ok(labels)) => {
+                body["labels"] = labels
+                    .into_iter()
+                    .map(|(name, score)| serde_json::json!({"name": name, "score": score}))
+                    .collect();
+            }
+            Some(Err(e)) => tracing::warn!(error = %e, "labelling an upload failed"),
+            None => {}
+        }
+    }
     let mut response = (status, Json(body)).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, v);
     }
     Ok(response)
 }
+
+/// ImageNet labels in an upload's response (with a visual model loaded).
+const UPLOAD_LABELS: usize = 5;
 
 /// Room for multipart boundaries and headers on top of `IMAGE_MAX_BYTES`.
 pub const MULTIPART_SLACK: usize = 64 * 1024;

@@ -24,6 +24,7 @@ pub mod describe_task;
 pub mod descriptor;
 pub mod events;
 pub mod index;
+pub mod neural;
 
 use std::{
     collections::HashMap,
@@ -33,7 +34,7 @@ use std::{
 
 use vitrine_common::{
     api::{ImageId, Product},
-    thumbnail::pipeline::{Limits, PipelineError, decode_rgb},
+    thumbnail::pipeline::{Limits, PipelineError},
 };
 
 use crate::{
@@ -70,6 +71,8 @@ struct Shared {
     redis: Option<Arc<Redis>>,
     awaited: Mutex<HashMap<String, Awaited>>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// How the embedder was chosen (`VISUAL_MODEL`), for the health report.
+    embedder_status: std::sync::OnceLock<neural::select::EmbedderStatus>,
 }
 
 /// An image this instance waits to index.
@@ -127,6 +130,7 @@ impl VisualSearch {
                 redis: redis.clone(),
                 awaited: Mutex::new(HashMap::new()),
                 tasks: Mutex::new(Vec::new()),
+                embedder_status: std::sync::OnceLock::new(),
             }),
         };
         let mut tasks = vec![tokio::spawn(safety_net(this.downgrade()))];
@@ -148,6 +152,15 @@ impl VisualSearch {
         }
     }
 
+    /// Records how the embedder was chosen (once; later calls are ignored).
+    pub fn set_embedder_status(&self, status: neural::select::EmbedderStatus) {
+        let _ = self.shared.embedder_status.set(status);
+    }
+
+    pub fn embedder_status(&self) -> Option<&neural::select::EmbedderStatus> {
+        self.shared.embedder_status.get()
+    }
+
     /// Stops the background tasks (graceful shutdown).
     pub fn shutdown(&self) {
         if let Ok(mut tasks) = self.shared.tasks.lock() {
@@ -160,6 +173,23 @@ impl VisualSearch {
     /// Computes a descriptor of `bytes` on a blocking thread.
     pub async fn describe_bytes(&self, bytes: Arc<Vec<u8>>) -> Result<Descriptor, PipelineError> {
         describe_bytes(self.embedder.clone(), self.limits, bytes).await
+    }
+
+    /// The top `k` ImageNet labels of `bytes` on a blocking thread; `None` without a model.
+    pub async fn labels(
+        &self,
+        bytes: Arc<Vec<u8>>,
+        k: usize,
+    ) -> Option<Result<Vec<(String, f32)>, PipelineError>> {
+        if !self.embedder.has_labels() {
+            return None;
+        }
+        let (embedder, limits) = (self.embedder.clone(), self.limits);
+        let task = tokio::task::spawn_blocking(move || embedder.labels_bytes(&bytes, &limits, k));
+        Some(
+            task.await
+                .unwrap_or_else(|e| Err(PipelineError::Corrupt(format!("label task failed: {e}")))),
+        )
     }
 
     /// Loads every stored descriptor of the current version into the index and queues
@@ -547,10 +577,7 @@ async fn describe_bytes(
     limits: Limits,
     bytes: Arc<Vec<u8>>,
 ) -> Result<Descriptor, PipelineError> {
-    tokio::task::spawn_blocking(move || {
-        let px = decode_rgb(&bytes, descriptor::ANALYSIS_SIDE, &limits)?;
-        Ok(embedder.embed(&px))
-    })
-    .await
-    .map_err(|e| PipelineError::Corrupt(format!("descriptor task failed: {e}")))?
+    tokio::task::spawn_blocking(move || embedder.embed_bytes(&bytes, &limits))
+        .await
+        .map_err(|e| PipelineError::Corrupt(format!("descriptor task failed: {e}")))?
 }

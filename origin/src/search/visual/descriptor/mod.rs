@@ -56,7 +56,7 @@ mod phash;
 #[cfg(test)]
 mod tests;
 
-use vitrine_common::thumbnail::pipeline::RgbPixels;
+use vitrine_common::thumbnail::pipeline::{Limits, PipelineError, RgbPixels, decode_rgb};
 
 use fill::{fill_mask, trim_uniform_border};
 use frame::describe_frame;
@@ -100,14 +100,38 @@ pub struct Descriptor {
     pub phash: u64,
 }
 
-/// Anything that turns pixels into a unit vector. The hand-made descriptor below is one; a
-/// neural embedder (e.g. CLIP through candle, weights given by a setting) can be another,
-/// without touching the index or the API.
+/// Anything that turns pixels into a unit vector. The hand-made descriptor below is one;
+/// [`crate::search::visual::neural::combined::CombinedEmbedder`] (the descriptor beside
+/// EfficientNet-Lite0's features) is another, without touching the index or the API.
 pub trait Embedder: Send + Sync {
-    /// A short name and version stored with every vector (e.g. `hist-hog-v1`).
+    /// The version stored with every vector: a change re-indexes every image.
     fn version(&self) -> i32;
     fn dims(&self) -> usize;
     fn embed(&self, pixels: &RgbPixels) -> Descriptor;
+    /// What this embedder is, for `/api/health/detailed` (`descriptor`, `efficientnet-lite0+descriptor`).
+    fn name(&self) -> &'static str {
+        "descriptor"
+    }
+    /// The descriptor of an encoded image: decoded by the shared pipeline at the size this
+    /// embedder analyses (the hand-made descriptor: [`ANALYSIS_SIDE`]), then embedded. CPU
+    /// work: call it on a blocking thread.
+    fn embed_bytes(&self, bytes: &[u8], limits: &Limits) -> Result<Descriptor, PipelineError> {
+        Ok(self.embed(&decode_rgb(bytes, ANALYSIS_SIDE, limits)?))
+    }
+    /// Whether [`Embedder::labels_bytes`] names what is in a photo (a classifier is loaded).
+    fn has_labels(&self) -> bool {
+        false
+    }
+    /// The `k` most probable class names of an encoded image with their probabilities,
+    /// best first; empty without a classifier. CPU work: call it on a blocking thread.
+    fn labels_bytes(
+        &self,
+        _bytes: &[u8],
+        _limits: &Limits,
+        _k: usize,
+    ) -> Result<Vec<(String, f32)>, PipelineError> {
+        Ok(Vec::new())
+    }
 }
 
 /// The CPU descriptor described in the module docs.
