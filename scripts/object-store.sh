@@ -37,6 +37,7 @@ SERVER="${OBJECT_STORE_SERVER:-s3s-fs}"
 DIR="${VITRINE_OBJECT_STORE_DIR:-/var/tmp/vitrine-object-store}"
 BUCKET="${OBJECT_STORE_BUCKET:-vitrine}"
 S3S_FS_VERSION=0.14.1
+trap 'printf "object-store: failed (line %s); logs: %s/server.log, %s/setup.log\n" "$LINENO" "$DIR" "$DIR" >&2' ERR
 GARAGE_VERSION=2.5.0
 
 # hex N: N random bytes as hex.
@@ -125,11 +126,11 @@ TOML
     if [[ ! -f $DIR/.configured ]]; then
         for _ in $(seq 1 50); do node=$("${g[@]}" node id -q 2>/dev/null) && break; sleep 0.2; done
         [[ -n ${node:-} ]] || die "garage node id failed"
-        "${g[@]}" layout assign -z dc1 -c 1G "${node%%@*}" >&2
-        "${g[@]}" layout apply --version 1 >&2
-        "${g[@]}" key import --yes -n vitrine "$ACCESS_KEY" "$SECRET_KEY" >&2
-        "${g[@]}" bucket create "$BUCKET" >&2
-        "${g[@]}" bucket allow --read --write --owner "$BUCKET" --key "$ACCESS_KEY" >&2
+        "${g[@]}" layout assign -z dc1 -c 1G "${node%%@*}" >>"$DIR/setup.log" 2>&1
+        "${g[@]}" layout apply --version 1 >>"$DIR/setup.log" 2>&1
+        "${g[@]}" key import --yes -n vitrine "$ACCESS_KEY" "$SECRET_KEY" >>"$DIR/setup.log" 2>&1
+        "${g[@]}" bucket create "$BUCKET" >>"$DIR/setup.log" 2>&1
+        "${g[@]}" bucket allow --read --write --owner "$BUCKET" --key "$ACCESS_KEY" >>"$DIR/setup.log" 2>&1
         touch "$DIR/.configured"
     fi
     REGION=garage

@@ -267,7 +267,7 @@ mod tests {
             ("AWS_ENDPOINT_URL", "http://127.0.0.1:3900"),
             ("AWS_REGION", "garage"),
             ("AWS_ACCESS_KEY_ID", "GK123"),
-            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SECRET_ACCESS_KEY", "s3cr3t-value"),
         ])
         .unwrap();
         let StoreLocation::S3(s3) = s.location else {
@@ -280,7 +280,7 @@ mod tests {
         assert!(s3.path_style);
         let creds = s3.credentials.unwrap();
         assert_eq!(creds.access_key_id, "GK123");
-        assert!(!format!("{creds:?}").contains("secret"));
+        assert!(!format!("{creds:?}").contains("s3cr3t-value"));
     }
 
     #[test]
