@@ -109,10 +109,17 @@ impl S3Store {
 fn classify(e: object_store::Error, timeout: Duration) -> StoreError {
     use object_store::Error as E;
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    // `object_store` wraps the client's error transparently, so the chain may show the
+    // `HttpError` or go straight to the `reqwest::Error` (or the I/O error) below it.
     while let Some(s) = source {
-        if let Some(h) = s.downcast_ref::<HttpError>()
-            && h.kind() == HttpErrorKind::Timeout
-        {
+        let timed_out = s
+            .downcast_ref::<HttpError>()
+            .is_some_and(|h| h.kind() == HttpErrorKind::Timeout)
+            || s.downcast_ref::<reqwest::Error>()
+                .is_some_and(reqwest::Error::is_timeout)
+            || s.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
+        if timed_out {
             return StoreError::Timeout(timeout);
         }
         source = s.source();
