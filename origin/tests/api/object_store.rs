@@ -229,7 +229,7 @@ async fn orphan_sweep_removes_old_unreferenced_objects_only(backend: Backend) {
     assert_eq!(status, 201, "{j}");
     let referenced = ImageId::parse(j["id"].as_str().unwrap()).unwrap();
     // Stored without a row, as a batch item is before its job runs.
-    let orphan = ImageId::parse(&images.stage(jpeg(71, 70)).await.unwrap()).unwrap();
+    let orphan = ImageId::parse(images.stage(jpeg(71, 70)).await.unwrap()).unwrap();
     let grace = Duration::from_secs(3600);
 
     // Young objects stay, referenced or not.
@@ -275,7 +275,7 @@ async fn the_periodic_sweep_runs_from_startup() {
     let (status, j) = upload(&app, jpeg(60, 60)).await;
     assert_eq!(status, 201, "{j}");
     let referenced = ImageId::parse(j["id"].as_str().unwrap()).unwrap();
-    let orphan = ImageId::parse(&images.stage(jpeg(61, 60)).await.unwrap()).unwrap();
+    let orphan = ImageId::parse(images.stage(jpeg(61, 60)).await.unwrap()).unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     while images.store.head(&orphan).await.is_ok() {
         assert!(
