@@ -2,7 +2,8 @@
 # The whole test suite: `scripts/test.sh` (CI runs exactly this through .ci/run).
 #
 # 1. makes sure the services the tests talk to are running: PostgreSQL and Redis are
-#    started where installed but stopped; where missing, it says what to install;
+#    started where installed but stopped; where missing, it says what to install; the S3
+#    server is installed (scripts/object-store.sh, once) and each test starts its own;
 # 2. checks formatting and lints (cargo fmt, clippy -D warnings), the origin's layout
 #    (scripts/ci/check-layout.py: no import cycles, no oversized module), and that the pure
 #    core builds for wasm32 (the edge's target);
@@ -44,6 +45,10 @@ cargo --version
 rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown \
     || rustup target add wasm32-unknown-unknown \
     || echo "warning: could not add the wasm32 target; the wasm build check will fail"
+# The S3-compatible server of which the object-store tests each start one (testkit's
+# ObjectStoreServer); required here, so no test skips for want of it.
+bash scripts/object-store.sh install
+export VITRINE_REQUIRE_OBJECT_STORE=1
 
 step "format and lints"
 cargo fmt --all -- --check || die "run: cargo fmt --all"

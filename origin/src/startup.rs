@@ -15,8 +15,7 @@ use crate::{
     db::Db,
     http::{self, AppParts, AppState, auth::ApiKeys, middleware::compression::CompressionStats},
     images::{
-        self, Images, batch::ImageBatchHandler, cache::DiskCache, store::FsStore,
-        thumbs::Thumbnailer,
+        self, Images, batch::ImageBatchHandler, cache::DiskCache, orphans, thumbs::Thumbnailer,
     },
     jobs::{Jobs, dispatch::Dispatcher, worker::Workers},
     observability::{Metrics, RequestStats},
@@ -49,8 +48,10 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         IndexLocation::Memory => SearchIndex::open(None)?,
         IndexLocation::Dir(dir) => SearchIndex::open(Some(dir))?,
     };
+    let store = images::store::open(&settings.object_store).context("OBJECT_STORE_URL")?;
+    tracing::info!(store = %store.describe(), "object store for originals");
     let images = Images {
-        store: Arc::new(FsStore::new(settings.data_dir.join("originals"))),
+        store,
         db: db.clone(),
         limits: images::limits_from(&settings),
     };
@@ -151,8 +152,15 @@ pub async fn run(
         state
             .catalog
             .clone()
-            .sync_loop(state.settings.search.sync_interval, stop_rx),
+            .sync_loop(state.settings.search.sync_interval, stop_rx.clone()),
     );
+    // Objects that never got a row (a failed insert, a staged batch item never ingested).
+    let sweep = tokio::spawn(orphans::sweep_loop(
+        state.images.clone(),
+        state.settings.object_store.orphan_grace,
+        state.settings.object_store.orphan_interval,
+        stop_rx,
+    ));
     let workers = start_workers(&state);
     let app = http::router(state.clone());
     tracing::info!(addr = %listener.local_addr()?, database = state.db.backend(), "vitrine-origin listening");
@@ -177,6 +185,7 @@ pub async fn run(
     )
     .await;
     let _ = sync.await;
+    let _ = sweep.await;
     state.db.close().await;
     tracing::info!("vitrine-origin stopped");
     Ok(())

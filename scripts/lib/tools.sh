@@ -105,3 +105,26 @@ npm_ci() {
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
     printf '%s\n' "$key" >"$stamp"
 }
+
+# cargo_tool_dir NAME VERSION: the folder whose bin/ holds crates.io's NAME at VERSION.
+cargo_tool_dir() { printf '%s\n' "$VITRINE_TOOLS_DIR/$1-$2"; }
+
+# ensure_cargo_tool NAME VERSION [CARGO INSTALL ARGS…]: `cargo install NAME --version VERSION
+# --locked` (the crate's own Cargo.lock; cargo checks every crate against the index's SHA-256)
+# into cargo_tool_dir, unless a finished install is there. Older versions' folders are removed.
+ensure_cargo_tool() {
+    local name=$1 version=$2 dir
+    shift 2
+    dir=$(cargo_tool_dir "$name" "$version")
+    if [[ -f "$dir/.vitrine-installed" ]]; then
+        return 0
+    fi
+    tools_log "installing $name $version from crates.io into $dir (a few minutes, once)"
+    rm -rf "$dir"
+    mkdir -p "$VITRINE_TOOLS_DIR"
+    nice -n 10 cargo install --quiet --locked "$name" --version "$version" --root "$dir" \
+        --target-dir "$VITRINE_TOOLS_DIR/build/$name" "$@" >&2
+    rm -rf "$VITRINE_TOOLS_DIR/build/$name"
+    touch "$dir/.vitrine-installed"
+    remove_stale "$name" "$dir"
+}

@@ -8,8 +8,8 @@
 //!
 //! Settings are grouped by the concern that reads them, one file per group with its own
 //! parser: [`server`], [`database`], [`cache`], [`compression`], [`rate_limit`], [`images`],
-//! [`jobs`], [`search`], [`catalog`], [`observability`]; [`redis_url`] says what `REDIS_URL`
-//! names (one server or a cluster); [`parse`] holds the shared parsers.
+//! [`object_store`], [`jobs`], [`search`], [`catalog`], [`observability`]; [`redis_url`] says
+//! what `REDIS_URL` names (one server or a cluster); [`parse`] holds the shared parsers.
 
 mod cache;
 mod catalog;
@@ -17,6 +17,7 @@ mod compression;
 mod database;
 mod images;
 mod jobs;
+mod object_store;
 mod observability;
 mod parse;
 mod rate_limit;
@@ -26,6 +27,7 @@ mod server;
 
 use std::path::PathBuf;
 
+pub use self::object_store::{ObjectStoreSettings, S3Credentials, S3Location, StoreLocation};
 pub use cache::CacheSettings;
 pub use catalog::CatalogSettings;
 pub use compression::{CompressionLevel, CompressionSettings};
@@ -79,6 +81,7 @@ pub struct Settings {
     pub compression: CompressionSettings,
     pub rate_limit: RateLimitSettings,
     pub images: ImageSettings,
+    pub object_store: ObjectStoreSettings,
     pub jobs: JobSettings,
     pub search: SearchSettings,
     pub catalog: CatalogSettings,
@@ -114,6 +117,7 @@ impl Settings {
             compression: CompressionSettings::from_lookup(&get)?,
             rate_limit: RateLimitSettings::from_lookup(&get)?,
             images: ImageSettings::from_lookup(&get, &data_dir)?,
+            object_store: ObjectStoreSettings::from_lookup(&get, &data_dir)?,
             jobs: JobSettings::from_lookup(&get)?,
             search: SearchSettings::from_lookup(&get, &data_dir)?,
             catalog: CatalogSettings::from_lookup(&get)?,

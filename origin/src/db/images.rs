@@ -1,10 +1,13 @@
 //! Image metadata rows. The bytes live in the object store (`images::store`); the row says
 //! what the original is (format, size) so requests can be answered without reading it.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use futures::TryFutureExt;
+use sqlx::QueryBuilder;
 
-use super::{Db, DbResult};
+use super::{Db, DbResult, Pool};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct ImageRecord {
@@ -37,5 +40,45 @@ impl Db {
         dispatch!(self, "image_get", |p| sqlx::query_as(sql)
             .bind(id)
             .fetch_optional(p))
+    }
+
+    /// Which of `ids` something still refers to: an `images` row, or a product's `image_id`
+    /// (the orphan sweep keeps those objects). One query per 400 ids (SQLite binds each id twice).
+    pub async fn referenced_image_ids(&self, ids: &[&str]) -> DbResult<HashSet<String>> {
+        let mut found = HashSet::with_capacity(ids.len());
+        for chunk in ids.chunks(400) {
+            // Postgres binds the ids as one array; SQLite has no arrays, so one bind per id.
+            let rows: Vec<(String,)> = match &self.pool {
+                Pool::Postgres(p) => {
+                    self.timed(
+                        "image_referenced",
+                        sqlx::query_as(
+                            "SELECT id FROM images WHERE id = ANY($1) \
+                             UNION SELECT image_id FROM products WHERE image_id = ANY($1)",
+                        )
+                        .bind(chunk)
+                        .fetch_all(p),
+                    )
+                    .await?
+                }
+                Pool::Sqlite(p) => {
+                    let mut qb = QueryBuilder::new("SELECT id FROM images WHERE id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(") UNION SELECT image_id FROM products WHERE image_id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(")");
+                    self.timed("image_referenced", qb.build_query_as().fetch_all(p))
+                        .await?
+                }
+            };
+            found.extend(rows.into_iter().map(|(id,)| id));
+        }
+        Ok(found)
     }
 }

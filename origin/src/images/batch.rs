@@ -47,7 +47,7 @@ impl ImageBatchHandler {
             match self.thumbs.ingest_checked(bytes).await {
                 Ok((record, _)) => record,
                 Err(IngestError::Refused(p)) => return Err(permanent(p.code(), p.to_string())),
-                Err(IngestError::Storage(e)) => {
+                Err(e) => {
                     return Err(TaskError::Transient(ItemError::new(
                         "storage",
                         e.to_string(),
@@ -95,6 +95,9 @@ impl ImageBatchHandler {
                 .map_err(|e| match e {
                     RenderError::Pipeline(p) => permanent(p.code(), p.to_string()),
                     RenderError::NotFound(m) => permanent("not_found", m),
+                    RenderError::Store(e) => {
+                        TaskError::Transient(ItemError::new("storage", e.to_string()))
+                    }
                     RenderError::Internal(m) => TaskError::Transient(ItemError::new("internal", m)),
                 })?;
             let mut thumbs = serde_json::Map::new();

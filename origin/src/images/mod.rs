@@ -2,8 +2,8 @@
 //! the same file twice yields the same id and the bytes are never duplicated, and thumbnails
 //! made from them on demand.
 //!
-//! The bytes go to an [`ObjectStore`] (a folder by default; an S3-compatible store can
-//! implement the same trait), the metadata to the `images` table. An original is accepted only
+//! The bytes go to an [`ObjectStore`] (a folder by default, or an S3-compatible bucket), the
+//! metadata to the `images` table; [`orphans`] removes objects that never got a row. An original is accepted only
 //! when `common`'s pipeline [`probe`] accepts its header — the same sniffing and limits the
 //! thumbnailer applies — so nothing is stored that could not later be resized, and a refusal
 //! carries the pipeline's reason and status code (413 too large, 415 unsupported, 422 corrupt).
@@ -13,6 +13,7 @@
 
 pub mod batch;
 pub mod cache;
+pub mod orphans;
 pub mod store;
 pub mod thumbs;
 pub mod urls;
@@ -24,16 +25,31 @@ use vitrine_common::{
     thumbnail::{Limits, PipelineError, SourceFormat, probe},
 };
 
-use crate::db::{Db, images::ImageRecord, products::now};
-use store::ObjectStore;
+use crate::db::{Db, DbError, images::ImageRecord, products::now};
+use store::{ObjectStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     /// The pipeline refused the bytes (empty, too large, unknown format, corrupt header…).
     #[error(transparent)]
     Refused(#[from] PipelineError),
+    /// The object store failed: nothing was acknowledged, the client may retry.
     #[error(transparent)]
-    Storage(anyhow::Error),
+    Store(#[from] StoreError),
+    /// The row could not be written (the object may be stored: harmless, see [`orphans`]).
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Why an original could not be read (a missing row or object is `Ok(None)`, not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Db(#[from] DbError),
 }
 
 #[derive(Clone)]
@@ -81,58 +97,84 @@ pub fn content_id(bytes: &[u8]) -> String {
 }
 
 impl Images {
+    /// The largest object a read accepts (`IMAGE_MAX_BYTES`): nothing larger was ever stored.
+    fn max_bytes(&self) -> u64 {
+        self.limits.max_bytes as u64
+    }
+
     /// Stores an original (idempotent) and returns its record, and whether it was new.
+    ///
+    /// The object is stored first and the row committed second, and only then is the upload
+    /// acknowledged: a row always has its object, while a crash between the two leaves an
+    /// object without a row, which nothing reads and the orphan sweep removes.
     pub async fn ingest(&self, bytes: Vec<u8>) -> Result<(ImageRecord, bool), IngestError> {
         let info = probe(&bytes, &self.limits)?;
-        // Hashing 32 MiB takes ~10 ms: off the async workers.
-        let (id, bytes) = tokio::task::spawn_blocking(move || (content_id(&bytes), bytes))
-            .await
-            .map_err(|e| IngestError::Storage(e.into()))?;
-        if let Ok(Some(existing)) = self.db.get_image(&id).await {
+        let (id, bytes) = hash_off_thread(bytes).await?;
+        if let Ok(Some(existing)) = self.db.get_image(id.as_str()).await {
+            // Known bytes: put them back only if the object went missing.
+            if let Err(StoreError::NotFound) = self.store.head(&id).await {
+                self.store.put(&id, bytes.into()).await?;
+            }
             return Ok((existing, false));
         }
         let len = bytes.len();
-        self.store
-            .put(&id, bytes)
-            .await
-            .map_err(IngestError::Storage)?;
+        self.store.put(&id, bytes.into()).await?;
         let record = ImageRecord {
-            id,
+            id: id.as_str().to_owned(),
             width: info.width as i32,
             height: info.height as i32,
             format: format_name(info.format).to_owned(),
             bytes: len as i64,
             created_at: now(),
         };
-        self.db
-            .insert_image(&record)
-            .await
-            .map_err(|e| IngestError::Storage(e.into()))?;
+        self.db.insert_image(&record).await?;
         Ok((record, true))
     }
 
     /// Stores bytes whose validity is not known yet (a batch item) under their content id,
     /// without a database row: the job worker [`Images::ingest`]s them later, so a bad item
-    /// fails in its job, not in the request that submitted it.
-    pub async fn stage(&self, bytes: Vec<u8>) -> anyhow::Result<String> {
-        let (id, bytes) = tokio::task::spawn_blocking(move || (content_id(&bytes), bytes)).await?;
-        self.store.put(&id, bytes).await?;
-        Ok(id)
+    /// fails in its job, not in the request that submitted it. Until then the object is an
+    /// orphan, kept for `OBJECT_STORE_ORPHAN_GRACE`.
+    pub async fn stage(&self, bytes: Vec<u8>) -> Result<String, IngestError> {
+        let (id, bytes) = hash_off_thread(bytes).await?;
+        self.store.put(&id, bytes.into()).await?;
+        Ok(id.as_str().to_owned())
     }
 
-    /// The bytes stored under `id` (staged or ingested).
-    pub async fn bytes(&self, id: &str) -> anyhow::Result<Option<Vec<u8>>> {
-        self.store.get(id).await
+    /// The bytes stored under `id` (staged or ingested); `None` when there are none (or `id`
+    /// is not a content id, under which nothing can be stored).
+    pub async fn bytes(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let Ok(id) = ImageId::parse(id) else {
+            return Ok(None);
+        };
+        match self.store.get(&id, self.max_bytes()).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
-    pub async fn original(&self, id: &ImageId) -> anyhow::Result<Option<(ImageRecord, Vec<u8>)>> {
+    /// An ingested original: its row and its bytes; `None` when either is missing.
+    pub async fn original(
+        &self,
+        id: &ImageId,
+    ) -> Result<Option<(ImageRecord, Vec<u8>)>, ReadError> {
         let Some(record) = self.db.get_image(id.as_str()).await? else {
             return Ok(None);
         };
-        Ok(self
-            .store
-            .get(id.as_str())
-            .await?
-            .map(|bytes| (record, bytes)))
+        match self.store.get(id, self.max_bytes()).await {
+            Ok(bytes) => Ok(Some((record, bytes))),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
+}
+
+/// The content id of `bytes`, hashed on the blocking pool (32 MiB takes ~10 ms).
+async fn hash_off_thread(bytes: Vec<u8>) -> Result<(ImageId, Vec<u8>), IngestError> {
+    let (id, bytes) = tokio::task::spawn_blocking(move || (content_id(&bytes), bytes))
+        .await
+        .map_err(|e| IngestError::Internal(format!("hashing task: {e}")))?;
+    let id = ImageId::parse(&id).map_err(|e| IngestError::Internal(e.to_string()))?;
+    Ok((id, bytes))
 }

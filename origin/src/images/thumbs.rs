@@ -47,6 +47,9 @@ pub enum RenderError {
     NotFound(String),
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
+    /// Reading the original failed (unavailable, slow, over the size bound).
+    #[error(transparent)]
+    Store(super::store::StoreError),
     #[error("{0}")]
     Internal(String),
 }
@@ -264,7 +267,8 @@ impl Thumbnailer {
             .await
             .map_err(|e| match e {
                 RenderError::Pipeline(p) => IngestError::Refused(p),
-                other => IngestError::Storage(anyhow::anyhow!(other)),
+                RenderError::Store(e) => IngestError::Store(e),
+                other => IngestError::Internal(other.to_string()),
             })?;
         let bytes = Arc::try_unwrap(shared).unwrap_or_else(|a| (*a).clone());
         let (record, created) = self.images.ingest(bytes).await?;
@@ -282,7 +286,7 @@ impl Thumbnailer {
             .images
             .bytes(id)
             .await
-            .map_err(|e| RenderError::Internal(e.to_string()))?
+            .map_err(RenderError::Store)?
             .ok_or_else(|| RenderError::NotFound(id.to_owned()))?;
         self.stats
             .load_micros

@@ -173,7 +173,8 @@ async fn unknown_routes_methods_and_ids() {
     assert_eq!(status, 422);
     let (status, _) = app.get_json("/api/search/text?q=a&bogus=1").await;
     assert_eq!(status, 400);
+    // An image id is an object key: anything but a content hash is a 400.
     let (status, _) = app.get_json("/api/images/not-a-hash").await;
-    assert_eq!(status, 422);
+    assert_eq!(status, 400);
     app.stop().await;
 }

@@ -18,6 +18,7 @@ mod images;
 mod in_process;
 mod jobs;
 mod metrics;
+mod object_store;
 mod openapi;
 mod pgbouncer;
 mod products;

@@ -11,7 +11,7 @@ use super::ApiError;
 use crate::{
     catalog::CatalogError,
     db::DbError,
-    images::{IngestError, thumbs::RenderError},
+    images::{IngestError, ReadError, store::StoreError, thumbs::RenderError},
 };
 
 impl From<InvalidInput> for ApiError {
@@ -81,11 +81,59 @@ impl From<DbError> for ApiError {
     }
 }
 
+/// A store failure on a read (an original, a thumbnail's source): a missing object is a 404,
+/// an unreachable store a 503 + `Retry-After`, a slow one a 504; only a bug is a 500.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::NotFound("no such image in the object store".into()),
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "object store unavailable");
+                ApiError::store_unavailable()
+            }
+            StoreError::Timeout(after) => ApiError::Timeout(format!(
+                "the object store did not answer within {after:?}; retry shortly"
+            )),
+            StoreError::TooLarge { len, limit } => ApiError::Image(PipelineError::TooManyBytes {
+                len: usize::try_from(len).unwrap_or(usize::MAX),
+                limit: usize::try_from(limit).unwrap_or(usize::MAX),
+            }),
+            StoreError::Other(cause) => ApiError::Internal(anyhow::anyhow!(cause)),
+        }
+    }
+}
+
+impl ApiError {
+    /// A store failure on a write (an upload, a staged batch item): as on a read, except that
+    /// a slow store is a 503 + `Retry-After` too. The object may or may not have landed, but
+    /// nothing was acknowledged, and a retry of the same bytes is idempotent.
+    pub fn store_write(e: StoreError) -> Self {
+        match e {
+            StoreError::Timeout(after) => {
+                tracing::warn!(?after, "object store timed out on a write");
+                ApiError::store_unavailable()
+            }
+            other => other.into(),
+        }
+    }
+}
+
 impl From<IngestError> for ApiError {
     fn from(e: IngestError) -> Self {
         match e {
             IngestError::Refused(p) => ApiError::from(p),
-            IngestError::Storage(e) => ApiError::internal(e),
+            IngestError::Store(e) => ApiError::store_write(e),
+            IngestError::Db(e) => e.into(),
+            IngestError::Internal(m) => ApiError::Internal(anyhow::anyhow!(m)),
+        }
+    }
+}
+
+impl From<ReadError> for ApiError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Store(e) => e.into(),
+            ReadError::Db(e) => e.into(),
         }
     }
 }
@@ -95,6 +143,7 @@ impl From<RenderError> for ApiError {
         match e {
             RenderError::NotFound(m) => ApiError::NotFound(m),
             RenderError::Pipeline(p) => ApiError::Image(p),
+            RenderError::Store(e) => e.into(),
             RenderError::Internal(m) => ApiError::Internal(anyhow::anyhow!(m)),
         }
     }

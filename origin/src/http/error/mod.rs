@@ -122,6 +122,13 @@ impl ApiError {
         }
     }
 
+    fn store_unavailable() -> Self {
+        ApiError::Unavailable {
+            detail: "the image object store is unavailable; retry shortly".into(),
+            retry_after_secs: 5,
+        }
+    }
+
     fn database_timeout() -> Self {
         ApiError::Unavailable {
             detail: "the catalog database did not answer in time; retry shortly".into(),

@@ -43,7 +43,8 @@ use crate::{
         (status = 400, description = "Empty, or a malformed multipart body"),
         (status = 413, description = "Larger than `IMAGE_MAX_BYTES`, or too many pixels or frames"),
         (status = 415, description = "Not an image format the pipeline reads"),
-        (status = 422, description = "Truncated or corrupt")))]
+        (status = 422, description = "Truncated or corrupt"),
+        (status = 503, description = "The object store or database is unavailable or slow (`Retry-After`); nothing was stored")))]
 pub async fn upload(
     State(state): State<AppState>,
     _key: RequireApiKey,
@@ -185,7 +186,9 @@ pub const MULTIPART_SLACK: usize = 64 * 1024;
         (status = 404, description = "No such image"),
         (status = 413, description = "The original has too many pixels"),
         (status = 415, description = "The original cannot be decoded"),
-        (status = 422, description = "The original is corrupt")))]
+        (status = 422, description = "The original is corrupt"),
+        (status = 503, description = "The object store is unavailable (`Retry-After`)"),
+        (status = 504, description = "The object store did not answer in time")))]
 pub async fn thumbnail(
     State(state): State<AppState>,
     uri: Uri,
@@ -271,8 +274,7 @@ async fn serve_original_instead(
     let (record, bytes) = state
         .images
         .original(id)
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("no image with id {}", id.as_str())))?;
     let mut response = bytes.into_response();
     let h = response.headers_mut();
@@ -296,14 +298,17 @@ async fn serve_original_instead(
             (Vec<u8> = "image/webp"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"),
             (Vec<u8> = "image/gif"), (Vec<u8> = "application/octet-stream"))),
         (status = 304, description = "`If-None-Match` matched"),
+        (status = 400, description = "Not an image id (64 lower-case hex characters)"),
         (status = 404, description = "No such image"),
-        (status = 422, description = "Not an image id")))]
+        (status = 503, description = "The object store is unavailable (`Retry-After`)"),
+        (status = 504, description = "The object store did not answer in time")))]
 pub async fn original(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let id = ImageId::parse(&id)?;
+    // The id is the object's key: anything but a content hash (`../x`, upper case) is a 400.
+    let id = ImageId::parse(&id).map_err(ApiError::InvalidOption)?;
     // Content-addressed: the id is the strong validator.
     let etag = format!("\"{}\"", id.as_str());
     if let Some(inm) = headers
@@ -317,8 +322,7 @@ pub async fn original(
     let (record, bytes) = state
         .images
         .original(&id)
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("no image with id {}", id.as_str())))?;
     let mut response = bytes.into_response();
     let h = response.headers_mut();

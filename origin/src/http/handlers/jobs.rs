@@ -188,11 +188,7 @@ pub async fn submit(
                 items.push(serde_json::Value::Null);
             }
             Ok(bytes) => {
-                let id = state
-                    .images
-                    .stage(bytes)
-                    .await
-                    .map_err(ApiError::internal)?;
+                let id = state.images.stage(bytes).await?;
                 items.push(item_json(&id, true, &req, &sizes, format));
             }
             Err(e) => {
