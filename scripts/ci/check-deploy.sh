@@ -370,6 +370,26 @@ for dep in by_kind.get("Deployment", []):
         r = c.get("resources") or {}
         if not (r.get("requests", {}).get("cpu") and r.get("limits", {}).get("memory")):
             problems.append("container %s lacks CPU request or memory limit" % c["name"])
+# Originals must outlive a pod and be seen by every replica: OBJECT_STORE_URL must name a
+# bucket (unset means DATA_DIR/originals, which here is the pod's emptyDir).
+stores = []
+for cm in by_kind.get("ConfigMap", []):
+    if "OBJECT_STORE_URL" in (cm.get("data") or {}):
+        stores.append(("ConfigMap", cm["data"]["OBJECT_STORE_URL"]))
+for s in by_kind.get("Secret", []):
+    for section in ("stringData", "data"):
+        if "OBJECT_STORE_URL" in (s.get(section) or {}):
+            stores.append(("Secret", s[section]["OBJECT_STORE_URL"]))
+for dep in by_kind.get("Deployment", []):
+    for c in dep["spec"]["template"]["spec"]["containers"]:
+        for e in c.get("env") or []:
+            if e.get("name") == "OBJECT_STORE_URL" and "value" in e:
+                stores.append(("Deployment env", e["value"]))
+if not stores:
+    problems.append("no OBJECT_STORE_URL: originals would be written to the pod's own disk")
+for where, value in stores:
+    if not str(value).startswith("s3://"):
+        problems.append("%s OBJECT_STORE_URL=%r keeps originals on pod-local disk" % (where, value))
 for h in by_kind.get("HorizontalPodAutoscaler", []):
     if h.get("apiVersion") != "autoscaling/v2":
         problems.append("HPA is not autoscaling/v2")
@@ -443,7 +463,7 @@ check "every alert has firing and non-firing tests" check_every_alert_tested
 check "YAML valid" check_yaml
 check "JSON valid" check_json
 check "dashboard panels have targets" check_dashboard
-check "kubernetes manifests" check_k8s
+check "kubernetes manifests (originals in a bucket, not on pod-local disk)" check_k8s
 check "Dockerfile" check_dockerfile
 check "systemd-analyze verify" check_systemd
 check "metric list" check_list_metrics
