@@ -86,6 +86,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let visual = VisualSearch::start(
         db.clone(),
         images.clone(),
+        thumbs.pool(),
         embedder,
         IndexConfig {
             exact_threshold: settings.search.visual_exact_threshold,

@@ -14,6 +14,7 @@
 pub mod batch;
 pub mod cache;
 pub mod orphans;
+pub mod pool;
 pub mod store;
 pub mod thumbs;
 pub mod urls;

@@ -30,7 +30,7 @@ use futures::{
     FutureExt,
     future::{BoxFuture, Shared},
 };
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use vitrine_common::{
     api::ImageId,
     cache_key,
@@ -38,7 +38,7 @@ use vitrine_common::{
     thumbnail::{ImageInfo, Limits, Output, OutputFormat, PipelineError, ThumbSpec, probe},
 };
 
-use super::{Images, cache::DiskCache};
+use super::{Images, cache::DiskCache, pool::CpuPool};
 
 /// Why a thumbnail could not be made. `Clone` because coalesced waiters share it.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -102,9 +102,7 @@ pub struct Thumbnailer {
     pub images: Images,
     pub cache: DiskCache,
     pub keys: SigningKeys,
-    cpu: Arc<Semaphore>,
-    memory: Arc<Semaphore>,
-    memory_kib: u32,
+    pool: CpuPool,
     flights: Arc<Mutex<HashMap<String, Flight>>>,
     /// Woken whenever a flight ends (see [`Thumbnailer::settled`]).
     flight_ended: Arc<Notify>,
@@ -128,8 +126,7 @@ impl ThumbStats {
 impl std::fmt::Debug for Thumbnailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Thumbnailer")
-            .field("cpu_permits", &self.cpu.available_permits())
-            .field("memory_kib", &self.memory_kib)
+            .field("pool", &self.pool)
             .finish()
     }
 }
@@ -159,14 +156,11 @@ impl Thumbnailer {
         threads: usize,
         memory_budget_bytes: u64,
     ) -> Self {
-        let memory_kib = (memory_budget_bytes / 1024).clamp(1, u64::from(u32::MAX >> 4)) as u32;
         Self {
             images,
             cache,
             keys,
-            cpu: Arc::new(Semaphore::new(threads.max(1))),
-            memory: Arc::new(Semaphore::new(memory_kib as usize)),
-            memory_kib,
+            pool: CpuPool::new(threads, memory_budget_bytes),
             flights: Arc::new(Mutex::new(HashMap::new())),
             flight_ended: Arc::new(Notify::new()),
             stats: Arc::new(ThumbStats::default()),
@@ -179,7 +173,12 @@ impl Thumbnailer {
 
     /// Memory budget still free, in bytes (for health and tests).
     pub fn memory_available(&self) -> u64 {
-        self.memory.available_permits() as u64 * 1024
+        self.pool.memory_available()
+    }
+
+    /// The CPU pool and memory budget, shared with photo search and descriptor jobs.
+    pub fn pool(&self) -> CpuPool {
+        self.pool.clone()
     }
 
     /// Runs the pipeline on `bytes` for `jobs` (decoding once), within the CPU pool and the
@@ -197,19 +196,8 @@ impl Thumbnailer {
                 return Err(e.into());
             }
         };
-        let need_kib = (u64::from(info.width) * u64::from(info.height) * 4 / 1024)
-            .clamp(1, u64::from(self.memory_kib)) as u32;
         let waited = Instant::now();
-        let _memory = self
-            .memory
-            .acquire_many(need_kib)
-            .await
-            .map_err(|e| RenderError::Internal(e.to_string()))?;
-        let _cpu = self
-            .cpu
-            .acquire()
-            .await
-            .map_err(|e| RenderError::Internal(e.to_string()))?;
+        let permit = self.pool.acquire(info.width, info.height).await;
         self.stats
             .wait_micros
             .fetch_add(waited.elapsed().as_micros() as u64, Ordering::Relaxed);
@@ -220,6 +208,7 @@ impl Thumbnailer {
         let started = Instant::now();
         let n = jobs.len() as u64;
         let result = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             vitrine_common::thumbnail::process_many(&bytes, &jobs, &limits)
         })
         .await
@@ -402,8 +391,8 @@ impl crate::observability::Snapshot for Thumbnailer {
             "wait_seconds": s.wait_micros.load(Ordering::Relaxed) as f64 / 1e6,
             "process_seconds": s.process_micros.load(Ordering::Relaxed) as f64 / 1e6,
             "load_seconds": s.load_micros.load(Ordering::Relaxed) as f64 / 1e6,
-            "cpu_permits_free": self.cpu.available_permits(),
-            "memory_budget_bytes": u64::from(self.memory_kib) * 1024,
+            "cpu_permits_free": self.pool.cpu_available(),
+            "memory_budget_bytes": u64::from(self.pool.memory_kib()) * 1024,
             "memory_free_bytes": self.memory_available(),
             "cache": self.cache.snapshot(),
         })

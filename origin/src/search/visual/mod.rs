@@ -34,12 +34,15 @@ use std::{
 
 use vitrine_common::{
     api::{ImageId, Product},
-    thumbnail::pipeline::{Limits, PipelineError},
+    thumbnail::{
+        pipeline::{Limits, PipelineError},
+        probe,
+    },
 };
 
 use crate::{
     db::Db,
-    images::Images,
+    images::{Images, pool::CpuPool},
     jobs::{ItemError, JobQueue, NewJob, Priority, TaskError},
     redis::Redis,
 };
@@ -67,6 +70,8 @@ pub struct VisualSearch {
 struct Shared {
     db: Db,
     images: Images,
+    /// The CPU pool and memory budget thumbnails use too: every decode here waits its turn.
+    pool: CpuPool,
     queue: Arc<dyn JobQueue>,
     redis: Option<Arc<Redis>>,
     awaited: Mutex<HashMap<String, Awaited>>,
@@ -114,6 +119,7 @@ impl VisualSearch {
     pub fn start(
         db: Db,
         images: Images,
+        pool: CpuPool,
         embedder: Arc<dyn Embedder>,
         config: index::IndexConfig,
         queue: Arc<dyn JobQueue>,
@@ -126,6 +132,7 @@ impl VisualSearch {
             shared: Arc::new(Shared {
                 db,
                 images,
+                pool,
                 queue,
                 redis: redis.clone(),
                 awaited: Mutex::new(HashMap::new()),
@@ -170,9 +177,18 @@ impl VisualSearch {
         }
     }
 
-    /// Computes a descriptor of `bytes` on a blocking thread.
+    /// Computes a descriptor of `bytes` in the CPU pool, once the source's header says its
+    /// decode fits the memory budget.
     pub async fn describe_bytes(&self, bytes: Arc<Vec<u8>>) -> Result<Descriptor, PipelineError> {
-        describe_bytes(self.embedder.clone(), self.limits, bytes).await
+        let info = probe(&bytes, &self.limits)?;
+        let (embedder, limits) = (self.embedder.clone(), self.limits);
+        self.shared
+            .pool
+            .run(info.width, info.height, move || {
+                embedder.embed_bytes(&bytes, &limits)
+            })
+            .await
+            .map_err(|e| PipelineError::Corrupt(format!("descriptor task failed: {e}")))?
     }
 
     /// The top `k` ImageNet labels of `bytes` on a blocking thread; `None` without a model.
@@ -184,8 +200,14 @@ impl VisualSearch {
         if !self.embedder.has_labels() {
             return None;
         }
+        let info = match probe(&bytes, &self.limits) {
+            Ok(info) => info,
+            Err(e) => return Some(Err(e)),
+        };
         let (embedder, limits) = (self.embedder.clone(), self.limits);
-        let task = tokio::task::spawn_blocking(move || embedder.labels_bytes(&bytes, &limits, k));
+        let task = self.shared.pool.run(info.width, info.height, move || {
+            embedder.labels_bytes(&bytes, &limits, k)
+        });
         Some(
             task.await
                 .unwrap_or_else(|e| Err(PipelineError::Corrupt(format!("label task failed: {e}")))),
@@ -570,14 +592,4 @@ async fn safety_net(weak: WeakVisual) {
             visual.request(resubmit).await;
         }
     }
-}
-
-async fn describe_bytes(
-    embedder: Arc<dyn Embedder>,
-    limits: Limits,
-    bytes: Arc<Vec<u8>>,
-) -> Result<Descriptor, PipelineError> {
-    tokio::task::spawn_blocking(move || embedder.embed_bytes(&bytes, &limits))
-        .await
-        .map_err(|e| PipelineError::Corrupt(format!("descriptor task failed: {e}")))?
 }
