@@ -61,18 +61,7 @@ async fn run() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(settings.server.bind_addr)
                 .await
                 .with_context(|| format!("binding {}", settings.server.bind_addr))?;
-            let state = match startup::build_state(settings).await {
-                Ok(state) => state,
-                // A setting that names something unusable (VISUAL_MODEL) is found only here.
-                Err(e)
-                    if e.downcast_ref::<vitrine_origin::config::ConfigError>()
-                        .is_some() =>
-                {
-                    eprintln!("vitrine-origin: {e}");
-                    std::process::exit(2);
-                }
-                Err(e) => return Err(e),
-            };
+            let state = build_state_or_exit(settings).await?;
             startup::run(listener, state, startup::shutdown_signal()).await
         }
         Command::Import { file } => {
@@ -97,18 +86,7 @@ async fn run() -> anyhow::Result<()> {
         Command::SeedDemo { count } => {
             let mut settings = settings;
             settings.catalog.seed_demo = false;
-            let state = match startup::build_state(settings).await {
-                Ok(state) => state,
-                // A setting that names something unusable (VISUAL_MODEL) is found only here.
-                Err(e)
-                    if e.downcast_ref::<vitrine_origin::config::ConfigError>()
-                        .is_some() =>
-                {
-                    eprintln!("vitrine-origin: {e}");
-                    std::process::exit(2);
-                }
-                Err(e) => return Err(e),
-            };
+            let state = build_state_or_exit(settings).await?;
             let s = demo::seed(&state.catalog, &state.images, count, true).await?;
             println!(
                 "demo catalog: {} inserted, {} updated, {} unchanged",
@@ -116,5 +94,23 @@ async fn run() -> anyhow::Result<()> {
             );
             Ok(())
         }
+    }
+}
+
+/// Builds the state; a setting that names something unusable (`VISUAL_MODEL`), found only
+/// here, exits 2 with its message like any other invalid setting.
+async fn build_state_or_exit(
+    settings: vitrine_origin::config::Settings,
+) -> anyhow::Result<vitrine_origin::http::AppState> {
+    match startup::build_state(settings).await {
+        Ok(state) => Ok(state),
+        Err(e)
+            if e.downcast_ref::<vitrine_origin::config::ConfigError>()
+                .is_some() =>
+        {
+            eprintln!("vitrine-origin: {e}");
+            std::process::exit(2);
+        }
+        Err(e) => Err(e),
     }
 }
