@@ -15,7 +15,8 @@
 //!    `jobs` (the queue and its workers), `images` (store, signed URLs, thumbnails, batch
 //!    tasks), `search` (text index and photo search), `catalog` (the only way products
 //!    change, and the order a change propagates in).
-//! 3. **HTTP**: `http` (router, state, errors, auth, OpenAPI, middleware, handlers).
+//! 3. **HTTP**: `http` (router, state, errors, auth, OpenAPI, middleware, handlers, and the
+//!    accept loop with its connection limits).
 //! 4. **Server**: `startup` (builds the state, starts the workers, serves until shutdown).
 
 pub mod alloc;

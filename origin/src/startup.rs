@@ -165,14 +165,17 @@ pub async fn run(
     let workers = start_workers(&state);
     let app = http::router(state.clone());
     tracing::info!(addr = %listener.local_addr()?, database = state.db.backend(), "vitrine-origin listening");
-    // ConnectInfo gives the rate limiter the client's address.
-    axum::serve(
+    // The accept loop gives each request the client's address (ConnectInfo, for the rate
+    // limiter) and applies the connection limits.
+    http::serve::serve(
         listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        app,
+        state.settings.server.connections,
+        state.metrics.connections.clone(),
+        shutdown,
+        state.settings.server.shutdown_timeout,
     )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .context("serving HTTP")?;
+    .await;
     state.cache.shutdown();
     state.visual.shutdown();
     let _ = stop_tx.send(true);

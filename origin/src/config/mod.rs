@@ -7,13 +7,14 @@
 //! touching the process environment.
 //!
 //! Settings are grouped by the concern that reads them, one file per group with its own
-//! parser: [`server`], [`database`], [`cache`], [`compression`], [`rate_limit`], [`images`],
+//! parser: [`server`] (with [`connections`]), [`database`], [`cache`], [`compression`], [`rate_limit`], [`images`],
 //! [`object_store`], [`jobs`], [`search`], [`catalog`], [`observability`]; [`redis_url`] says
 //! what `REDIS_URL` names (one server or a cluster); [`parse`] holds the shared parsers.
 
 mod cache;
 mod catalog;
 mod compression;
+mod connections;
 mod database;
 mod images;
 mod jobs;
@@ -31,6 +32,7 @@ pub use self::object_store::{ObjectStoreSettings, S3Credentials, S3Location, Sto
 pub use cache::CacheSettings;
 pub use catalog::CatalogSettings;
 pub use compression::{CompressionLevel, CompressionSettings};
+pub use connections::ConnectionSettings;
 pub use database::{DatabaseSettings, DatabaseUrl, Pooler};
 pub use images::ImageSettings;
 pub use jobs::JobSettings;

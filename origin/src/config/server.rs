@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, str::FromStr, time::Duration};
 
 use super::{
-    ApiKey, ConfigError,
+    ApiKey, ConfigError, ConnectionSettings,
     parse::{Lookup, parse_duration, parse_keys, parse_num, parse_with},
 };
 
@@ -54,10 +54,13 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// `API_KEYS`: the keys that may write; with none, writes answer 401.
     pub api_keys: Vec<ApiKey>,
+    /// Header-read and idle timeouts, the connection cap, HTTP/2 streams, header size.
+    pub connections: ConnectionSettings,
 }
 
 impl ServerSettings {
     pub(super) fn from_lookup(get: &impl Lookup) -> Result<Self, ConfigError> {
+        let request_timeout = parse_duration(get, "REQUEST_TIMEOUT", Duration::from_secs(30))?;
         Ok(Self {
             bind_addr: parse_with(get, "BIND_ADDR", "127.0.0.1:8080".parse().ok(), |v| {
                 v.parse::<SocketAddr>()
@@ -66,10 +69,11 @@ impl ServerSettings {
             environment: parse_with(get, "ENVIRONMENT", Some(Environment::Development), |v| {
                 v.parse()
             })?,
-            request_timeout: parse_duration(get, "REQUEST_TIMEOUT", Duration::from_secs(30))?,
+            request_timeout,
             shutdown_timeout: parse_duration(get, "SHUTDOWN_TIMEOUT", Duration::from_secs(30))?,
             max_body_bytes: parse_num(get, "MAX_BODY_BYTES", 1024 * 1024, 1024, 1 << 30)?,
             api_keys: parse_keys(get, "API_KEYS")?,
+            connections: ConnectionSettings::from_lookup(get, request_timeout)?,
         })
     }
 }

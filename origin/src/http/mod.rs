@@ -1,5 +1,6 @@
 //! The HTTP layer: the router, the state handlers receive, errors as problem documents, API
-//! keys, the OpenAPI document, the middleware and one file of handlers per resource.
+//! keys, the OpenAPI document, the middleware, one file of handlers per resource, and the
+//! accept loop with its connection limits (`serve`).
 //!
 //! Everything below depends on the domain modules (`catalog`, `search`, `images`, `jobs`,
 //! `cache`, `rate_limit`) and never the other way round: a domain module takes what it needs
@@ -11,6 +12,7 @@ pub mod handlers;
 pub mod middleware;
 pub mod openapi;
 pub mod router;
+pub mod serve;
 pub mod state;
 
 pub use error::{ApiError, ApiJson, Problem};

@@ -290,7 +290,18 @@ impl SearchIndex {
         for id in deletes {
             writer.delete_term(Term::from_field_u64(f.id, *id as u64));
         }
+        // Two catch-ups can overlap (the sync loop and another instance's announcement): one
+        // that read the database before a write may apply after the one that read it after.
+        // Under the writer lock the committed documents are the newest applied, so a row older
+        // than the indexed one is the stale read and is skipped.
+        let searcher = self.inner.reader.searcher();
         for p in upserts {
+            if self
+                .indexed_updated_at(&searcher, p.id)?
+                .is_some_and(|indexed| indexed > p.updated_at)
+            {
+                continue;
+            }
             writer.delete_term(Term::from_field_u64(f.id, p.id as u64));
             writer.add_document(self.to_document(p)?)?;
             if max.is_none_or(|m| p.updated_at > m) {
@@ -298,6 +309,21 @@ impl SearchIndex {
             }
         }
         self.commit(&mut writer, max)
+    }
+
+    /// `updated_at` of the indexed document of product `id`, if there is one.
+    fn indexed_updated_at(
+        &self,
+        searcher: &tantivy::Searcher,
+        id: i64,
+    ) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let term = Term::from_field_u64(self.inner.fields.id, id as u64);
+        let query = tantivy::query::TermQuery::new(term, IndexRecordOption::Basic);
+        let top = searcher.search(&query, &TopDocs::with_limit(1))?;
+        match top.first() {
+            Some((_, addr)) => Ok(Some(self.stored_product(searcher, *addr)?.updated_at)),
+            None => Ok(None),
+        }
     }
 
     /// Async wrapper of [`Self::apply_blocking`].
@@ -450,3 +476,6 @@ impl SearchIndex {
         tokio::task::spawn_blocking(move || this.search_blocking(&q)).await?
     }
 }
+
+#[cfg(test)]
+mod tests;

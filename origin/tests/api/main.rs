@@ -11,6 +11,7 @@ mod helpers;
 mod cache;
 mod catalog;
 mod compression;
+mod connections;
 mod errors;
 mod faults;
 mod health;

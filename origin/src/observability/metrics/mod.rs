@@ -26,6 +26,7 @@
 //! | response compression (`compression`) | [`Metrics::compression`]`("br", bytes_in, bytes_out)` |
 //! | rate limiting (`rate_limit::middleware`) | [`Metrics::rate_limit`]`(allowed)` |
 //! | image pipeline (`images::thumbs`) | [`Metrics::image_stage`]`("pipeline", secs)`, [`Metrics::image_processed`]`("webp")`, [`Metrics::image_failed`]`(err.code())` |
+//! | connections (`http::serve`) | [`connections::ConnectionMetrics`]`::opened()`, `ended()`, `capped()`, `closed(reason)` |
 //! | jobs (`jobs::worker`; `queued` read from the queue at scrape time) | [`Metrics::jobs_queued`]`(n)`, [`Metrics::jobs_running`]`(n)`, [`Metrics::job_completed`]`(secs)`, [`Metrics::job_failed`]`(secs)`, [`Metrics::job_dead_lettered`]`()` |
 //!
 //! The same calls feed the five-minute windows behind `GET /api/performance`
@@ -33,6 +34,7 @@
 //! Gauges that describe state owned elsewhere (database pool, cache hit rate) are refreshed
 //! when Prometheus scrapes, in [`Metrics::render`].
 
+pub mod connections;
 pub mod performance;
 mod record;
 mod registry;
@@ -158,6 +160,8 @@ pub struct Metrics {
     compression_out: IntCounterVec,
     rate_limit: IntCounterVec,
     memory_budget: IntGauge,
+    /// Client connections (the accept loop in `http::serve`).
+    pub connections: connections::ConnectionMetrics,
     /// The windows' clock: seconds since this struct was made.
     clock: Instant,
     windows: Mutex<Windows>,

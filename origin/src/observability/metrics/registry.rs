@@ -163,6 +163,7 @@ impl Metrics {
                 "vitrine_memory_budget_bytes",
                 "Memory this instance is meant to stay within (MEMORY_BUDGET_BYTES); alerts compare the resident set size with it.",
             )?,
+            connections: connections::ConnectionMetrics::register(&r)?,
             registry: r,
             clock: Instant::now(),
             windows: Mutex::new(Windows::default()),
