@@ -255,16 +255,22 @@ async fn upload_with_cache_header(
     )
 }
 
-/// The second identical upload reuses the embedding (namespace `embed`, by content hash)
-/// and, with `cache_result`, the whole result list; a product write drops the results but
-/// not the embedding.
+/// The second identical upload reuses the embedding (namespace `embed`, by content hash and
+/// model) and, with `cache_result`, the whole result list; a product write drops the
+/// results but not the embedding. The photo is not a catalog photo (those were analysed by
+/// their `describe` jobs, through the same cache).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cache_hit_on_second_identical_upload() {
     use vitrine_common::cache_key::Namespace;
     let app = seeded(Backend::Sqlite, 12).await;
     let photo = vitrine_origin::catalog::demo::render_image(3).unwrap();
-    let embeds =
-        |app: &crate::helpers::TestApp| app.state.cache.stats().computations(Namespace::Embed);
+    // The catalog photo of DEMO-00003 with one byte appended: decodes the same, another hash.
+    let photo = [photo, vec![0]].concat();
+    let seeded_embeds = app.state.cache.stats().computations(Namespace::Embed);
+    assert_eq!(seeded_embeds, 12, "one analysis per catalog photo");
+    let embeds = move |app: &crate::helpers::TestApp| {
+        app.state.cache.stats().computations(Namespace::Embed) - seeded_embeds
+    };
     let searches =
         |app: &crate::helpers::TestApp| app.state.cache.stats().computations(Namespace::Search);
 
