@@ -208,23 +208,6 @@ impl Db {
             .fetch_all(p))
     }
 
-    /// Image ids used by products that have no descriptor of `version` yet.
-    pub async fn images_missing_descriptors(
-        &self,
-        version: i32,
-        limit: u32,
-    ) -> DbResult<Vec<String>> {
-        let sql = "SELECT DISTINCT p.image_id FROM products p \
-                   LEFT JOIN image_descriptors d ON d.image_id = p.image_id AND d.version = $1 \
-                   WHERE p.image_id IS NOT NULL AND d.image_id IS NULL LIMIT $2";
-        let limit = i64::from(limit);
-        let rows: Vec<(String,)> = dispatch!(self, "descriptor_missing", |p| sqlx::query_as(sql)
-            .bind(version)
-            .bind(limit)
-            .fetch_all(p))?;
-        Ok(rows.into_iter().map(|(id,)| id).collect())
-    }
-
     /// Ids of products that show `image_id`.
     pub async fn products_with_image(&self, image_id: &str) -> DbResult<Vec<i64>> {
         let sql = "SELECT id FROM products WHERE image_id = $1 ORDER BY id";

@@ -85,9 +85,12 @@ impl VisualSearch {
     }
 
     /// Starts the background re-index (see the module docs); serving does not wait for it.
+    /// A reload while one runs (the text index was rebuilt) leaves it to the running one,
+    /// whose pages reach images added since.
     pub(super) fn spawn_reindex(&self) {
-        let progress = &self.shared.reindex;
-        progress.running.store(true, Ordering::Relaxed);
+        if self.shared.reindex.running.swap(true, Ordering::Relaxed) {
+            return;
+        }
         let task = tokio::spawn(reindex(self.downgrade()));
         if let Ok(mut t) = self.shared.tasks.lock() {
             t.push(task);
