@@ -656,9 +656,20 @@ mod tests {
     fn text_and_image_searches_never_collide() {
         let id = ImageId::parse("0".repeat(64)).unwrap();
         let f = SearchFilters::default();
-        let img = image_search_results(&id, "descriptor-v4", &f, Limit::default(), Offset::default());
-        let other_model =
-            image_search_results(&id, "descriptor-v5", &f, Limit::default(), Offset::default());
+        let img = image_search_results(
+            &id,
+            "descriptor-v4",
+            &f,
+            Limit::default(),
+            Offset::default(),
+        );
+        let other_model = image_search_results(
+            &id,
+            "descriptor-v5",
+            &f,
+            Limit::default(),
+            Offset::default(),
+        );
         assert_ne!(img, other_model);
         let txt = search_results(id.as_str(), &f, Limit::default(), Offset::default());
         assert_ne!(img, txt);

@@ -33,12 +33,22 @@ async fn an_image_is_analysed_once_and_its_row_names_the_model(backend: Backend)
     let (status, second) = upload_image(&app, photo.clone()).await;
     assert_eq!(status, 200, "{second}");
     assert_eq!(first["id"], second["id"]);
-    assert_eq!(visual.analyses_computed(), 1, "the second upload computed nothing");
+    assert_eq!(
+        visual.analyses_computed(),
+        1,
+        "the second upload computed nothing"
+    );
     let id = first["id"].as_str().unwrap().to_owned();
 
     // The row carries the model id; the descriptor alone has no labels.
     let version = visual.embedder.version();
-    let meta = app.state.db.visual_meta(&id, version).await.unwrap().unwrap();
+    let meta = app
+        .state
+        .db
+        .visual_meta(&id, version)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(meta.version, version);
     assert_eq!(meta.model, format!("descriptor-v{version}"));
     assert_eq!(meta.model, visual.embedder.model_id());
@@ -71,7 +81,12 @@ async fn an_image_is_analysed_once_and_its_row_names_the_model(backend: Backend)
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["cache-control"], "private, max-age=60");
     assert_eq!(r.headers()["vary"], "Accept");
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
     let m: serde_json::Value = r.json().await.unwrap();
     assert_eq!(m["id"], id.as_str(), "{m}");
     assert_eq!(m["format"], first["format"], "{m}");
@@ -113,9 +128,7 @@ async fn pretend_an_older_model_made_the_rows(url: &str) {
     }
 }
 
-async fn a_model_change_is_reindexed_in_the_background_while_old_vectors_serve(
-    backend: Backend,
-) {
+async fn a_model_change_is_reindexed_in_the_background_while_old_vectors_serve(backend: Backend) {
     let app = spawn_app(backend).await;
     vitrine_origin::catalog::demo::seed(&app.state.catalog, &app.state.images, 6, false)
         .await
@@ -136,7 +149,10 @@ async fn a_model_change_is_reindexed_in_the_background_while_old_vectors_serve(
     assert_eq!(found["results"][0]["sku"], "DEMO-00003", "{found}");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while visual.reindex_progress().queued() < 6 {
-        assert!(tokio::time::Instant::now() < deadline, "re-index never queued");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "re-index never queued"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let (_, health) = app.get_json("/api/health/detailed").await;
@@ -159,12 +175,27 @@ async fn a_model_change_is_reindexed_in_the_background_while_old_vectors_serve(
     for id in 1..=6 {
         let p = app.state.db.get_product(id).await.unwrap().unwrap();
         let image = p.image_id.unwrap();
-        let meta = app.state.db.visual_meta(&image, version).await.unwrap().unwrap();
-        assert_eq!((meta.version, meta.model.as_str()), (version, "descriptor-v4"));
+        let meta = app
+            .state
+            .db
+            .visual_meta(&image, version)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (meta.version, meta.model.as_str()),
+            (version, "descriptor-v4")
+        );
     }
     let metrics = app.get("/api/metrics").await.text().await.unwrap();
-    assert!(metrics.contains("vitrine_visual_reindex_queued_images 6"), "{metrics}");
-    assert!(metrics.contains("vitrine_visual_reindex_done_images 6"), "{metrics}");
+    assert!(
+        metrics.contains("vitrine_visual_reindex_queued_images 6"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("vitrine_visual_reindex_done_images 6"),
+        "{metrics}"
+    );
     app.stop().await;
 }
 
@@ -187,7 +218,15 @@ async fn a_describe_item_for_another_model_is_not_computed_here() {
         prefailed: Vec::new(),
         meta: serde_json::json!({}),
     };
-    let id = app.state.jobs.queue.submit(job).await.unwrap().id().to_owned();
+    let id = app
+        .state
+        .jobs
+        .queue
+        .submit(job)
+        .await
+        .unwrap()
+        .id()
+        .to_owned();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let v = loop {
         let (_, v) = app.get_json_auth(&format!("/api/jobs/{id}")).await;

@@ -152,7 +152,9 @@ pub async fn upload(
                 body["labels"] = serde_json::to_value(labels).unwrap_or_default();
             }
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, image_id = %record.id, "analysing an upload failed"),
+            Err(e) => {
+                tracing::warn!(error = %e, image_id = %record.id, "analysing an upload failed")
+            }
         },
         Err(e) => tracing::warn!(error = %e, "an upload's id is not a content hash"),
     }

@@ -183,13 +183,8 @@ pub async fn search_image(
     let content_hash = ImageId::parse(blake3::hash(&image).to_hex().as_str())?;
     let descriptor = embedding(&state, &content_hash, image).await?;
     let model = state.visual.embedder.model_id();
-    let results_key = cache_key::image_search_results(
-        &content_hash,
-        &model,
-        &filters,
-        limit,
-        Offset::default(),
-    );
+    let results_key =
+        cache_key::image_search_results(&content_hash, &model, &filters, limit, Offset::default());
     let compute = async {
         let hits = state.visual.index.search(
             &descriptor.vector,
