@@ -427,17 +427,19 @@ async fn a_write_on_one_instance_reaches_the_other_visual_index() {
     b.stop().await;
 }
 
-/// Uploads `photo` through `app` and creates a product showing it; returns the product.
+/// Stores `photo` through `app` as a batch item is stored (an HTTP upload would analyse it
+/// on the spot, leaving the job nothing to compute) and creates a product showing it;
+/// returns the product.
 async fn product_with_photo(
     via_upload: &crate::helpers::TestApp,
     via_write: &crate::helpers::TestApp,
     sku: &str,
     photo: Vec<u8>,
 ) -> serde_json::Value {
-    let (status, image) = crate::images::upload(via_upload, photo).await;
-    assert_eq!(status, 201, "{image}");
+    let (image, created) = via_upload.state.thumbs.ingest_checked(photo).await.unwrap();
+    assert!(created);
     let mut product = crate::helpers::product_json(sku, "Desk Lamp", "Lamps", "Lumen", 4_900);
-    product["image_id"] = image["id"].clone();
+    product["image_id"] = serde_json::json!(image.id);
     via_write.create_product(product).await
 }
 

@@ -201,7 +201,8 @@ async fn a_model_change_is_reindexed_in_the_background_while_old_vectors_serve(b
 
 /// A `describe` item for another model is not computed here (it would be stored as this
 /// model's output): the attempt fails as transient `model_mismatch`, so the queue can hand
-/// it to an instance running that model; with one attempt it is dead-lettered at once.
+/// it to an instance running that model; with one attempt it is dead-lettered at once
+/// (its last error's message kept).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_describe_item_for_another_model_is_not_computed_here() {
     use vitrine_origin::jobs::{NewJob, Priority};
@@ -236,7 +237,12 @@ async fn a_describe_item_for_another_model_is_not_computed_here() {
         assert!(tokio::time::Instant::now() < deadline, "{v}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!(v["items"][0]["error"]["code"], "model_mismatch", "{v}");
+    let error = &v["items"][0]["error"];
+    assert_eq!(error["code"], "dead_lettered", "{v}");
+    assert!(
+        error["message"].as_str().unwrap().contains("is for model"),
+        "{v}"
+    );
     assert_eq!(app.state.visual.analyses_computed(), 0);
     let meta = app
         .state
