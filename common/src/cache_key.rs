@@ -367,28 +367,46 @@ pub fn search_results_with_pairs<K: AsRef<str>, V: AsRef<str>>(
     search_key("text", &normalize_query(query), filters, limit, offset)
 }
 
-/// The key of one page of image-search results for an uploaded image's content hash. It is
-/// in the search namespace, so the same generation bump invalidates it on product writes.
+/// The key of one page of image-search results for an uploaded image's content hash and the
+/// visual model that embedded it (`model`: the model id and version, e.g.
+/// `descriptor-v4`), so instances running different models during a rollout never share
+/// results. It is in the search namespace, so the same generation bump invalidates it on
+/// product writes.
 pub fn image_search_results(
     content_hash: &ImageId,
+    model: &str,
     filters: &SearchFilters,
     limit: Limit,
     offset: Offset,
 ) -> CacheKey {
-    search_key(
-        "image",
-        content_hash.as_str(),
-        &filter_pairs(filters),
-        limit,
-        offset,
-    )
+    let mut subject = String::with_capacity(content_hash.as_str().len() + 1 + model.len());
+    subject.push_str(content_hash.as_str());
+    subject.push('\0');
+    subject.push_str(model);
+    search_key("image", &subject, &filter_pairs(filters), limit, offset)
 }
 
-/// The key of an image's embedding: `v1:embed:<content hash>`. The content hash is already
-/// a BLAKE3 hash of the bytes, so it is used as is (readable in `redis-cli`). A new
-/// embedding model means a generation bump of [`Namespace::Embed`].
-pub fn image_embedding(content_hash: &ImageId) -> CacheKey {
-    CacheKey::new(Namespace::Embed, content_hash.as_str())
+/// The key of an image's analysis (embedding, descriptor, labels) by one visual model:
+/// `v1:embed:<content hash>:<model>`. The content hash is already a BLAKE3 hash of the
+/// bytes, so it is used as is (readable in `redis-cli`); `model` is the model id and
+/// version (`descriptor-v4`, `efficientnet-lite0@<weights>+descriptor-v4`), so another
+/// model never reads this one's entry. Characters outside `A–Z a–z 0–9 . _ @ + -` in
+/// `model` become `_`, which keeps the key ASCII without spaces.
+pub fn image_embedding(content_hash: &ImageId, model: &str) -> CacheKey {
+    let model: String = model
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._@+-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    CacheKey::new(
+        Namespace::Embed,
+        &format!("{}:{model}", content_hash.as_str()),
+    )
 }
 
 /// The key of one product: `v1:product:<id>`.
@@ -638,7 +656,21 @@ mod tests {
     fn text_and_image_searches_never_collide() {
         let id = ImageId::parse("0".repeat(64)).unwrap();
         let f = SearchFilters::default();
-        let img = image_search_results(&id, &f, Limit::default(), Offset::default());
+        let img = image_search_results(
+            &id,
+            "descriptor-v4",
+            &f,
+            Limit::default(),
+            Offset::default(),
+        );
+        let other_model = image_search_results(
+            &id,
+            "descriptor-v5",
+            &f,
+            Limit::default(),
+            Offset::default(),
+        );
+        assert_ne!(img, other_model);
         let txt = search_results(id.as_str(), &f, Limit::default(), Offset::default());
         assert_ne!(img, txt);
         assert_eq!(img.namespace(), Namespace::Search);
@@ -650,8 +682,15 @@ mod tests {
         assert_eq!(product(-1).as_str(), "v1:product:-1");
         let id = ImageId::parse("ab".repeat(32)).unwrap();
         assert_eq!(
-            image_embedding(&id).as_str(),
-            format!("v1:embed:{}", "ab".repeat(32))
+            image_embedding(&id, "efficientnet-lite0@0123+descriptor-v4").as_str(),
+            format!(
+                "v1:embed:{}:efficientnet-lite0@0123+descriptor-v4",
+                "ab".repeat(32)
+            )
+        );
+        assert_eq!(
+            image_embedding(&id, "a b").as_str(),
+            format!("v1:embed:{}:a_b", "ab".repeat(32))
         );
         assert_eq!(generation_counter_key(Namespace::Search), "v1:gen:search");
         assert_eq!(namespace_pattern(Namespace::Thumb), "v1:thumb:*");

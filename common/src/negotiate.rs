@@ -349,6 +349,11 @@ impl fmt::Display for AutoFormat {
 /// range wins (`image/webp` over `image/*` over `*/*`); `None` when no range matches.
 /// With `explicit_only`, wildcards are not consulted.
 fn accept_quality(accept: &str, sub: &str, explicit_only: bool) -> Option<Qvalue> {
+    media_quality(accept, "image", sub, explicit_only)
+}
+
+/// The `q` an `Accept` field gives the concrete type `<ty>/<sub>` (see [`accept_quality`]).
+fn media_quality(accept: &str, ty: &str, sub: &str, explicit_only: bool) -> Option<Qvalue> {
     let mut best: Option<(u8, Qvalue)> = None; // (specificity, q)
     for el in accept.split(',') {
         let el = el.trim();
@@ -365,11 +370,11 @@ fn accept_quality(accept: &str, sub: &str, explicit_only: bool) -> Option<Qvalue
         if !is_token(t) || !is_token(s) {
             continue;
         }
-        let specificity = if t.eq_ignore_ascii_case("image") && s.eq_ignore_ascii_case(sub) {
+        let specificity = if t.eq_ignore_ascii_case(ty) && s.eq_ignore_ascii_case(sub) {
             3
         } else if explicit_only {
             continue;
-        } else if t.eq_ignore_ascii_case("image") && s == "*" {
+        } else if t.eq_ignore_ascii_case(ty) && s == "*" {
             2
         } else if t == "*" && s == "*" {
             1
@@ -408,6 +413,22 @@ pub fn negotiate_image_format(accept: Option<&str>, available: &[AutoFormat]) ->
         }
     }
     best.map_or(AutoFormat::Jpeg, |(_, f)| f)
+}
+
+/// Whether a request for a resource that is an image *or* its JSON metadata (`GET
+/// /api/images/{id}`) wants the JSON: `application/json` must get a non-zero `q` higher
+/// than every image type the original can be (`image/jpeg`, `png`, `webp`, `gif`, through
+/// `image/*` or `*/*` too). Ties, a missing field and `*/*` keep the image, as before the
+/// metadata existed. The response must carry `Vary: Accept`.
+pub fn prefers_json(accept: Option<&str>) -> bool {
+    let Some(accept) = accept else { return false };
+    let json = media_quality(accept, "application", "json", false).unwrap_or(0);
+    let image = ["jpeg", "png", "webp", "gif"]
+        .into_iter()
+        .filter_map(|sub| accept_quality(accept, sub, false))
+        .max()
+        .unwrap_or(0);
+    json > 0 && json > image
 }
 
 #[cfg(test)]
@@ -667,6 +688,28 @@ mod tests {
                 *want,
                 "{accept:?} with {avail:?}"
             );
+        }
+    }
+
+    #[test]
+    fn json_metadata_only_when_preferred_over_the_image() {
+        let cases = [
+            (None, false),
+            (Some("application/json"), true),
+            (Some("Application/JSON"), true),
+            (Some("application/json, */*;q=0.1"), true),
+            (Some("application/*"), true),
+            (Some("*/*"), false),
+            (Some("image/webp,*/*"), false),
+            (Some("application/json, image/*"), false),
+            (Some("application/json;q=0.5, image/png;q=0.4"), true),
+            (Some("application/json;q=0"), false),
+            (Some("text/html,application/xhtml+xml,*/*;q=0.8"), false),
+            (Some("image/*;q=0, application/json;q=0.1"), true),
+            (Some("garbage"), false),
+        ];
+        for (accept, want) in cases {
+            assert_eq!(prefers_json(accept), want, "{accept:?}");
         }
     }
 }

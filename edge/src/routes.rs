@@ -18,21 +18,29 @@ pub enum Route {
     Thumbnail,
     /// Any other `GET`/`HEAD`: through the edge cache.
     Cached,
-    /// Everything else (writes, `POST /api/search/…`): straight to the origin.
+    /// Everything else (writes, `POST /api/search/…`, an image's JSON metadata): straight
+    /// to the origin.
     Forward,
 }
 
-/// The route of a request by method and path.
-pub fn route(method: &str, path: &str) -> Route {
+/// The route of a request by method, path and `Accept`.
+///
+/// `GET /api/images/{id}` is the original's bytes or, when `Accept` prefers JSON
+/// (common's [`prefers_json`]), its metadata; the cache key has no `Accept` in it, so the
+/// JSON form passes through rather than be answered with (or stored as) the bytes.
+pub fn route(method: &str, path: &str, accept: Option<&str>) -> Route {
     let safe = method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD");
     match path {
         "/__edge/health" if safe => Route::Health,
         "/__edge/purge" if method.eq_ignore_ascii_case("POST") => Route::Purge,
         p if safe && p.starts_with("/img/") => Route::Thumbnail,
+        p if safe && p.starts_with("/api/images/") && prefers_json(accept) => Route::Forward,
         _ if safe => Route::Cached,
         _ => Route::Forward,
     }
 }
+
+use vitrine_common::negotiate::prefers_json;
 
 /// The body of a purge request.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -429,7 +437,7 @@ mod wasm {
         let url = req.url()?;
         let method = req.method().to_string().to_ascii_uppercase();
         let path = url.path().to_owned();
-        let route = route(&method, &path);
+        let route = route(&method, &path, find("accept").as_deref());
         let client_ip = find("cf-connecting-ip");
 
         let mut extra: Vec<(String, String)> = Vec::new();
@@ -497,6 +505,7 @@ mod tests {
 
     #[test]
     fn routes_by_method_and_path() {
+        let route = |m, p| route(m, p, None);
         assert_eq!(route("GET", "/__edge/health"), Route::Health);
         assert_eq!(route("POST", "/__edge/purge"), Route::Purge);
         assert_eq!(route("GET", "/__edge/purge"), Route::Cached);
@@ -507,5 +516,18 @@ mod tests {
         assert_eq!(route("POST", "/api/products"), Route::Forward);
         assert_eq!(route("POST", "/api/search/text"), Route::Forward);
         assert_eq!(route("DELETE", "/img/_/w:1/abc"), Route::Forward);
+    }
+
+    #[test]
+    fn image_metadata_passes_through_the_cache() {
+        let img = "/api/images/abc";
+        assert_eq!(route("GET", img, None), Route::Cached);
+        assert_eq!(route("GET", img, Some("image/webp,*/*")), Route::Cached);
+        assert_eq!(route("GET", img, Some("application/json")), Route::Forward);
+        assert_eq!(route("HEAD", img, Some("application/json")), Route::Forward);
+        assert_eq!(
+            route("GET", "/api/products/1", Some("application/json")),
+            Route::Cached
+        );
     }
 }

@@ -197,13 +197,15 @@ async fn main() -> anyhow::Result<()> {
     db.upsert_many(&rows).await?;
     for (i, row) in rows.iter().enumerate() {
         let id = row.image_id.as_ref().unwrap();
-        db.put_descriptor(
-            id.as_str(),
-            DESCRIPTOR_VERSION,
-            DIMS as i32,
-            &to_bytes(&vectors[i]),
-            0,
-        )
+        db.put_visual(&vitrine_origin::db::descriptors::NewVisualRow {
+            image_id: id.as_str(),
+            version: DESCRIPTOR_VERSION,
+            model: &format!("descriptor-v{DESCRIPTOR_VERSION}"),
+            vector: &to_bytes(&vectors[i]),
+            dims: DIMS as i32,
+            phash: 0,
+            labels_json: "[]",
+        })
         .await?;
     }
     db.close().await;

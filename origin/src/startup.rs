@@ -82,7 +82,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         let model = settings.search.visual_model.clone();
         tokio::task::spawn_blocking(move || neural::select::select(&model)).await??
     };
-    // Descriptors are `describe` jobs on the shared queue; announcements use the cache's Redis.
+    // Descriptors are `describe` jobs on the shared queue; analyses are cached in the `embed`
+    // namespace; announcements use the cache's Redis.
     let visual = VisualSearch::start(
         db.clone(),
         images.clone(),
@@ -93,7 +94,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             ..IndexConfig::default()
         },
         jobs.queue.clone(),
-        cache.redis().cloned(),
+        cache.clone(),
     );
     visual.set_embedder_status(embedder_status);
     let rate_limiter = Arc::new(RateLimiter::new(&settings, cache.redis().cloned()));

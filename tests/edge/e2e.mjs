@@ -258,6 +258,24 @@ test("real origin: original image MISS then HIT, and 304 from the edge", async (
   assert.equal(c.status, 304);
 });
 
+test("real origin: an image's JSON metadata passes through, the cached original stays", async () => {
+  const url = `${EDGE_REAL}/api/images/${realImage}`;
+  for (let i = 0; i < 2; i++) {
+    const m = await raw(url, { headers: { accept: "application/json" } });
+    assert.equal(m.status, 200, m.body.toString());
+    assert.match(m.headers["content-type"], /^application\/json/);
+    assert.equal(m.headers["cache-control"], "private, max-age=60");
+    assert.equal(xcache(m), "MISS");
+    assert.match(m.headers.vary, /accept/i);
+    const meta = json(m);
+    assert.equal(meta.id, realImage);
+    assert.ok(Array.isArray(meta.labels));
+  }
+  const b = await raw(url);
+  assert.equal(b.headers["content-type"], "image/jpeg");
+  assert.equal(xcache(b), "HIT");
+});
+
 test("real origin: edge thumbnail from the original (f:auto, Vary: Accept)", async () => {
   const url = `${EDGE_REAL}${imgUrl(SIGNING_KEY, "w:100/h:100/fit:cover/f:auto", realImage)}`;
   const a = await raw(url, { headers: { accept: "image/webp,*/*" } });

@@ -20,30 +20,115 @@ pub struct IndexedRow {
     pub phash: i64,
 }
 
+/// One image's visual row as written: the vector and hash of `version`, which model made
+/// them, and the model's top labels as JSON text (`[]` without a classifier).
+#[derive(Debug, Clone)]
+pub struct NewVisualRow<'a> {
+    pub image_id: &'a str,
+    pub version: i32,
+    pub model: &'a str,
+    pub vector: &'a [u8],
+    pub dims: i32,
+    pub phash: u64,
+    pub labels_json: &'a str,
+}
+
+/// What `GET /api/images/{id}` tells about an image's visual row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VisualMeta {
+    pub version: i32,
+    pub model: String,
+    pub labels: String,
+}
+
 impl Db {
-    pub async fn put_descriptor(
-        &self,
-        image_id: &str,
-        version: i32,
-        dims: i32,
-        vector: &[u8],
-        phash: u64,
-    ) -> DbResult<()> {
-        let sql = "INSERT INTO image_descriptors (image_id, version, dims, vector, phash, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-                   ON CONFLICT (image_id, version) DO UPDATE SET dims = excluded.dims, vector = excluded.vector, phash = excluded.phash";
+    pub async fn put_visual(&self, row: &NewVisualRow<'_>) -> DbResult<()> {
+        let sql = "INSERT INTO image_descriptors (image_id, version, dims, vector, phash, created_at, model, labels) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                   ON CONFLICT (image_id, version) DO UPDATE SET dims = excluded.dims, vector = excluded.vector, \
+                   phash = excluded.phash, model = excluded.model, labels = excluded.labels";
         // Stored as the signed bit pattern: both backends have signed 64-bit integers only.
-        let phash = phash as i64;
+        let phash = row.phash as i64;
         let now = Utc::now();
         dispatch!(self, "descriptor_put", |p| sqlx::query(sql)
-            .bind(image_id)
-            .bind(version)
-            .bind(dims)
-            .bind(vector)
+            .bind(row.image_id)
+            .bind(row.version)
+            .bind(row.dims)
+            .bind(row.vector)
             .bind(phash)
             .bind(now)
+            .bind(row.model)
+            .bind(row.labels_json)
             .execute(p)
             .map_ok(|_| ()))?;
         Ok(())
+    }
+
+    /// The model and labels of `image_id`'s row of `version` when there is one, else of its
+    /// newest row of any model; `None` when the image was never analysed.
+    pub async fn visual_meta(&self, image_id: &str, version: i32) -> DbResult<Option<VisualMeta>> {
+        let sql = "SELECT version, model, labels FROM image_descriptors WHERE image_id = $1 \
+                   ORDER BY CASE WHEN version = $2 THEN 0 ELSE 1 END, created_at DESC LIMIT 1";
+        dispatch!(self, "descriptor_meta", |p| sqlx::query_as(sql)
+            .bind(image_id)
+            .bind(version)
+            .fetch_optional(p))
+    }
+
+    /// Products (id > `after`, in id order) whose image has no row of `version` but one of
+    /// another version with `dims` floats: what the index serves while a model change is
+    /// re-indexed (a product can appear once per such row; the last one wins).
+    pub async fn stale_indexed_products(
+        &self,
+        version: i32,
+        dims: i32,
+        after: i64,
+        limit: u32,
+    ) -> DbResult<Vec<IndexedRow>> {
+        let sql = "SELECT p.id, p.category, p.brand, p.price, p.image_id, d.vector, d.phash \
+                   FROM products p JOIN image_descriptors d ON d.image_id = p.image_id AND d.version <> $1 AND d.dims = $2 \
+                   WHERE p.id > $3 AND NOT EXISTS \
+                   (SELECT 1 FROM image_descriptors c WHERE c.image_id = p.image_id AND c.version = $1) \
+                   ORDER BY p.id LIMIT $4";
+        let limit = i64::from(limit);
+        dispatch!(self, "descriptor_stale_products", |p| sqlx::query_as(sql)
+            .bind(version)
+            .bind(dims)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(p))
+    }
+
+    /// How many distinct product images have no row of `version`.
+    pub async fn count_images_missing_descriptors(&self, version: i32) -> DbResult<i64> {
+        let sql = "SELECT COUNT(DISTINCT p.image_id) FROM products p \
+                   LEFT JOIN image_descriptors d ON d.image_id = p.image_id AND d.version = $1 \
+                   WHERE p.image_id IS NOT NULL AND d.image_id IS NULL";
+        let (n,): (i64,) = dispatch!(self, "descriptor_missing_count", |p| sqlx::query_as(sql)
+            .bind(version)
+            .fetch_one(p))?;
+        Ok(n)
+    }
+
+    /// Product images without a row of `version`, in id order after `after` (keyset pages:
+    /// an image that never gets a row, such as a corrupt original, is visited once a pass).
+    pub async fn images_missing_descriptors_after(
+        &self,
+        version: i32,
+        after: &str,
+        limit: u32,
+    ) -> DbResult<Vec<String>> {
+        let sql = "SELECT DISTINCT p.image_id FROM products p \
+                   LEFT JOIN image_descriptors d ON d.image_id = p.image_id AND d.version = $1 \
+                   WHERE p.image_id IS NOT NULL AND d.image_id IS NULL AND p.image_id > $2 \
+                   ORDER BY p.image_id LIMIT $3";
+        let limit = i64::from(limit);
+        let rows: Vec<(String,)> = dispatch!(self, "descriptor_missing", |p| sqlx::query_as(sql)
+            .bind(version)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(p))?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     pub async fn get_descriptor(
@@ -121,23 +206,6 @@ impl Db {
             .bind(after)
             .bind(limit)
             .fetch_all(p))
-    }
-
-    /// Image ids used by products that have no descriptor of `version` yet.
-    pub async fn images_missing_descriptors(
-        &self,
-        version: i32,
-        limit: u32,
-    ) -> DbResult<Vec<String>> {
-        let sql = "SELECT DISTINCT p.image_id FROM products p \
-                   LEFT JOIN image_descriptors d ON d.image_id = p.image_id AND d.version = $1 \
-                   WHERE p.image_id IS NOT NULL AND d.image_id IS NULL LIMIT $2";
-        let limit = i64::from(limit);
-        let rows: Vec<(String,)> = dispatch!(self, "descriptor_missing", |p| sqlx::query_as(sql)
-            .bind(version)
-            .bind(limit)
-            .fetch_all(p))?;
-        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     /// Ids of products that show `image_id`.

@@ -244,6 +244,24 @@ pub struct UploadedImageDoc {
     pub labels: Option<Vec<ImageLabelDoc>>,
 }
 
+/// `GET /api/images/{id}` with `Accept: application/json`: what the original is and what
+/// the visual model saw in it.
+#[derive(Serialize, ToSchema)]
+pub struct ImageMetadataDoc {
+    /// BLAKE3 of the bytes (content address).
+    pub id: String,
+    pub format: String,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+    /// The top 5 ImageNet classes stored with the image (empty with the descriptor alone,
+    /// or before it was analysed).
+    pub labels: Vec<ImageLabelDoc>,
+    /// The model that analysed it (`descriptor-v4`,
+    /// `efficientnet-lite0@<weights>+descriptor-v4`); null before it was analysed.
+    pub model: Option<String>,
+}
+
 /// An ImageNet class the visual model saw in an image, with its probability.
 #[derive(Serialize, ToSchema)]
 pub struct ImageLabelDoc {

@@ -29,4 +29,5 @@ mod search;
 mod shutdown;
 mod storefront;
 mod visual;
+mod visual_data;
 mod visual_model;

@@ -255,16 +255,22 @@ async fn upload_with_cache_header(
     )
 }
 
-/// The second identical upload reuses the embedding (namespace `embed`, by content hash)
-/// and, with `cache_result`, the whole result list; a product write drops the results but
-/// not the embedding.
+/// The second identical upload reuses the embedding (namespace `embed`, by content hash and
+/// model) and, with `cache_result`, the whole result list; a product write drops the
+/// results but not the embedding. The photo is not a catalog photo (those were analysed by
+/// their `describe` jobs, through the same cache).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cache_hit_on_second_identical_upload() {
     use vitrine_common::cache_key::Namespace;
     let app = seeded(Backend::Sqlite, 12).await;
     let photo = vitrine_origin::catalog::demo::render_image(3).unwrap();
-    let embeds =
-        |app: &crate::helpers::TestApp| app.state.cache.stats().computations(Namespace::Embed);
+    // The catalog photo of DEMO-00003 with one byte appended: decodes the same, another hash.
+    let photo = [photo, vec![0]].concat();
+    let seeded_embeds = app.state.cache.stats().computations(Namespace::Embed);
+    assert_eq!(seeded_embeds, 12, "one analysis per catalog photo");
+    let embeds = move |app: &crate::helpers::TestApp| {
+        app.state.cache.stats().computations(Namespace::Embed) - seeded_embeds
+    };
     let searches =
         |app: &crate::helpers::TestApp| app.state.cache.stats().computations(Namespace::Search);
 
@@ -421,17 +427,19 @@ async fn a_write_on_one_instance_reaches_the_other_visual_index() {
     b.stop().await;
 }
 
-/// Uploads `photo` through `app` and creates a product showing it; returns the product.
+/// Stores `photo` through `app` as a batch item is stored (an HTTP upload would analyse it
+/// on the spot, leaving the job nothing to compute) and creates a product showing it;
+/// returns the product.
 async fn product_with_photo(
     via_upload: &crate::helpers::TestApp,
     via_write: &crate::helpers::TestApp,
     sku: &str,
     photo: Vec<u8>,
 ) -> serde_json::Value {
-    let (status, image) = crate::images::upload(via_upload, photo).await;
-    assert_eq!(status, 201, "{image}");
+    let (image, created) = via_upload.state.thumbs.ingest_checked(photo).await.unwrap();
+    assert!(created);
     let mut product = crate::helpers::product_json(sku, "Desk Lamp", "Lamps", "Lumen", 4_900);
-    product["image_id"] = image["id"].clone();
+    product["image_id"] = serde_json::json!(image.id);
     via_write.create_product(product).await
 }
 

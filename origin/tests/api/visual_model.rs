@@ -119,6 +119,22 @@ async fn with_the_model_a_catalog_photo_still_finds_its_product_first() {
             .all(|l| !l["name"].as_str().unwrap().is_empty()),
         "{v}"
     );
+    // Stored with the image: its JSON metadata says the same, and which model saw it.
+    let r = app
+        .client
+        .get(app.url(&format!("/api/images/{}", v["id"].as_str().unwrap())))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let m: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(m["labels"], v["labels"], "{m}");
+    let model = m["model"].as_str().unwrap();
+    assert!(
+        model.starts_with("efficientnet-lite0@") && model.ends_with("+descriptor-v4"),
+        "{m}"
+    );
     app.stop().await;
 }
 

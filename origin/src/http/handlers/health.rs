@@ -51,7 +51,7 @@ fn search(state: &AppState) -> Value {
 }
 
 /// Which embedder visual search runs with (`VISUAL_MODEL`), and why not the model when
-/// the default one could not be used.
+/// the default one could not be used; how far the re-index for it has come.
 fn visual(state: &AppState) -> Value {
     let v = &state.visual;
     let status = v.embedder_status();
@@ -62,8 +62,16 @@ fn visual(state: &AppState) -> Value {
         "model_dir": status.and_then(|s| s.model_dir.clone()),
         "weights": status.and_then(|s| s.weights.clone()),
         "warning": status.and_then(|s| s.warning.clone()),
+        "model": v.embedder.model_id(),
         "indexed_products": v.index.len(),
         "pending_images": v.pending(),
+        "analyses_computed": v.analyses_computed(),
+        "reindex": {
+            "queued": v.reindex_progress().queued(),
+            "done": v.reindex_progress().done(),
+            "running": v.reindex_progress().running(),
+            "model": v.embedder.model_id(),
+        },
     })
 }
 

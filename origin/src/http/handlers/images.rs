@@ -16,7 +16,7 @@ use axum::{
 use vitrine_common::{
     api::ImageId,
     http_cache::{CachePolicy, EntityTag, is_not_modified},
-    negotiate::{AutoFormat, negotiate_image_format},
+    negotiate::{AutoFormat, negotiate_image_format, prefers_json},
     thumbnail::{
         Format, OutputFormat, PipelineError, ThumbSpec, encoder_available, split_img_path,
     },
@@ -119,11 +119,7 @@ pub async fn upload(
             })?
             .to_vec()
     };
-    let for_labels = state
-        .visual
-        .embedder
-        .has_labels()
-        .then(|| std::sync::Arc::new(bytes.clone()));
+    let for_analysis = std::sync::Arc::new(bytes.clone());
     let (record, created) = state.thumbs.ingest_checked(bytes).await?;
     state
         .thumbs
@@ -145,19 +141,22 @@ pub async fn upload(
         "created": created,
         "url": location,
     });
-    // What the model saw (with a model loaded): the image decoded already, so only a
-    // failure of the label task itself can land here, and it leaves the labels out.
-    if let Some(bytes) = for_labels {
-        match state.visual.labels(bytes, UPLOAD_LABELS).await {
-            Some(Ok(labels)) => {
-                body["labels"] = labels
-                    .into_iter()
-                    .map(|(name, score)| serde_json::json!({"name": name, "score": score}))
-                    .collect();
+    // The visual analysis, stored with the image (what `GET /api/images/{id}` reports and
+    // the `describe` job of a product showing it reuses); the same bytes again compute
+    // nothing. The image decoded already, so only a failure of the analysis task or of the
+    // database lands here: the upload stands, and the labels are left out.
+    match ImageId::parse(&record.id) {
+        Ok(id) => match state.visual.analyse_upload(&id, for_analysis).await {
+            // What the model saw, with a classifier loaded.
+            Ok(labels) if state.visual.embedder.has_labels() => {
+                body["labels"] = serde_json::to_value(labels).unwrap_or_default();
             }
-            Some(Err(e)) => tracing::warn!(error = %e, "labelling an upload failed"),
-            None => {}
-        }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, image_id = %record.id, "analysing an upload failed")
+            }
+        },
+        Err(e) => tracing::warn!(error = %e, "an upload's id is not a content hash"),
     }
     let mut response = (status, Json(body)).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
@@ -165,9 +164,6 @@ pub async fn upload(
     }
     Ok(response)
 }
-
-/// ImageNet labels in an upload's response (with a visual model loaded).
-const UPLOAD_LABELS: usize = 5;
 
 /// Room for multipart boundaries and headers on top of `IMAGE_MAX_BYTES`.
 pub const MULTIPART_SLACK: usize = 64 * 1024;
@@ -290,13 +286,15 @@ async fn serve_original_instead(
     Ok(response)
 }
 
-/// An original image (immutable, content-addressed).
+/// An original image (immutable, content-addressed), or its metadata as JSON when `Accept`
+/// prefers `application/json`.
 #[utoipa::path(get, path = "/api/images/{id}", tag = "images",
     params(("id" = String, Path, pattern = "^[0-9a-f]{64}$", description = "The image id")),
     responses(
-        (status = 200, description = "The original", content(
+        (status = 200, description = "The original (`immutable`), or with `Accept: application/json` its metadata (`private, max-age=60`); `Vary: Accept` on both", content(
             (Vec<u8> = "image/webp"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"),
-            (Vec<u8> = "image/gif"), (Vec<u8> = "application/octet-stream"))),
+            (Vec<u8> = "image/gif"), (Vec<u8> = "application/octet-stream"),
+            (crate::http::openapi::ImageMetadataDoc = "application/json"))),
         (status = 304, description = "`If-None-Match` matched"),
         (status = 400, description = "Not an image id (64 lower-case hex characters)"),
         (status = 404, description = "No such image"),
@@ -309,6 +307,9 @@ pub async fn original(
 ) -> Result<Response, ApiError> {
     // The id is the object's key: anything but a content hash (`../x`, upper case) is a 400.
     let id = ImageId::parse(&id).map_err(ApiError::InvalidOption)?;
+    if prefers_json(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())) {
+        return metadata(&state, &id).await;
+    }
     // Content-addressed: the id is the strong validator.
     let etag = format!("\"{}\"", id.as_str());
     if let Some(inm) = headers
@@ -317,7 +318,11 @@ pub async fn original(
         && let Some(current) = EntityTag::strong(id.as_str())
         && is_not_modified(inm, &current)
     {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, etag), (header::VARY, "Accept".to_owned())],
+        )
+            .into_response());
     }
     let (record, bytes) = state
         .images
@@ -334,8 +339,49 @@ pub async fn original(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=31536000, immutable"),
     );
+    h.insert(header::VARY, HeaderValue::from_static("Accept"));
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
+    Ok(response)
+}
+
+/// `GET /api/images/{id}` as JSON: what the original is and what the running visual model
+/// saw in it (`labels`, `model`: of its row of the running model, else of its newest row;
+/// `[]` and `null` when it was never analysed). The labels change when the model does, so
+/// the answer is `private, max-age=60`, never the original's `immutable`.
+async fn metadata(state: &AppState, id: &ImageId) -> Result<Response, ApiError> {
+    let record = state
+        .db
+        .get_image(id.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no image with id {}", id.as_str())))?;
+    let meta = state
+        .db
+        .visual_meta(id.as_str(), state.visual.embedder.version())
+        .await?;
+    let (labels, model) = match meta {
+        Some(m) => (
+            crate::search::visual::analysis::labels_from_json(&m.labels),
+            Some(m.model).filter(|m| !m.is_empty()),
+        ),
+        None => (Vec::new(), None),
+    };
+    let body = serde_json::json!({
+        "id": record.id,
+        "format": record.format,
+        "width": record.width,
+        "height": record.height,
+        "bytes": record.bytes,
+        "labels": labels,
+        "model": model,
+    });
+    let mut response = Json(body).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=60"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Accept"));
     Ok(response)
 }

@@ -16,9 +16,13 @@ use crate::{
 };
 
 /// Brings the values that are read rather than pushed up to date before metrics are read:
-/// the queue's depth and the L1 hits counted on the hot path.
+/// the queue's depth, the L1 hits counted on the hot path and the visual re-index.
 pub(crate) async fn collect(state: &AppState) {
     state.cache.stats().report_l1_hits();
+    let reindex = state.visual.reindex_progress();
+    state
+        .metrics
+        .visual_reindex(reindex.queued(), reindex.done());
     state.jobs.refresh_queued().await;
 }
 

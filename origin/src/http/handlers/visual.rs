@@ -182,8 +182,9 @@ pub async fn search_image(
     let image = image.ok_or_else(|| field_error("image", "the form has no `image` file field"))?;
     let content_hash = ImageId::parse(blake3::hash(&image).to_hex().as_str())?;
     let descriptor = embedding(&state, &content_hash, image).await?;
+    let model = state.visual.embedder.model_id();
     let results_key =
-        cache_key::image_search_results(&content_hash, &filters, limit, Offset::default());
+        cache_key::image_search_results(&content_hash, &model, &filters, limit, Offset::default());
     let compute = async {
         let hits = state.visual.index.search(
             &descriptor.vector,
@@ -223,43 +224,20 @@ pub async fn search_image(
     Ok(response)
 }
 
-/// The photo's descriptor, from the `embed` namespace by content hash when another upload
-/// of the same bytes computed it (on this instance or, through Redis, another), else
-/// computed on a blocking thread and cached (TTL 7200 s). An entry of another embedder
-/// version is ignored and recomputed.
+/// The photo's descriptor by the running model, from the `embed` namespace when an upload,
+/// a `describe` job or another search of the same bytes computed it (on this instance or,
+/// through Redis, another), else computed on the CPU pool and cached (TTL 7200 s).
 async fn embedding(
     state: &AppState,
     content_hash: &ImageId,
     image: Vec<u8>,
 ) -> Result<Descriptor, ApiError> {
-    let embedder = state.visual.embedder.clone();
-    let (version, dims) = (embedder.version(), embedder.dims());
-    let image = Arc::new(image);
-    let compute = {
-        let image = image.clone();
-        async move {
-            state
-                .visual
-                .describe_bytes(image)
-                .await
-                .map(|d| Bytes::from(d.to_cache_entry(version)))
-                .map_err(ApiError::from)
-        }
-    };
-    let key = cache_key::image_embedding(content_hash);
-    let (entry, _) = state
-        .cache
-        .get_or_compute(&key, None, &[], compute)
+    state
+        .visual
+        .analyse(content_hash, Arc::new(image))
         .await
-        .map_err(unshare)?;
-    match Descriptor::from_cache_entry(&entry, version, dims) {
-        Some(d) => Ok(d),
-        None => state
-            .visual
-            .describe_bytes(image)
-            .await
-            .map_err(ApiError::from),
-    }
+        .map(|a| a.descriptor)
+        .map_err(ApiError::from)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

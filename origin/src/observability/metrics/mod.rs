@@ -27,6 +27,7 @@
 //! | rate limiting (`rate_limit::middleware`) | [`Metrics::rate_limit`]`(allowed)` |
 //! | image pipeline (`images::thumbs`) | [`Metrics::image_stage`]`("pipeline", secs)`, [`Metrics::image_processed`]`("webp")`, [`Metrics::image_failed`]`(err.code())` |
 //! | connections (`http::serve`) | [`connections::ConnectionMetrics`]`::opened()`, `ended()`, `capped()`, `closed(reason)` |
+//! | visual re-index progress (read at scrape time) | [`Metrics::visual_reindex`]`(queued, done)` |
 //! | jobs (`jobs::worker`; `queued` read from the queue at scrape time) | [`Metrics::jobs_queued`]`(n)`, [`Metrics::jobs_running`]`(n)`, [`Metrics::job_completed`]`(secs)`, [`Metrics::job_failed`]`(secs)`, [`Metrics::job_dead_lettered`]`()` |
 //!
 //! The same calls feed the five-minute windows behind `GET /api/performance`
@@ -159,6 +160,8 @@ pub struct Metrics {
     compression_in: IntCounterVec,
     compression_out: IntCounterVec,
     rate_limit: IntCounterVec,
+    visual_reindex_queued: IntGauge,
+    visual_reindex_done: IntGauge,
     memory_budget: IntGauge,
     /// Client connections (the accept loop in `http::serve`).
     pub connections: connections::ConnectionMetrics,

@@ -166,6 +166,16 @@ impl Metrics {
 
     /// Items waiting in the queue (read from the queue when metrics are read:
     /// `jobs::Jobs::refresh_queued`).
+    /// The visual re-index's size and progress (`search::visual::reindex`).
+    pub fn visual_reindex(&self, queued: u64, done: u64) {
+        if self.enabled {
+            self.visual_reindex_queued
+                .set(i64::try_from(queued).unwrap_or(i64::MAX));
+            self.visual_reindex_done
+                .set(i64::try_from(done).unwrap_or(i64::MAX));
+        }
+    }
+
     pub fn jobs_queued(&self, queued: u64) {
         if self.enabled {
             self.jobs_queued

@@ -158,6 +158,16 @@ impl Metrics {
                 "Rate-limit decisions: allowed or limited (answered 429).",
                 &["decision"],
             )?,
+            visual_reindex_queued: int_gauge(
+                &r,
+                "vitrine_visual_reindex_queued_images",
+                "Product images this instance found without a row of the running visual model at start (the re-index's size).",
+            )?,
+            visual_reindex_done: int_gauge(
+                &r,
+                "vitrine_visual_reindex_done_images",
+                "Of those, images re-indexed with the running visual model (or given up on).",
+            )?,
             memory_budget: int_gauge(
                 &r,
                 "vitrine_memory_budget_bytes",

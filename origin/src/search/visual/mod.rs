@@ -9,9 +9,9 @@
 //! `describe` jobs on the shared job queue ([`describe_task`]): Redis Streams when
 //! `REDIS_URL` is set, so the work spreads over every origin with workers, survives restarts
 //! and is retried (and dead-lettered) like any batch item. A descriptor is stored in
-//! `image_descriptors` with its version and loaded into memory at start. A descriptor
-//! version change leaves the old rows unused: at start every product image without a
-//! current-version descriptor is queued again (re-indexing).
+//! `image_descriptors` with its version, the id of the model that computed it and its labels
+//! ([`analysis`]), and loaded into memory at start. A model change leaves the old rows in
+//! place: they serve until each image is described again in the background ([`reindex`]).
 //!
 //! Keeping every instance's index current: each instance remembers the images it is waiting
 //! for (`awaited`: a product write it made or heard of, or a missing descriptor at start).
@@ -20,11 +20,13 @@
 //! database for images awaited longer than [`RECHECK_AFTER`] (a lost message, an instance
 //! without Redis) and submits again what could not be submitted.
 
+pub mod analysis;
 pub mod describe_task;
 pub mod descriptor;
 pub mod events;
 pub mod index;
 pub mod neural;
+pub mod reindex;
 
 use std::{
     collections::HashMap,
@@ -41,12 +43,13 @@ use vitrine_common::{
 };
 
 use crate::{
+    cache::Cache,
     db::Db,
     images::{Images, pool::CpuPool},
     jobs::{ItemError, JobQueue, NewJob, Priority, TaskError},
     redis::Redis,
 };
-use descriptor::{Descriptor, Embedder, from_bytes, to_bytes};
+use descriptor::{Descriptor, Embedder, from_bytes};
 use index::{ItemMeta, VisualIndex};
 
 /// How long an awaited image may go unresolved before the safety net reads the database for
@@ -74,6 +77,11 @@ struct Shared {
     pool: CpuPool,
     queue: Arc<dyn JobQueue>,
     redis: Option<Arc<Redis>>,
+    /// The `embed` namespace holds every image's analysis by content hash and model.
+    cache: Cache,
+    /// Times this instance ran the model (see [`analysis`]).
+    analyses: std::sync::atomic::AtomicU64,
+    reindex: reindex::Progress,
     awaited: Mutex<HashMap<String, Awaited>>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// How the embedder was chosen (`VISUAL_MODEL`), for the health report.
@@ -113,9 +121,10 @@ fn permanent(code: &str, e: impl std::fmt::Display) -> TaskError {
 }
 
 impl VisualSearch {
-    /// Creates the service. Descriptor jobs go to `queue`; with `redis`, finished ones are
-    /// announced to (and heard from) the other instances. Starts the listener and the
-    /// safety net; they stop with [`VisualSearch::shutdown`] or when the last clone is dropped.
+    /// Creates the service. Descriptor jobs go to `queue`; with the cache's Redis, finished
+    /// ones are announced to (and heard from) the other instances. Starts the listener and
+    /// the safety net; they stop with [`VisualSearch::shutdown`] or when the last clone is
+    /// dropped.
     pub fn start(
         db: Db,
         images: Images,
@@ -123,8 +132,9 @@ impl VisualSearch {
         embedder: Arc<dyn Embedder>,
         config: index::IndexConfig,
         queue: Arc<dyn JobQueue>,
-        redis: Option<Arc<Redis>>,
+        cache: Cache,
     ) -> Self {
+        let redis = cache.redis().cloned();
         let this = Self {
             index: VisualIndex::new(embedder.dims(), config),
             embedder,
@@ -135,6 +145,9 @@ impl VisualSearch {
                 pool,
                 queue,
                 redis: redis.clone(),
+                cache,
+                analyses: Default::default(),
+                reindex: Default::default(),
                 awaited: Mutex::new(HashMap::new()),
                 tasks: Mutex::new(Vec::new()),
                 embedder_status: std::sync::OnceLock::new(),
@@ -191,29 +204,6 @@ impl VisualSearch {
             .map_err(|e| PipelineError::Corrupt(format!("descriptor task failed: {e}")))?
     }
 
-    /// The top `k` ImageNet labels of `bytes` on a blocking thread; `None` without a model.
-    pub async fn labels(
-        &self,
-        bytes: Arc<Vec<u8>>,
-        k: usize,
-    ) -> Option<Result<Vec<(String, f32)>, PipelineError>> {
-        if !self.embedder.has_labels() {
-            return None;
-        }
-        let info = match probe(&bytes, &self.limits) {
-            Ok(info) => info,
-            Err(e) => return Some(Err(e)),
-        };
-        let (embedder, limits) = (self.embedder.clone(), self.limits);
-        let task = self.shared.pool.run(info.width, info.height, move || {
-            embedder.labels_bytes(&bytes, &limits, k)
-        });
-        Some(
-            task.await
-                .unwrap_or_else(|e| Err(PipelineError::Corrupt(format!("label task failed: {e}")))),
-        )
-    }
-
     /// Loads every stored descriptor of the current version into the index and queues
     /// images that lack one. Returns how many products were loaded.
     pub async fn load(&self) -> anyhow::Result<usize> {
@@ -246,28 +236,16 @@ impl VisualSearch {
                 }
             }
         }
-        self.queue_missing().await?;
-        self.spawn_graph_build_if_needed();
-        Ok(loaded)
-    }
-
-    /// Queues a `describe` job for every product image without a current descriptor.
-    pub async fn queue_missing(&self) -> anyhow::Result<usize> {
-        let missing = self
-            .shared
-            .db
-            .images_missing_descriptors(self.embedder.version(), 100_000)
-            .await?;
-        let n = missing.len();
-        if n > 0 {
+        let stale = self.load_stale().await?;
+        if stale > 0 {
             tracing::info!(
-                images = n,
-                version = self.embedder.version(),
-                "queueing images for visual indexing"
+                products = stale,
+                "serving other models' vectors until they are re-indexed"
             );
-            self.request(missing).await;
         }
-        Ok(n)
+        self.spawn_reindex();
+        self.spawn_graph_build_if_needed();
+        Ok(loaded + stale)
     }
 
     /// Waits for `image_ids` and submits `describe` jobs for them. A failed submission (the
@@ -289,8 +267,7 @@ impl VisualSearch {
             }
         }
         for chunk in to_submit.chunks(ITEMS_PER_JOB) {
-            match submit_describe(self.shared.queue.as_ref(), self.embedder.version(), chunk).await
-            {
+            match submit_describe(self.shared.queue.as_ref(), self.embedder.as_ref(), chunk).await {
                 Ok(job) => {
                     tracing::debug!(job, images = chunk.len(), "describe job queued");
                     if let Ok(mut awaited) = self.shared.awaited.lock() {
@@ -375,9 +352,10 @@ impl VisualSearch {
         }
     }
 
-    /// Waits until this instance awaits no descriptor (tests and the evaluation program).
+    /// Waits until this instance awaits no descriptor and its re-index has finished (tests
+    /// and the evaluation program).
     pub async fn wait_idle(&self) {
-        while self.pending() > 0 {
+        while self.pending() > 0 || self.shared.reindex.running() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -441,20 +419,14 @@ impl VisualSearch {
                     }
                     Err(e) => return Err(transient("storage", e)),
                 };
-                let d = self.describe_bytes(Arc::new(bytes)).await.map_err(|e| {
+                let a = self.analyse(&id, Arc::new(bytes)).await.map_err(|e| {
                     self.forget(image_id);
                     permanent(e.code(), e)
                 })?;
-                db.put_descriptor(
-                    image_id,
-                    version,
-                    d.vector.len() as i32,
-                    &to_bytes(&d.vector),
-                    d.phash,
-                )
-                .await
-                .map_err(|e| transient("database", e))?;
-                (d.vector, d.phash, true)
+                self.store_analysis(image_id, &a)
+                    .await
+                    .map_err(|e| transient("database", e))?;
+                (a.descriptor.vector, a.descriptor.phash, true)
             }
         };
         let products = self
@@ -467,6 +439,7 @@ impl VisualSearch {
         Ok(serde_json::json!({
             "image_id": image_id,
             "descriptor_version": version,
+            "model": self.embedder.model_id(),
             "computed": computed,
             "products_indexed": products,
         }))
@@ -509,21 +482,24 @@ impl VisualSearch {
 }
 
 /// Submits one `describe` job for `image_ids` at low priority (shoppers' batches first).
+/// Each item names the model it is for (see [`describe_task`] for what an instance running
+/// another model does with it).
 async fn submit_describe(
     queue: &dyn JobQueue,
-    version: i32,
+    embedder: &dyn Embedder,
     image_ids: &[String],
 ) -> anyhow::Result<String> {
+    let (version, model) = (embedder.version(), embedder.model_id());
     let job = NewJob {
         kind: describe_task::KIND.to_owned(),
         priority: Priority::Low,
         idempotency_key: None,
         items: image_ids
             .iter()
-            .map(|id| serde_json::json!({"image_id": id}))
+            .map(|id| serde_json::json!({"image_id": id, "model": model, "version": version}))
             .collect(),
         prefailed: Vec::new(),
-        meta: serde_json::json!({"purpose": "visual index", "descriptor_version": version}),
+        meta: serde_json::json!({"purpose": "visual index", "descriptor_version": version, "model": model}),
     };
     Ok(queue.submit(job).await?.id().to_owned())
 }

@@ -112,6 +112,12 @@ pub trait Embedder: Send + Sync {
     fn name(&self) -> &'static str {
         "descriptor"
     }
+    /// The id and version of the model, stored with every row it computes and part of
+    /// every cache key of its output: `descriptor-v4`, or
+    /// `efficientnet-lite0@<first 16 hex of the weights' BLAKE3>+descriptor-v4`.
+    fn model_id(&self) -> String {
+        format!("descriptor-v{}", self.version())
+    }
     /// The descriptor of an encoded image: decoded by the shared pipeline at the size this
     /// embedder analyses (the hand-made descriptor: [`ANALYSIS_SIDE`]), then embedded. CPU
     /// work: call it on a blocking thread.
@@ -131,6 +137,23 @@ pub trait Embedder: Send + Sync {
         _k: usize,
     ) -> Result<Vec<(String, f32)>, PipelineError> {
         Ok(Vec::new())
+    }
+    /// The descriptor and the top `k` labels of an encoded image (what uploads and
+    /// `describe` jobs store). An embedder with a classifier overrides it to get both from
+    /// one forward pass. CPU work: call it on a blocking thread.
+    fn analyse_bytes(
+        &self,
+        bytes: &[u8],
+        limits: &Limits,
+        k: usize,
+    ) -> Result<(Descriptor, Vec<(String, f32)>), PipelineError> {
+        let descriptor = self.embed_bytes(bytes, limits)?;
+        let labels = if self.has_labels() {
+            self.labels_bytes(bytes, limits, k)?
+        } else {
+            Vec::new()
+        };
+        Ok((descriptor, labels))
     }
 }
 
@@ -174,26 +197,4 @@ pub fn from_bytes(b: &[u8]) -> Option<Vec<f32>> {
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect(),
     )
-}
-
-impl Descriptor {
-    /// The `embed` cache entry: `[version: i32 LE][phash: u64 LE][vector: f32 LE…]`. The
-    /// version travels with the vector so an entry written by another embedder (an older
-    /// instance during a rollout) is never used as this one's.
-    pub fn to_cache_entry(&self, version: i32) -> Vec<u8> {
-        let mut out = Vec::with_capacity(12 + self.vector.len() * 4);
-        out.extend_from_slice(&version.to_le_bytes());
-        out.extend_from_slice(&self.phash.to_le_bytes());
-        out.extend_from_slice(&to_bytes(&self.vector));
-        out
-    }
-
-    /// The inverse of [`Descriptor::to_cache_entry`]; `None` unless the entry has this
-    /// `version` and `dims` floats.
-    pub fn from_cache_entry(b: &[u8], version: i32, dims: usize) -> Option<Descriptor> {
-        let v = i32::from_le_bytes(b.get(..4)?.try_into().ok()?);
-        let phash = u64::from_le_bytes(b.get(4..12)?.try_into().ok()?);
-        let vector = from_bytes(b.get(12..)?)?;
-        (v == version && vector.len() == dims).then_some(Descriptor { vector, phash })
-    }
 }

@@ -203,19 +203,6 @@ fn padding_a_photo_with_a_flat_margin_of_its_own_trims_both() {
     assert!(same > 0.97, "{same}");
 }
 
-#[test]
-fn cache_entry_round_trip_checks_version_and_dims() {
-    let d = Descriptor {
-        vector: vec![0.5, -0.25, 1.0],
-        phash: 0xdead_beef_0123_4567,
-    };
-    let e = d.to_cache_entry(7);
-    assert_eq!(Descriptor::from_cache_entry(&e, 7, 3), Some(d));
-    assert_eq!(Descriptor::from_cache_entry(&e, 8, 3), None);
-    assert_eq!(Descriptor::from_cache_entry(&e, 7, 4), None);
-    assert_eq!(Descriptor::from_cache_entry(&e[..10], 7, 3), None);
-}
-
 fn solid_with_square(bg: [u8; 3], fgc: [u8; 3], size: u32, sq: (u32, u32, u32)) -> RgbPixels {
     let mut buf = Vec::new();
     for y in 0..size {

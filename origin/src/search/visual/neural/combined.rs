@@ -36,6 +36,7 @@ const VERSION_BASE: u32 = 1 << 30;
 pub struct CombinedEmbedder {
     pub model: Arc<NeuralModel>,
     version: i32,
+    model_id: String,
 }
 
 impl CombinedEmbedder {
@@ -44,7 +45,15 @@ impl CombinedEmbedder {
         salt.extend_from_slice(&NEURAL_WEIGHT.to_le_bytes());
         let id = model.identity(&salt);
         let version = (VERSION_BASE | (id & (VERSION_BASE - 1))) as i32;
-        Self { model, version }
+        let model_id = format!(
+            "efficientnet-lite0@{}+descriptor-v{DESCRIPTOR_VERSION}",
+            model.weights_id
+        );
+        Self {
+            model,
+            version,
+            model_id,
+        }
     }
 
     /// The unit-length neural embedding and the top `k` labels of `px`.
@@ -75,6 +84,9 @@ impl Embedder for CombinedEmbedder {
     fn name(&self) -> &'static str {
         "efficientnet-lite0+descriptor"
     }
+    fn model_id(&self) -> String {
+        self.model_id.clone()
+    }
     /// Both parts from the same pixels (the descriptor expects ≤ [`ANALYSIS_SIDE`]; serving
     /// uses [`Embedder::embed_bytes`], which decodes once for each).
     fn embed(&self, px: &RgbPixels) -> Descriptor {
@@ -99,5 +111,18 @@ impl Embedder for CombinedEmbedder {
         let px = decode_rgb(bytes, NEURAL_DECODE_SIDE, limits)?;
         let (_, labels) = self.neural(&px, k);
         Ok(labels.into_iter().map(|l| (l.name, l.score)).collect())
+    }
+    /// One forward pass gives both the embedding and the labels.
+    fn analyse_bytes(
+        &self,
+        bytes: &[u8],
+        limits: &Limits,
+        k: usize,
+    ) -> Result<(Descriptor, Vec<(String, f32)>), PipelineError> {
+        let small = decode_rgb(bytes, ANALYSIS_SIDE, limits)?;
+        let large = decode_rgb(bytes, NEURAL_DECODE_SIDE, limits)?;
+        let (neural, labels) = self.neural(&large, k);
+        let labels = labels.into_iter().map(|l| (l.name, l.score)).collect();
+        Ok((self.blend(describe(&small), &neural), labels))
     }
 }

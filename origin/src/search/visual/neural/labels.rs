@@ -5,7 +5,7 @@
 use super::{ModelError, model::CLASSES};
 
 /// A class the model saw, with its probability.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Label {
     pub name: String,
     pub score: f32,
