@@ -10,6 +10,7 @@
 //!   `redis-server`s of a test's own, killed on drop.
 //! - [`redis_cluster`]: a local Redis Cluster (3 masters, 3 replicas) of a test's own.
 //! - [`fault_proxy`]: a TCP proxy a test can cut, reopen or slow down.
+//! - [`nginx`]: nginx as a round-robin load balancer of the test's own.
 //! - [`object_store`]: a real S3-compatible server of the test's own (`scripts/object-store.sh`).
 //! - [`origin_process`]: the real `vitrine-origin` binary as a child process on a free port.
 //! - [`wait`]: readiness waits (an HTTP readiness endpoint, a TCP port that accepts).
@@ -18,6 +19,7 @@
 //! Everything here is for tests: failures panic with a message that says what to do.
 
 pub mod fault_proxy;
+pub mod nginx;
 pub mod object_store;
 pub mod origin_process;
 pub mod pgbouncer;
@@ -29,6 +31,7 @@ pub mod temp;
 pub mod wait;
 
 pub use fault_proxy::FaultProxy;
+pub use nginx::Nginx;
 pub use object_store::ObjectStoreServer;
 pub use origin_process::{OriginProcess, Stdout, origin_binary};
 pub use pgbouncer::PgBouncer;

@@ -398,7 +398,9 @@ impl SearchIndex {
             // clock may lag ours. Re-applying a row is idempotent.
             let since = indexed
                 .map(|t| t - chrono::Duration::seconds(5))
-                .unwrap_or(DateTime::<Utc>::MIN_UTC);
+                // From the start when nothing is indexed: the epoch, not `MIN_UTC`, which is
+                // outside Postgres's timestamp range (the query would fail on every sync).
+                .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
             let mut after = 0;
             loop {
                 let page = db.products_changed_since(since, after, 5_000).await?;

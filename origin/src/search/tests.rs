@@ -56,7 +56,7 @@ fn a_newer_row_replaces_the_indexed_one_and_the_same_row_again_is_harmless() {
         .expect("apply first");
     let newer = product("Walnut teapot", t0 + Duration::seconds(1));
     index
-        .apply_blocking(&[newer.clone()], &[])
+        .apply_blocking(std::slice::from_ref(&newer), &[])
         .expect("apply newer");
     index.apply_blocking(&[newer], &[]).expect("apply again");
     assert_eq!(titles(&index, "teapot"), vec!["Walnut teapot".to_owned()]);
