@@ -49,6 +49,8 @@ rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown \
 # ObjectStoreServer); required here, so no test skips for want of it.
 bash scripts/object-store.sh install
 export VITRINE_REQUIRE_OBJECT_STORE=1
+# nginx-light, the multi-instance test's load balancer (tests/tests/multi_instance/).
+bash scripts/tools/nginx.sh >/dev/null
 
 step "format and lints"
 cargo fmt --all -- --check || die "run: cargo fmt --all"
