@@ -38,9 +38,7 @@ impl Trim {
             });
         };
         match small_int(value, 3) {
-            Some(t) if t <= 255 => Ok(Self {
-                threshold: t as u8,
-            }),
+            Some(t) if t <= 255 => Ok(Self { threshold: t as u8 }),
             _ => Err(InvalidInput::new(
                 "trim",
                 "threshold must be an integer from 0 to 255",
@@ -275,7 +273,9 @@ mod tests {
     fn background_is_six_hex_digits() {
         assert_eq!(Background::parse("FF8000").unwrap().0, [255, 128, 0]);
         assert_eq!(Background::parse("ff8000").unwrap().to_string(), "ff8000");
-        for bad in ["fff", "#ff8000", "ff80001", "gg0000", "", "ff 000", "ＦＦ00"] {
+        for bad in [
+            "fff", "#ff8000", "ff80001", "gg0000", "", "ff 000", "ＦＦ00",
+        ] {
             assert_eq!(
                 Background::parse(bad).unwrap_err().field,
                 "background",

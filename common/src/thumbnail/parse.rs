@@ -303,7 +303,10 @@ mod tests {
         let defaults = ThumbSpec::parse("w:300/el:0/pad:0/g:ce/fit:cover").unwrap();
         assert_eq!(defaults.canonical(), "w:300/fit:cover/f:auto/q:80/dpr:1");
         // Bare trim is the default threshold; pad:N is every side.
-        assert_eq!(ThumbSpec::parse("trim").unwrap(), ThumbSpec::parse("t:10").unwrap());
+        assert_eq!(
+            ThumbSpec::parse("trim").unwrap(),
+            ThumbSpec::parse("t:10").unwrap()
+        );
         assert_eq!(
             ThumbSpec::parse("pad:5").unwrap(),
             ThumbSpec::parse("pad:5:5:5:5").unwrap()

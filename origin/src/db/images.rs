@@ -110,7 +110,10 @@ impl Db {
                 }
             };
             found.extend(rows.into_iter().map(|(id, w, h)| {
-                (id, (u32::try_from(w).unwrap_or(0), u32::try_from(h).unwrap_or(0)))
+                (
+                    id,
+                    (u32::try_from(w).unwrap_or(0), u32::try_from(h).unwrap_or(0)),
+                )
             }));
         }
         Ok(found)

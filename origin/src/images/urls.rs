@@ -58,7 +58,11 @@ pub fn srcset_widths(size: Option<(u32, u32)>) -> Vec<u32> {
     let Some(side) = size.map(|(w, h)| w.min(h)).filter(|&s| s > 0) else {
         return SRCSET_WIDTHS.to_vec();
     };
-    let mut widths: Vec<u32> = SRCSET_WIDTHS.iter().copied().filter(|&w| w < side).collect();
+    let mut widths: Vec<u32> = SRCSET_WIDTHS
+        .iter()
+        .copied()
+        .filter(|&w| w < side)
+        .collect();
     widths.push(side.min(SRCSET_WIDTHS[SRCSET_WIDTHS.len() - 1]));
     widths
 }

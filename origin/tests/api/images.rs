@@ -308,14 +308,21 @@ async fn product_shot_options_render_and_bad_ones_are_400() {
     let (_, j) = upload(&app, jpeg(400, 300)).await;
     let id = j["id"].as_str().unwrap().to_owned();
     let r = app
-        .get(&unsigned("w:100/h:100/fit:cover/g:no/pad:5/bg:ff0000/f:png", &id))
+        .get(&unsigned(
+            "w:100/h:100/fit:cover/g:no/pad:5/bg:ff0000/f:png",
+            &id,
+        ))
         .await;
     assert_eq!(r.status(), 200);
     let img = image::load_from_memory(&r.bytes().await.unwrap())
         .unwrap()
         .into_rgb8();
     assert_eq!(img.dimensions(), (110, 110));
-    assert_eq!(img.get_pixel(0, 0).0, [255, 0, 0], "padding in the bg colour");
+    assert_eq!(
+        img.get_pixel(0, 0).0,
+        [255, 0, 0],
+        "padding in the bg colour"
+    );
     assert_eq!(img.get_pixel(109, 60).0, [255, 0, 0]);
     for (options, field) in [
         ("w:100/bg:red", "background"),

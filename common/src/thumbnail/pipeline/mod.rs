@@ -65,20 +65,20 @@ mod trim;
 use fast_image_resize as fr;
 
 pub use analysis::{RgbPixels, decode_rgb, encode_rgb};
+use background::flatten_onto;
 use decode::decode;
 use encode::{encode, flatten};
 pub use error::PipelineError;
 use error::map_image_error;
-use header::{checked_header, oriented, swaps_axes};
-use background::flatten_onto;
 use gravity::crop_for;
+use header::{checked_header, oriented, swaps_axes};
 use orient::orient;
 use pad::pad;
 use resize::resize;
 use trim::trim;
 
-use super::sniff::SourceFormat;
 use super::options::Background;
+use super::sniff::SourceFormat;
 use super::spec::{OutputFormat, OutputSize, ThumbSpec};
 
 /// Bounds on what a source may be, checked from its header before decoding.
@@ -227,7 +227,8 @@ pub fn process_many(
             Some(c) if trimmed.is_none() && !cropped && c.w >= g.out_w && c.h >= g.out_h => c,
             _ => base,
         };
-        let crop = cropped.then(|| crop_for(spec.shot.gravity, orientation, base, g.out_w, g.out_h));
+        let crop =
+            cropped.then(|| crop_for(spec.shot.gravity, orientation, base, g.out_w, g.out_h));
         let resized = resize(&mut resizer, from, g.out_w, g.out_h, crop)?;
         let keeps_aspect = trimmed.is_none() && !cropped && {
             // Fill may distort: only cascade from results with the source's aspect ratio.

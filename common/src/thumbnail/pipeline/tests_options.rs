@@ -101,7 +101,11 @@ fn trim_removes_a_uniform_border() {
     // Then resized: the trimmed square fills the output.
     let img = run(&png, "trim:0/w:10").into_rgb8();
     assert_eq!(img.dimensions(), (10, 10));
-    assert!(img.pixels().all(|p| near(p, RED, 8)), "{:?}", img.get_pixel(0, 0));
+    assert!(
+        img.pixels().all(|p| near(p, RED, 8)),
+        "{:?}",
+        img.get_pixel(0, 0)
+    );
     // A threshold of 255 counts everything as border: the image is kept whole.
     assert_eq!(size(&run(&png, "trim:255")), (60, 40));
     // JPEG noise stays within the default threshold.
@@ -156,17 +160,28 @@ fn pad_is_transparent_on_alpha_images_without_bg_and_bg_flattens_alpha() {
     assert!(!img.color().has_alpha());
     let img = img.into_rgb8();
     assert_eq!(img.get_pixel(0, 0).0, GREEN);
-    assert!(near(img.get_pixel(6, 6), [0, 127, 128], 1), "{:?}", img.get_pixel(6, 6));
+    assert!(
+        near(img.get_pixel(6, 6), [0, 127, 128], 1),
+        "{:?}",
+        img.get_pixel(6, 6)
+    );
     // JPEG flattens onto bg too.
     let img = run(&src, "bg:ff0000/f:jpeg").into_rgb8();
-    assert!(near(img.get_pixel(4, 4), [127, 0, 128], 6), "{:?}", img.get_pixel(4, 4));
+    assert!(
+        near(img.get_pixel(4, 4), [127, 0, 128], 6),
+        "{:?}",
+        img.get_pixel(4, 4)
+    );
 }
 
 /// The colour a cover crop of `src` keeps with `options` (its centre pixel), checked uniform.
 fn kept(src: &[u8], options: &str) -> [u8; 3] {
     let img = run(src, options).into_rgb8();
     let c = *img.get_pixel(img.width() / 2, img.height() / 2);
-    for p in [img.get_pixel(1, 1), img.get_pixel(img.width() - 2, img.height() - 2)] {
+    for p in [
+        img.get_pixel(1, 1),
+        img.get_pixel(img.width() - 2, img.height() - 2),
+    ] {
         assert!(near(p, c.0, 40), "{options}: {p:?} vs {c:?}");
     }
     c.0
@@ -232,7 +247,11 @@ fn smart_gravity_keeps_the_detailed_region() {
     let sm = run(&src, "w:100/h:100/fit:cover/g:sm/f:png").into_rgb8();
     let ce = run(&src, "w:100/h:100/fit:cover/f:png").into_rgb8();
     assert!(detail_share(&sm) > 0.8, "smart kept {}", detail_share(&sm));
-    assert!(detail_share(&ce) < 0.05, "centre kept {}", detail_share(&ce));
+    assert!(
+        detail_share(&ce) < 0.05,
+        "centre kept {}",
+        detail_share(&ce)
+    );
     // Vertical search, and a flat image crops like the centre.
     let src = png_of(&detail_at(100, 400, (0, 10, 100, 100)));
     let sm = run(&src, "w:50/h:50/fit:cover/g:sm/f:png").into_rgb8();
