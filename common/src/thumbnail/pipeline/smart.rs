@@ -17,10 +17,11 @@ pub(super) fn smart_window(src: &Pixels, out_w: u32, out_h: u32) -> (f64, f64, f
     let (ow, oh) = (f64::from(out_w.max(1)), f64::from(out_h.max(1)));
     // Slide horizontally when the source is wider than the output's ratio.
     let horizontal = sw * oh > sh * ow;
+    // Whole pixels, so the window provably stays inside the source.
     let (cw, ch) = if horizontal {
-        ((sh * ow / oh).min(sw), sh)
+        ((sh * ow / oh).round().clamp(1.0, sw), sh)
     } else {
-        (sw, (sw * oh / ow).min(sh))
+        (sw, (sw * oh / ow).round().clamp(1.0, sh))
     };
     let step = (src.w.max(src.h) / GRID).max(1) as usize;
     let profile = energy_profile(src, step, horizontal);
@@ -32,9 +33,11 @@ pub(super) fn smart_window(src: &Pixels, out_w: u32, out_h: u32) -> (f64, f64, f
     let best = best_start(&profile, win);
     let travel = extent - window;
     let offset = if n > win {
-        (best as f64 / (n - win) as f64 * travel).clamp(0.0, travel)
+        (best as f64 / (n - win) as f64 * travel)
+            .round()
+            .clamp(0.0, travel)
     } else {
-        travel / 2.0
+        (travel / 2.0).floor()
     };
     if horizontal {
         (offset, 0.0, cw, ch)
