@@ -63,7 +63,10 @@ pub fn srcset_widths(size: Option<(u32, u32)>) -> Vec<u32> {
         .copied()
         .filter(|&w| w < side)
         .collect();
-    widths.push(side.min(SRCSET_WIDTHS[SRCSET_WIDTHS.len() - 1]));
+    let top = side.min(SRCSET_WIDTHS[SRCSET_WIDTHS.len() - 1]);
+    if !widths.contains(&top) {
+        widths.push(top);
+    }
     widths
 }
 
