@@ -28,10 +28,10 @@
 //! 9. **pad** (`pad`) — a border in the background colour around the oriented image;
 //! 10. **background** (`bg`) — alpha flattened onto the colour;
 //! 11. **encode** — JPEG (libjpeg-turbo, optimised Huffman tables, progressive above 256×256; or
-//!    the `image` crate's encoder in the pure build; alpha flattened onto white), WebP (lossy
-//!    libwebp with `native-codecs`; **lossless** `image-webp` in the pure build, which cannot
-//!    encode lossy), PNG (`image`'s encoder). AVIF has no encoder here:
-//!    [`encoder_available`] says so, and `process` refuses it with `UnsupportedOutput`.
+//!     the `image` crate's encoder in the pure build; alpha flattened onto white), WebP (lossy
+//!     libwebp with `native-codecs`; **lossless** `image-webp` in the pure build, which cannot
+//!     encode lossy), PNG (`image`'s encoder). AVIF has no encoder here:
+//!     [`encoder_available`] says so, and `process` refuses it with `UnsupportedOutput`.
 //!
 //! No metadata is copied to the output (no EXIF, XMP or ICC): the pixels are already oriented and
 //! in sRGB. The output is deterministic: same bytes and spec, same output bytes (no clock, no
