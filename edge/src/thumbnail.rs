@@ -88,8 +88,8 @@ pub fn plan(settings: &Settings, path: &str, accept: Option<&str>) -> Result<Pla
 }
 
 /// After probing the original: whether the edge renders it, or forwards (`Err(reason)`).
-/// Over the byte/pixel limits, or an output whose free side (aspect ratio) would exceed the
-/// edge's maximum, goes to the origin; other pipeline errors are the client's answer.
+/// Over the byte/pixel limits, or an output whose free side (aspect ratio) or padded size
+/// would exceed the edge's maximum, goes to the origin; other pipeline errors are the client's answer.
 pub fn accept_source(
     settings: &Settings,
     spec: &ThumbSpec,
@@ -98,9 +98,10 @@ pub fn accept_source(
     match probed {
         Ok(info) => {
             let size = spec.output_size(info.width, info.height);
+            let (final_w, final_h) = spec.final_size(info.width, info.height);
             let max = settings.thumbs.max_output_side;
             if size.resize_w.max(size.resize_h) > max.saturating_mul(2)
-                || size.out_w.max(size.out_h) > max
+                || final_w.max(final_h) > max
             {
                 Ok(Err("output larger than the edge limit"))
             } else {
@@ -311,8 +312,11 @@ mod tests {
             })
         };
         assert!(accept_source(&s, &spec, big(640, 480)).unwrap().is_ok());
-        // w:300 of a very tall image makes a 300×3000 output: too tall for the edge.
+        // w:300 of a 100×1000 image stays 100×1000 (never enlarged): too tall for the edge.
         assert!(accept_source(&s, &spec, big(100, 1000)).unwrap().is_err());
+        // Padding counts: 300×225 with 150 px each side is 600×525.
+        let padded = ThumbSpec::parse("w:300/pad:150").unwrap();
+        assert!(accept_source(&s, &padded, big(640, 480)).unwrap().is_err());
         let too_many = Err(PipelineError::TooLarge {
             width: 3000,
             height: 2000,

@@ -4,9 +4,11 @@
 //! `native-codecs` feature) and the wasm edge (pure Rust) produce the same thumbnails from the
 //! same URL.
 
+pub mod options;
 pub mod parse;
 pub mod spec;
 
+pub use options::{Background, Gravity, Pad, ShotOptions, Trim};
 pub use parse::{ImgPath, split_img_path};
 pub use spec::{Dpr, Fit, Format, MAX_SIDE, OutputFormat, OutputSize, Preset, Quality, ThumbSpec};
 pub mod pipeline;

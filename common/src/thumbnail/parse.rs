@@ -2,7 +2,9 @@
 //!
 //! Options are `name:value` segments separated by `/` (`w:300/h:300/fit:cover/f:webp/q:80`),
 //! with long names and short aliases (`width`/`w`, `height`/`h`, `fit`, `format`/`f`,
-//! `quality`/`q`, `dpr`), plus a bare preset (`small`, `medium`, `large`). The rules, chosen so
+//! `quality`/`q`, `dpr`, and the product-shot options of [`super::options`]: `enlarge`/`el`,
+//! `trim`/`t` (also bare `trim`), `pad`/`padding`/`pd`, `background`/`bg`, `gravity`/`g`),
+//! plus a bare preset (`small`, `medium`, `large`). The rules, chosen so
 //! that one meaning has few spellings (cache keys stay few):
 //!
 //! - an option given twice (under either name) is refused, naming it;
@@ -16,6 +18,7 @@
 use crate::api::ImageId;
 use crate::error::InvalidInput;
 
+use super::options::{Background, Gravity, Pad, ShotOptions, Trim};
 use super::spec::{Dpr, Fit, Format, Preset, Quality, ThumbSpec};
 
 /// The parts of a thumbnail URL path.
@@ -72,6 +75,11 @@ impl ThumbSpec {
         let mut quality = None;
         let mut dpr = None;
         let mut preset: Option<Preset> = None;
+        let mut enlarge = None;
+        let mut trim = None;
+        let mut pad = None;
+        let mut background = None;
+        let mut gravity = None;
 
         fn once<T>(slot: &mut Option<T>, name: &'static str, v: T) -> Result<(), InvalidInput> {
             if slot.is_some() {
@@ -99,6 +107,10 @@ impl ThumbSpec {
                             preset = Preset::parse(seg).ok();
                             continue;
                         }
+                        "trim" | "t" => {
+                            once(&mut trim, "trim", Trim::parse(None)?)?;
+                            continue;
+                        }
                         "" => return Err(InvalidInput::new("options", "empty option segment")),
                         _ => {
                             return Err(InvalidInput::new(
@@ -120,6 +132,15 @@ impl ThumbSpec {
                         once(&mut quality, "quality", Quality::new(q)?)?;
                     }
                     "dpr" => once(&mut dpr, "dpr", Dpr::parse(value)?)?,
+                    "enlarge" | "el" => {
+                        once(&mut enlarge, "enlarge", ShotOptions::parse_enlarge(value)?)?
+                    }
+                    "trim" | "t" => once(&mut trim, "trim", Trim::parse(Some(value))?)?,
+                    "pad" | "padding" | "pd" => once(&mut pad, "pad", Pad::parse(value)?)?,
+                    "background" | "bg" => {
+                        once(&mut background, "background", Background::parse(value)?)?
+                    }
+                    "gravity" | "g" => once(&mut gravity, "gravity", Gravity::parse(value)?)?,
                     _ => {
                         return Err(InvalidInput::new(
                             "options",
@@ -150,7 +171,14 @@ impl ThumbSpec {
             format.unwrap_or_default(),
             quality.unwrap_or_default(),
             dpr.unwrap_or_default(),
-        )
+        )?
+        .with_shot(ShotOptions {
+            enlarge: enlarge.unwrap_or_default(),
+            trim,
+            pad: pad.unwrap_or_default(),
+            background,
+            gravity: gravity.unwrap_or_default(),
+        })
     }
 }
 
@@ -252,6 +280,62 @@ mod tests {
         assert_eq!(field(&"w:1/".repeat(100)), "options");
         let e = ThumbSpec::parse("fit:stretch").unwrap_err();
         assert!(e.to_string().starts_with("fit:"), "{e}");
+    }
+
+    #[test]
+    fn product_shot_options_aliases_and_canonical_form() {
+        let long = ThumbSpec::parse(
+            "w:300/h:300/fit:cover/enlarge:1/trim:20/padding:1:2:3:4/background:FFAA00/gravity:no",
+        )
+        .unwrap();
+        let short =
+            ThumbSpec::parse("g:no/bg:ffaa00/pd:1:2:3:4/t:20/el:1/fit:cover/h:300/w:300").unwrap();
+        let mid = ThumbSpec::parse("w:300/h:300/fit:cover/el:1/trim:20/pad:1:2:3:4/bg:ffaa00/g:no")
+            .unwrap();
+        assert_eq!(long, short);
+        assert_eq!(long, mid);
+        assert_eq!(
+            long.canonical(),
+            "w:300/h:300/fit:cover/f:auto/q:80/dpr:1/el:1/trim:20/pad:1:2:3:4/bg:ffaa00/g:no"
+        );
+        assert_eq!(ThumbSpec::parse(&long.canonical()).unwrap(), long);
+        // Defaults are left out of the canonical form (old cache keys stay).
+        let defaults = ThumbSpec::parse("w:300/el:0/pad:0/g:ce/fit:cover").unwrap();
+        assert_eq!(defaults.canonical(), "w:300/fit:cover/f:auto/q:80/dpr:1");
+        // Bare trim is the default threshold; pad:N is every side.
+        assert_eq!(
+            ThumbSpec::parse("trim").unwrap(),
+            ThumbSpec::parse("t:10").unwrap()
+        );
+        assert_eq!(
+            ThumbSpec::parse("pad:5").unwrap(),
+            ThumbSpec::parse("pad:5:5:5:5").unwrap()
+        );
+        assert!(ThumbSpec::parse("small/bg:000000/trim:0").is_ok());
+    }
+
+    #[test]
+    fn bad_product_shot_options_name_the_option() {
+        let field = |s: &str| ThumbSpec::parse(s).unwrap_err().field;
+        assert_eq!(field("el:2"), "enlarge");
+        assert_eq!(field("enlarge:yes"), "enlarge");
+        assert_eq!(field("el:1/enlarge:1"), "enlarge");
+        assert_eq!(field("trim:256"), "trim");
+        assert_eq!(field("trim:-1"), "trim");
+        assert_eq!(field("trim/t:3"), "trim");
+        assert_eq!(field("pad:1:2"), "pad");
+        assert_eq!(field("pad:4097"), "pad");
+        assert_eq!(field("w:100/pad:0:101:0:0"), "pad");
+        assert_eq!(field("h:50/pad:51"), "pad");
+        assert_eq!(field("w:2000/pad:0:0:0:1100/dpr:2"), "pad");
+        assert_eq!(field("bg:fff"), "background");
+        assert_eq!(field("bg:%23ffffff"), "background");
+        assert_eq!(field("bg:zzzzzz"), "background");
+        assert_eq!(field("g:north"), "gravity");
+        assert_eq!(field("w:100/h:100/g:no"), "gravity");
+        assert_eq!(field("small/g:sm"), "gravity");
+        assert!(ThumbSpec::parse("w:100/pad:0:100:0:100").is_ok());
+        assert!(ThumbSpec::parse("w:100/h:100/fit:cover/g:sm").is_ok());
     }
 
     #[test]

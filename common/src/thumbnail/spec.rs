@@ -14,21 +14,23 @@ use std::fmt;
 
 use crate::error::InvalidInput;
 
+use super::options::ShotOptions;
+
 /// The largest output side, in device pixels, after DPR.
 pub const MAX_SIDE: u32 = 4096;
 
 /// How the image is fitted into the requested box.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Fit {
-    /// Scale, keeping the aspect ratio, to fit inside the box (may enlarge). Output is the scaled
-    /// size, not padded to the box.
+    /// Scale, keeping the aspect ratio, to fit inside the box (enlarges only with `enlarge:1`).
+    /// Output is the scaled size, not padded to the box.
     #[default]
     Contain,
     /// Scale, keeping the aspect ratio, to cover the box, then crop the centre to exactly the box.
     Cover,
     /// Stretch to exactly the box, ignoring the aspect ratio.
     Fill,
-    /// Like `Contain` but never enlarges: a smaller source keeps its size.
+    /// Like `Contain` but never enlarges, even with `enlarge:1`: a smaller source keeps its size.
     Inside,
 }
 
@@ -300,7 +302,9 @@ impl Preset {
 /// A validated thumbnail request.
 ///
 /// `width`/`height` are CSS pixels (before DPR). Neither given: the source size (still capped at
-/// [`MAX_SIDE`]). One given: the other follows the aspect ratio, whatever the fit.
+/// [`MAX_SIDE`]). One given: the other follows the aspect ratio, whatever the fit. Without
+/// `enlarge:1` no output side exceeds the source's (the box shrinks, keeping its aspect ratio
+/// for `fill` and `cover`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct ThumbSpec {
     pub width: Option<u32>,
@@ -309,6 +313,8 @@ pub struct ThumbSpec {
     pub format: Format,
     pub quality: Quality,
     pub dpr: Dpr,
+    /// Enlarge, trim, pad, background, gravity (none by default).
+    pub shot: ShotOptions,
 }
 
 impl ThumbSpec {
@@ -344,7 +350,68 @@ impl ThumbSpec {
             format,
             quality,
             dpr,
+            shot: ShotOptions::default(),
         })
+    }
+
+    /// This spec with product-shot options, checked against it: gravity needs `fit:cover`, and
+    /// each padding side is at most the requested size on its axis, the padded size at most
+    /// [`MAX_SIDE`] after DPR.
+    pub fn with_shot(self, shot: ShotOptions) -> Result<Self, InvalidInput> {
+        if shot.gravity != super::options::Gravity::Centre && self.fit != Fit::Cover {
+            return Err(InvalidInput::new("gravity", "applies to fit:cover only"));
+        }
+        let p = shot.pad;
+        for (axis, size, a, b) in [
+            ("width", self.width, p.left, p.right),
+            ("height", self.height, p.top, p.bottom),
+        ] {
+            let Some(size) = size else { continue };
+            let (a, b) = (u32::from(a), u32::from(b));
+            if a > size || b > size {
+                return Err(InvalidInput::new(
+                    "pad",
+                    format!("each side must be at most the {axis} ({size})"),
+                ));
+            }
+            if self.dpr.apply(size + a + b) > MAX_SIDE {
+                return Err(InvalidInput::new(
+                    "pad",
+                    format!("{axis} with padding exceeds {MAX_SIDE} pixels"),
+                ));
+            }
+        }
+        Ok(Self { shot, ..self })
+    }
+
+    /// Padding in device pixels `[top, right, bottom, left]` around an `out_w × out_h` image:
+    /// each side at most the image's size on its axis, and cut proportionally so the padded
+    /// image stays within [`MAX_SIDE`].
+    pub fn padding(&self, out_w: u32, out_h: u32) -> [u32; 4] {
+        let p = self.shot.pad;
+        let fit = |a: u16, b: u16, size: u32| -> (u32, u32) {
+            let a = self.dpr.apply(u32::from(a)).min(size);
+            let b = self.dpr.apply(u32::from(b)).min(size);
+            let avail = MAX_SIDE.saturating_sub(size);
+            if a + b <= avail {
+                (a, b)
+            } else {
+                let a2 = (u64::from(a) * u64::from(avail) / u64::from(a + b)) as u32;
+                let b2 = (u64::from(b) * u64::from(avail) / u64::from(a + b)) as u32;
+                (a2, b2)
+            }
+        };
+        let (left, right) = fit(p.left, p.right, out_w);
+        let (top, bottom) = fit(p.top, p.bottom, out_h);
+        [top, right, bottom, left]
+    }
+
+    /// The final output size for a source of `src_w × src_h` (oriented, after any trim):
+    /// [`ThumbSpec::output_size`] plus [`ThumbSpec::padding`].
+    pub fn final_size(&self, src_w: u32, src_h: u32) -> (u32, u32) {
+        let g = self.output_size(src_w, src_h);
+        let [t, r, b, l] = self.padding(g.out_w, g.out_h);
+        (g.out_w + l + r, g.out_h + t + b)
     }
 
     /// The requested box in device pixels (after DPR).
@@ -356,7 +423,8 @@ impl ThumbSpec {
     }
 
     /// The stable textual form used in cache keys: `w:…/h:…/fit:…/f:…/q:…/dpr:…`, absent sizes
-    /// omitted, every other field always present, presets expanded.
+    /// omitted, every other field always present, presets expanded; then the product-shot
+    /// options that differ from their defaults (`/el:1/trim:…/pad:T:R:B:L/bg:…/g:…`).
     pub fn canonical(&self) -> String {
         let mut s = String::with_capacity(48);
         if let Some(w) = self.width {
@@ -372,6 +440,7 @@ impl ThumbSpec {
             self.quality.get(),
             self.dpr
         ));
+        s.push_str(&self.shot.canonical_suffix());
         s
     }
 
@@ -379,7 +448,14 @@ impl ThumbSpec {
     /// `(resize_w, resize_h, out_w, out_h)`. For `Cover` the image is resized to `resize_*` and
     /// the centre `out_*` is cropped; for the other fits both pairs are equal.
     pub fn output_size(&self, src_w: u32, src_h: u32) -> OutputSize {
-        output_size(self.target_box(), self.fit, src_w.max(1), src_h.max(1))
+        let (sw, sh) = (src_w.max(1), src_h.max(1));
+        let enlarge = self.shot.enlarge && self.fit != Fit::Inside;
+        let g = output_size(self.target_box(), self.fit, sw, sh);
+        if enlarge || (g.out_w <= sw && g.out_h <= sh) {
+            g
+        } else {
+            no_enlargement(self.target_box(), self.fit, sw, sh)
+        }
     }
 }
 
@@ -404,6 +480,31 @@ fn scale(v: u32, num: u64, den: u64) -> u32 {
     // Rounded to nearest, at least 1, at most MAX_SIDE.
     let r = (u64::from(v) * num + den / 2) / den.max(1);
     r.clamp(1, u64::from(MAX_SIDE)) as u32
+}
+
+/// The geometry when [`output_size`] would exceed the source: `contain`/`inside` and one-side
+/// requests keep the source size; `fill` and `cover` shrink the box, keeping its aspect ratio,
+/// until it fits the source (so `cover` crops at the source's resolution).
+fn no_enlargement(target: (Option<u32>, Option<u32>), fit: Fit, sw: u32, sh: u32) -> OutputSize {
+    let source = OutputSize {
+        resize_w: sw,
+        resize_h: sh,
+        out_w: sw,
+        out_h: sh,
+    };
+    let (Some(bw), Some(bh)) = target else {
+        return source;
+    };
+    if !matches!(fit, Fit::Fill | Fit::Cover) {
+        return source;
+    }
+    // The largest box of bw:bh inside sw × sh.
+    let (w, h) = if u64::from(sw) * u64::from(bh) <= u64::from(sh) * u64::from(bw) {
+        (sw, scale(bh, u64::from(sw), u64::from(bw)).min(sh))
+    } else {
+        (scale(bw, u64::from(sh), u64::from(bh)).min(sw), sh)
+    };
+    output_size((Some(w), Some(h)), fit, sw, sh)
 }
 
 fn output_size(target: (Option<u32>, Option<u32>), fit: Fit, sw: u32, sh: u32) -> OutputSize {
@@ -513,10 +614,10 @@ mod tests {
             (cover.resize_w, cover.resize_h, cover.out_w, cover.out_h),
             (200, 500, 200, 100)
         );
-        // Small source 100×50: contain enlarges, inside does not.
+        // Small source 100×50: nothing enlarges by default.
         assert_eq!(
             out(&spec(Some(300), Some(300), Fit::Contain), 100, 50),
-            (300, 150)
+            (100, 50)
         );
         assert_eq!(
             out(&spec(Some(300), Some(300), Fit::Inside), 100, 50),
@@ -524,7 +625,7 @@ mod tests {
         );
         assert_eq!(
             out(&spec(Some(300), Some(300), Fit::Fill), 100, 50),
-            (300, 300)
+            (50, 50)
         );
         // One side only.
         assert_eq!(
@@ -550,6 +651,65 @@ mod tests {
             out(&spec(Some(100), Some(100), Fit::Contain), 10_000, 1),
             (100, 1)
         );
+    }
+
+    fn enlarged(s: ThumbSpec) -> ThumbSpec {
+        let shot = ShotOptions {
+            enlarge: true,
+            ..ShotOptions::default()
+        };
+        s.with_shot(shot).unwrap()
+    }
+
+    #[test]
+    fn no_enlargement_unless_asked() {
+        // The examples: a 14×25 GIF and a 265×352 illustration at w:300.
+        assert_eq!(out(&spec(Some(300), None, Fit::Contain), 14, 25), (14, 25));
+        assert_eq!(
+            out(&spec(Some(300), None, Fit::Contain), 265, 352),
+            (265, 352)
+        );
+        assert_eq!(
+            out(&enlarged(spec(Some(300), None, Fit::Contain)), 265, 352),
+            (300, 398)
+        );
+        // Cover and fill shrink the box, keeping its aspect ratio, to fit the source.
+        let cover = spec(Some(300), Some(300), Fit::Cover).output_size(265, 352);
+        assert_eq!(
+            (cover.resize_w, cover.resize_h, cover.out_w, cover.out_h),
+            (265, 352, 265, 265)
+        );
+        let cover = spec(Some(400), Some(200), Fit::Cover).output_size(300, 300);
+        assert_eq!((cover.out_w, cover.out_h), (300, 150));
+        assert_eq!(
+            out(&enlarged(spec(Some(300), Some(300), Fit::Cover)), 265, 352),
+            (300, 300)
+        );
+        assert_eq!(
+            out(&enlarged(spec(Some(300), Some(300), Fit::Fill)), 100, 50),
+            (300, 300)
+        );
+        // Inside never enlarges.
+        assert_eq!(
+            out(&enlarged(spec(Some(300), Some(300), Fit::Inside)), 100, 50),
+            (100, 50)
+        );
+        // DPR multiplies the request, but not past the source.
+        let s = ThumbSpec::parse("w:100/dpr:2").unwrap();
+        assert_eq!(out(&s, 150, 300), (150, 300));
+        assert_eq!(out(&s, 1000, 2000), (200, 400));
+        let s = ThumbSpec::parse("w:100/h:100/fit:cover/dpr:3").unwrap();
+        assert_eq!(out(&s, 250, 200), (200, 200));
+    }
+
+    #[test]
+    fn padding_is_bounded() {
+        let s = ThumbSpec::parse("w:100/h:50/pad:10:20:30:40/dpr:2").unwrap();
+        assert_eq!(s.padding(200, 100), [20, 40, 60, 80]);
+        assert_eq!(s.final_size(1000, 500), (320, 180));
+        // Without a requested size each side is at most the image, the total at most MAX_SIDE.
+        let s = ThumbSpec::parse("pad:4000").unwrap();
+        assert_eq!(s.padding(10, 4000), [48, 10, 48, 10]);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Image metadata rows. The bytes live in the object store (`images::store`); the row says
 //! what the original is (format, size) so requests can be answered without reading it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use futures::TryFutureExt;
@@ -78,6 +78,43 @@ impl Db {
                 }
             };
             found.extend(rows.into_iter().map(|(id,)| id));
+        }
+        Ok(found)
+    }
+
+    /// The (displayed) width and height of each of `ids` that has an `images` row, one query
+    /// per 400 ids.
+    pub async fn image_sizes(&self, ids: &[&str]) -> DbResult<HashMap<String, (u32, u32)>> {
+        let mut found = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(400) {
+            let rows: Vec<(String, i32, i32)> = match &self.pool {
+                Pool::Postgres(p) => {
+                    self.timed(
+                        "image_sizes",
+                        sqlx::query_as("SELECT id, width, height FROM images WHERE id = ANY($1)")
+                            .bind(chunk)
+                            .fetch_all(p),
+                    )
+                    .await?
+                }
+                Pool::Sqlite(p) => {
+                    let mut qb =
+                        QueryBuilder::new("SELECT id, width, height FROM images WHERE id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(")");
+                    self.timed("image_sizes", qb.build_query_as().fetch_all(p))
+                        .await?
+                }
+            };
+            found.extend(rows.into_iter().map(|(id, w, h)| {
+                (
+                    id,
+                    (u32::try_from(w).unwrap_or(0), u32::try_from(h).unwrap_or(0)),
+                )
+            }));
         }
         Ok(found)
     }

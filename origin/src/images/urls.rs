@@ -4,11 +4,15 @@
 //! results' `thumbnail_url`, batch job results, the demo catalog) is built here and signed with
 //! the current key of `IMAGE_SIGNING_KEYS` (or carries `_` when signing is off).
 
+use std::collections::HashMap;
+
 use vitrine_common::{
     api::{ImageCandidate, Product, ProductImages},
     signature::SigningKeys,
     thumbnail::{OutputFormat, Preset},
 };
+
+use crate::db::Db;
 
 /// `/img/{signature}/{options}/{image_id}` for raw `options` (e.g. `w:300/h:300/fit:cover`).
 /// `options` may be empty.
@@ -44,12 +48,39 @@ pub fn product_thumbnail_url(keys: &SigningKeys, image_id: &str) -> String {
 /// small (each is one signed URL).
 pub const SRCSET_WIDTHS: [u32; 5] = [160, 320, 480, 640, 960];
 
-/// A product image's `srcset`: square, cropped to fill (`fit:cover`), format negotiated.
-pub fn product_images(keys: &SigningKeys, image_id: &str) -> ProductImages {
+/// Each image's displayed `(width, height)`, by id, as [`image_sizes`] finds them.
+pub type ImageSizes = HashMap<String, (u32, u32)>;
+
+/// The `srcset` widths for an original of `size`: thumbnails are never enlarged, so a square
+/// crop is at most the original's shorter side; widths above it are replaced by one candidate
+/// at that side (at least one entry is kept). Unknown size: every width.
+pub fn srcset_widths(size: Option<(u32, u32)>) -> Vec<u32> {
+    let Some(side) = size.map(|(w, h)| w.min(h)).filter(|&s| s > 0) else {
+        return SRCSET_WIDTHS.to_vec();
+    };
+    let mut widths: Vec<u32> = SRCSET_WIDTHS
+        .iter()
+        .copied()
+        .filter(|&w| w < side)
+        .collect();
+    let top = side.min(SRCSET_WIDTHS[SRCSET_WIDTHS.len() - 1]);
+    if !widths.contains(&top) {
+        widths.push(top);
+    }
+    widths
+}
+
+/// A product image's `srcset`: square, cropped to fill (`fit:cover`), format negotiated, capped
+/// at the original's `size` when known.
+pub fn product_images(
+    keys: &SigningKeys,
+    image_id: &str,
+    size: Option<(u32, u32)>,
+) -> ProductImages {
     ProductImages {
-        srcset: SRCSET_WIDTHS
-            .iter()
-            .map(|&w| ImageCandidate {
+        srcset: srcset_widths(size)
+            .into_iter()
+            .map(|w| ImageCandidate {
                 w,
                 url: img_url(keys, &format!("w:{w}/h:{w}/fit:cover/f:auto"), image_id),
             })
@@ -57,19 +88,44 @@ pub fn product_images(keys: &SigningKeys, image_id: &str) -> ProductImages {
     }
 }
 
+/// The sizes of the originals of `products`, one query. A failed lookup is logged and leaves
+/// the srcsets uncapped rather than failing the response.
+pub async fn image_sizes<'a>(
+    db: &Db,
+    products: impl IntoIterator<Item = &'a Product>,
+) -> ImageSizes {
+    let ids: Vec<&str> = products
+        .into_iter()
+        .filter_map(|p| p.image_id.as_deref())
+        .collect();
+    if ids.is_empty() {
+        return ImageSizes::new();
+    }
+    db.image_sizes(&ids).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "image sizes lookup failed; srcsets left uncapped");
+        ImageSizes::new()
+    })
+}
+
 /// Sets (or clears) `product.images` from its `image_id`. Call it on products about to be
 /// sent, never on ones about to be stored: URLs are signed with the current key.
-pub fn attach_images(keys: &SigningKeys, product: &mut Product) {
+pub fn attach_images(keys: &SigningKeys, sizes: &ImageSizes, product: &mut Product) {
     product.images = product
         .image_id
         .as_deref()
-        .map(|id| product_images(keys, id));
+        .map(|id| product_images(keys, id, sizes.get(id).copied()));
 }
 
 /// [`attach_images`] on the way out of a handler.
-pub fn with_images(keys: &SigningKeys, mut product: Product) -> Product {
-    attach_images(keys, &mut product);
+pub fn with_images(keys: &SigningKeys, sizes: &ImageSizes, mut product: Product) -> Product {
+    attach_images(keys, sizes, &mut product);
     product
+}
+
+/// [`with_images`] for one product, looking its original's size up first.
+pub async fn with_images_of(db: &Db, keys: &SigningKeys, product: Product) -> Product {
+    let sizes = image_sizes(db, [&product]).await;
+    with_images(keys, &sizes, product)
 }
 
 /// The signing keys configured in `IMAGE_SIGNING_KEYS` (first = current).
@@ -103,7 +159,7 @@ mod tests {
     fn srcset_urls_are_signed_square_and_ascending() {
         let keys = SigningKeys::from_keys(&["k1-0123456789abcdef"]);
         let id = "b".repeat(64);
-        let images = product_images(&keys, &id);
+        let images = product_images(&keys, &id, None);
         let widths: Vec<u32> = images.srcset.iter().map(|c| c.w).collect();
         assert_eq!(widths, SRCSET_WIDTHS);
         for c in &images.srcset {
@@ -117,5 +173,20 @@ mod tests {
         let other = SigningKeys::from_keys(&["k2-0123456789abcdef"]);
         let p = split_img_path(&images.srcset[0].url).unwrap();
         assert!(other.verify(p.signature, p.signed_path).is_err());
+    }
+
+    #[test]
+    fn srcset_never_advertises_an_upscaled_width() {
+        assert_eq!(srcset_widths(None), SRCSET_WIDTHS);
+        assert_eq!(srcset_widths(Some((4000, 3000))), SRCSET_WIDTHS);
+        assert_eq!(srcset_widths(Some((960, 1200))), SRCSET_WIDTHS);
+        assert_eq!(srcset_widths(Some((700, 500))), [160, 320, 480, 500]);
+        assert_eq!(srcset_widths(Some((640, 640))), [160, 320, 480, 640]);
+        assert_eq!(srcset_widths(Some((265, 352))), [160, 265]);
+        assert_eq!(srcset_widths(Some((14, 25))), [14]);
+        let keys = SigningKeys::default();
+        let images = product_images(&keys, &"c".repeat(64), Some((14, 25)));
+        assert_eq!(images.srcset.len(), 1);
+        assert!(images.srcset[0].url.contains("/w:14/h:14/fit:cover/"));
     }
 }

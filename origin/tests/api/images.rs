@@ -132,7 +132,8 @@ async fn every_fit_and_format() {
         ("w:200/h:200/fit:cover/f:png", (200, 200)),
         ("w:200/h:100/fit:fill/f:png", (200, 100)),
         ("w:800/h:800/fit:inside/f:png", (400, 300)),
-        ("w:800/h:800/fit:contain/f:png", (800, 600)),
+        ("w:800/h:800/fit:contain/f:png", (400, 300)),
+        ("w:800/h:800/fit:contain/el:1/f:png", (800, 600)),
         ("w:100/f:png", (100, 75)),
         ("small/f:png", (150, 113)),
         ("w:100/dpr:2/f:png", (200, 150)),
@@ -298,6 +299,44 @@ async fn bad_options_are_400_naming_the_option() {
     assert_eq!(app.get("/img/_/w:10/not-an-id").await.status(), 400);
     let r = app.get(&unsigned("w:10", &"a".repeat(64))).await;
     assert_eq!(r.status(), 404);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn product_shot_options_render_and_bad_ones_are_400() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (_, j) = upload(&app, jpeg(400, 300)).await;
+    let id = j["id"].as_str().unwrap().to_owned();
+    let r = app
+        .get(&unsigned(
+            "w:100/h:100/fit:cover/g:no/pad:5/bg:ff0000/f:png",
+            &id,
+        ))
+        .await;
+    assert_eq!(r.status(), 200);
+    let img = image::load_from_memory(&r.bytes().await.unwrap())
+        .unwrap()
+        .into_rgb8();
+    assert_eq!(img.dimensions(), (110, 110));
+    assert_eq!(
+        img.get_pixel(0, 0).0,
+        [255, 0, 0],
+        "padding in the bg colour"
+    );
+    assert_eq!(img.get_pixel(109, 60).0, [255, 0, 0]);
+    for (options, field) in [
+        ("w:100/bg:red", "background"),
+        ("w:100/h:100/g:sm", "gravity"),
+        ("w:100/pad:101", "pad"),
+        ("trim:300", "trim"),
+        ("el:yes", "enlarge"),
+    ] {
+        let r = app.get(&unsigned(options, &id)).await;
+        assert_eq!(r.status(), 400, "{options}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let p: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(p["field"], field, "{options}: {p}");
+    }
     app.stop().await;
 }
 

@@ -46,7 +46,7 @@ pub fn decode_rgb(
     let (source, decoded_orientation) = decode(bytes, &header, (sw, sh))?;
     let orientation = decoded_orientation.unwrap_or(header.orientation);
     let mut resizer = fr::Resizer::new();
-    let resized = resize(&mut resizer, &source, sw, sh, false)?;
+    let resized = resize(&mut resizer, &source, sw, sh, None)?;
     let oriented_px = orient(&resized, orientation);
     Ok(RgbPixels {
         w: oriented_px.w,

@@ -16,48 +16,68 @@
 //!    with moxcms (pure Rust, so the edge does the same). Profiles that name themselves sRGB are
 //!    skipped as a no-op; CMYK profiles are not applied (zune-jpeg's conversion is used) — a
 //!    known approximation for print-profiled CMYK files;
-//! 6. **resize** with fast_image_resize (SIMD, Lanczos3 convolution), honouring the fit; `cover`
-//!    crops the centre of the source to the box's aspect ratio in the same pass. Resizing is done
-//!    in the stored orientation (on the swapped box for 90° orientations) because it is cheaper
-//!    to rotate the small result than the large source;
-//! 7. **orient** — EXIF orientation 1–8 applied to the resized pixels;
-//! 8. **encode** — JPEG (libjpeg-turbo, optimised Huffman tables, progressive above 256×256; or
-//!    the `image` crate's encoder in the pure build; alpha flattened onto white), WebP (lossy
-//!    libwebp with `native-codecs`; **lossless** `image-webp` in the pure build, which cannot
-//!    encode lossy), PNG (`image`'s encoder). AVIF has no encoder here:
-//!    [`encoder_available`] says so, and `process` refuses it with `UnsupportedOutput`.
+//! 6. **trim** (`trim`) — a uniform border (the top-left pixel's colour) removed; the source is
+//!    then decoded in full so the trimmed part keeps its resolution;
+//! 7. **resize** with fast_image_resize (SIMD, Lanczos3 convolution), honouring the fit and,
+//!    unless `enlarge:1`, never past the source's size; `cover` crops the source to the box's
+//!    aspect ratio in the same pass, where the `gravity` says (compass points, or `sm`: the
+//!    window with the most edge energy). Resizing is done in the stored orientation (on the
+//!    swapped box for 90° orientations) because it is cheaper to rotate the small result than
+//!    the large source; compass gravities are mapped to the stored frame;
+//! 8. **orient** — EXIF orientation 1–8 applied to the resized pixels;
+//! 9. **pad** (`pad`) — a border in the background colour around the oriented image;
+//! 10. **background** (`bg`) — alpha flattened onto the colour;
+//! 11. **encode** — JPEG (libjpeg-turbo, optimised Huffman tables, progressive above 256×256; or
+//!     the `image` crate's encoder in the pure build; alpha flattened onto white), WebP (lossy
+//!     libwebp with `native-codecs`; **lossless** `image-webp` in the pure build, which cannot
+//!     encode lossy), PNG (`image`'s encoder). AVIF has no encoder here:
+//!     [`encoder_available`] says so, and `process` refuses it with `UnsupportedOutput`.
 //!
 //! No metadata is copied to the output (no EXIF, XMP or ICC): the pixels are already oriented and
 //! in sRGB. The output is deterministic: same bytes and spec, same output bytes (no clock, no
 //! randomness, single-threaded codecs).
 
 //!
-//! One file per step: `header.rs` (1–3), `decode.rs` (4–5), `resize.rs` (6), `orient.rs` (7),
-//! `encode.rs` (8), with `native.rs` for the C codecs; `analysis.rs` gives search its pixels.
+//! One file per step: `header.rs` (1–3), `decode.rs` (4–5), `trim.rs` (6), `gravity.rs` and
+//! `smart.rs` (the crop of 7), `resize.rs` (7), `orient.rs` (8), `pad.rs` (9), `background.rs`
+//! (10), `encode.rs` (11), with `native.rs` for the C codecs; `analysis.rs` gives search its
+//! pixels.
 
 mod analysis;
+mod background;
 mod decode;
 mod encode;
 mod error;
+mod gravity;
 mod header;
 #[cfg(feature = "native-codecs")]
 mod native;
 mod orient;
+mod pad;
 mod resize;
+mod smart;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_options;
+mod trim;
 
 use fast_image_resize as fr;
 
 pub use analysis::{RgbPixels, decode_rgb, encode_rgb};
+use background::flatten_onto;
 use decode::decode;
 use encode::{encode, flatten};
 pub use error::PipelineError;
 use error::map_image_error;
+use gravity::crop_for;
 use header::{checked_header, oriented, swaps_axes};
 use orient::orient;
+use pad::pad;
 use resize::resize;
+use trim::trim;
 
+use super::options::Background;
 use super::sniff::SourceFormat;
 use super::spec::{OutputFormat, OutputSize, ThumbSpec};
 
@@ -141,8 +161,9 @@ pub fn process(
 }
 
 /// Makes several thumbnails of one source, decoding it once (at the resolution the largest
-/// needs) and cascading: each size is resized from the previous, larger result when that result
-/// keeps the whole image and is big enough, as in 600 → 300 → 150. Outputs are in input order.
+/// needs, or in full when a job trims) and cascading: each size is resized from the previous,
+/// larger result when that result keeps the whole image and is big enough, as in
+/// 600 → 300 → 150. Trimmed jobs start from their own trimmed source. Outputs are in input order.
 pub fn process_many(
     bytes: &[u8],
     jobs: &[(ThumbSpec, OutputFormat)],
@@ -153,29 +174,33 @@ pub fn process_many(
     }
     let header = checked_header(bytes, limits)?;
     let swap = swaps_axes(header.orientation);
-    let (ow, oh) = oriented(header.width, header.height, header.orientation);
-
-    // Geometry per job, in the stored (pre-orientation) frame.
+    // Geometry of a job for a stored-frame source of `w × h`, in the stored frame.
+    let stored_geometry = |spec: &ThumbSpec, w: u32, h: u32| -> OutputSize {
+        let (ow, oh) = if swap { (h, w) } else { (w, h) };
+        let g = spec.output_size(ow, oh);
+        if swap {
+            OutputSize {
+                resize_w: g.resize_h,
+                resize_h: g.resize_w,
+                out_w: g.out_h,
+                out_h: g.out_w,
+            }
+        } else {
+            g
+        }
+    };
     let geometry: Vec<OutputSize> = jobs
         .iter()
-        .map(|(spec, _)| {
-            let g = spec.output_size(ow, oh);
-            if swap {
-                OutputSize {
-                    resize_w: g.resize_h,
-                    resize_h: g.resize_w,
-                    out_w: g.out_h,
-                    out_h: g.out_w,
-                }
-            } else {
-                g
-            }
-        })
+        .map(|(spec, _)| stored_geometry(spec, header.width, header.height))
         .collect();
-    let need = geometry
-        .iter()
-        .map(|g| (g.resize_w, g.resize_h))
-        .fold((1, 1), |(a, b), (w, h)| (a.max(w), b.max(h)));
+    let need = if jobs.iter().any(|(s, _)| s.shot.trim.is_some()) {
+        (header.width, header.height)
+    } else {
+        geometry
+            .iter()
+            .map(|g| (g.resize_w, g.resize_h))
+            .fold((1, 1), |(a, b), (w, h)| (a.max(w), b.max(h)))
+    };
 
     let (source, decoded_orientation) = decode(bytes, &header, need)?;
     let orientation = decoded_orientation.unwrap_or(header.orientation);
@@ -188,29 +213,36 @@ pub fn process_many(
 
     let mut resizer = fr::Resizer::new();
     let mut results: Vec<Option<Output>> = vec![None; jobs.len()];
-    // The last whole-image (uncropped, aspect-kept) intermediate.
+    // The last whole-image (uncropped, aspect-kept, untrimmed) intermediate.
     let mut cascade: Option<Pixels> = None;
     for i in order {
-        let g = geometry[i];
         let (spec, format) = jobs[i];
+        let trimmed = spec.shot.trim.map(|t| trim(&source, t.threshold));
+        let (base, g) = match &trimmed {
+            Some(t) => (t, stored_geometry(&spec, t.w, t.h)),
+            None => (&source, geometry[i]),
+        };
         let cropped = g.out_w != g.resize_w || g.out_h != g.resize_h;
         let from = match &cascade {
-            Some(c) if !cropped && c.w >= g.out_w && c.h >= g.out_h => c,
-            _ => &source,
+            Some(c) if trimmed.is_none() && !cropped && c.w >= g.out_w && c.h >= g.out_h => c,
+            _ => base,
         };
-        let resized = resize(&mut resizer, from, g.out_w, g.out_h, cropped)?;
-        let keeps_aspect = !cropped && {
+        let crop =
+            cropped.then(|| crop_for(spec.shot.gravity, orientation, base, g.out_w, g.out_h));
+        let resized = resize(&mut resizer, from, g.out_w, g.out_h, crop)?;
+        let keeps_aspect = trimmed.is_none() && !cropped && {
             // Fill may distort: only cascade from results with the source's aspect ratio.
             let a = u64::from(resized.w) * u64::from(source.h);
             let b = u64::from(resized.h) * u64::from(source.w);
             a.abs_diff(b) <= u64::from(source.w.max(source.h))
         };
         let oriented_px = orient(&resized, orientation);
-        let bytes = encode(&oriented_px, format, spec.quality.get())?;
+        let finished = finish(&spec, oriented_px);
+        let bytes = encode(&finished, format, spec.quality.get())?;
         results[i] = Some(Output {
             bytes,
-            width: oriented_px.w,
-            height: oriented_px.h,
+            width: finished.w,
+            height: finished.h,
             format,
             content_type: format.content_type(),
         });
@@ -219,6 +251,27 @@ pub fn process_many(
         }
     }
     Ok(results.into_iter().flatten().collect())
+}
+
+/// Steps 9–10 on the oriented pixels: padding in the background colour (transparent when the
+/// image has alpha and no `bg` is given, white otherwise), then alpha flattened onto `bg`.
+fn finish(spec: &ThumbSpec, px: Pixels) -> Pixels {
+    let bg = spec.shot.background;
+    let sides = spec.padding(px.w, px.h);
+    let px = if sides == [0; 4] {
+        px
+    } else {
+        let colour = match bg {
+            Some(Background([r, g, b])) => [r, g, b, 255],
+            None if px.alpha => [255, 255, 255, 0],
+            None => [255, 255, 255, 255],
+        };
+        pad(&px, sides, colour)
+    };
+    match bg {
+        Some(Background(rgb)) => flatten_onto(px, rgb),
+        None => px,
+    }
 }
 
 /// 8-bit pixels, RGB or RGBA, tightly packed.

@@ -1,7 +1,9 @@
-//! Step 6: resizing with fast_image_resize (Lanczos3), `cover` cropping in the same pass.
+//! Step 7: resizing with fast_image_resize (Lanczos3), `cover` cropping (where the gravity
+//! says) in the same pass.
 
 use fast_image_resize as fr;
 
+use super::gravity::Crop;
 use super::{PipelineError, Pixels};
 
 pub(super) fn resize(
@@ -9,7 +11,7 @@ pub(super) fn resize(
     src: &Pixels,
     w: u32,
     h: u32,
-    crop_to_aspect: bool,
+    crop: Option<Crop>,
 ) -> Result<Pixels, PipelineError> {
     if src.w == w && src.h == h {
         return Ok(src.clone());
@@ -24,8 +26,10 @@ pub(super) fn resize(
     let mut dst = fr::images::Image::new(w, h, pixel_type);
     let mut options =
         fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
-    if crop_to_aspect {
-        options = options.fit_into_destination(Some((0.5, 0.5)));
+    match crop {
+        Some(Crop::Centering(x, y)) => options = options.fit_into_destination(Some((x, y))),
+        Some(Crop::Window(l, t, w, h)) => options = options.crop(l, t, w, h),
+        None => {}
     }
     resizer
         .resize(&src_view, &mut dst, &options)

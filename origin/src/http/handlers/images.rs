@@ -171,7 +171,7 @@ pub const MULTIPART_SLACK: usize = 64 * 1024;
 /// `GET /img/{signature}/{options…}/{image_id}`.
 /// A thumbnail at a signed URL: `/img/{signature}/{options…}/{image_id}`.
 #[utoipa::path(get, path = "/img/{path}", tag = "images",
-    params(("path" = String, Path, description = "`{signature}/{options…}/{image_id}`, e.g. `_/w:300/f:webp/<id>`")),
+    params(("path" = String, Path, description = "`{signature}/{options…}/{image_id}`, e.g. `_/w:300/f:webp/<id>`. Options: `w:` `h:` `fit:contain|cover|fill|inside` `f:jpeg|webp|png|avif|auto` `q:` `dpr:` or `small|medium|large`; `el:1` (enlarge past the original), `trim[:0-255]`, `pad:N|T:R:B:L`, `bg:RRGGBB`, `g:ce|no|so|ea|we|nowe|noea|sowe|soea|sm` (`fit:cover` only)")),
     responses(
         (status = 200, description = "The thumbnail", content(
             (Vec<u8> = "image/webp"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"),

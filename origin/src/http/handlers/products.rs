@@ -83,8 +83,9 @@ pub async fn list(
     } else {
         None
     };
+    let sizes = urls::image_sizes(&state.db, &products).await;
     for p in &mut products {
-        urls::attach_images(&state.thumbs.keys, p);
+        urls::attach_images(&state.thumbs.keys, &sizes, p);
     }
     Ok(ApiJson(ProductPage {
         products,
@@ -115,10 +116,11 @@ pub async fn get(
         true,
         Downstream::Namespace,
         async move {
-            db.get_product(id)
+            let product = db
+                .get_product(id)
                 .await?
-                .map(|p| urls::with_images(&keys, p))
-                .ok_or_else(|| ApiError::not_found(format!("no product with id {id}")))
+                .ok_or_else(|| ApiError::not_found(format!("no product with id {id}")))?;
+            Ok(urls::with_images_of(&db, &keys, product).await)
         },
     )
     .await
@@ -142,7 +144,7 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        ApiJson(urls::with_images(&state.thumbs.keys, product)),
+        ApiJson(urls::with_images_of(&state.db, &state.thumbs.keys, product).await),
     ))
 }
 
@@ -167,7 +169,9 @@ pub async fn update(
         .update(id, &new)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no product with id {id}")))?;
-    Ok(ApiJson(urls::with_images(&state.thumbs.keys, product)))
+    Ok(ApiJson(
+        urls::with_images_of(&state.db, &state.thumbs.keys, product).await,
+    ))
 }
 
 /// Deletes a product.
