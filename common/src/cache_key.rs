@@ -414,10 +414,17 @@ pub fn product(id: i64) -> CacheKey {
     CacheKey::new(Namespace::Product, &id.to_string())
 }
 
+/// What the renderer makes of a spec: bumped when the same spec string renders other pixels
+/// (2: no enlargement unless `el:1`), so thumbnails cached on disk or at the edge under the
+/// old meaning are never served again.
+pub const THUMBNAIL_RENDER_VERSION: u32 = 2;
+
 /// The key of one rendered thumbnail: source content hash, canonical spec string (as the
-/// thumbnail module prints it) and concrete output format (`"webp"`, never `"auto"`).
+/// thumbnail module prints it), concrete output format (`"webp"`, never `"auto"`) and
+/// [`THUMBNAIL_RENDER_VERSION`].
 pub fn thumbnail(source_hash: &str, spec: &str, format: &str) -> CacheKey {
     let mut h = Canonical::new(Namespace::Thumb.as_str());
+    h.str(&THUMBNAIL_RENDER_VERSION.to_string());
     h.str(source_hash);
     h.str(spec);
     h.str(format);
@@ -551,8 +558,9 @@ mod tests {
 
     #[test]
     fn thumbnail_key_is_stable_across_releases() {
+        // Change it only together with THUMBNAIL_RENDER_VERSION.
         let key = thumbnail("ab".repeat(32).as_str(), "w:300/h:200/fit:cover", "webp");
-        assert_eq!(key.as_str(), "v1:thumb:fbae93f2486ba7d4f975e7103e64e3da");
+        assert_eq!(key.as_str(), "v1:thumb:e66f194fbab14a08474fd29ec8a6635c");
     }
 
     #[test]
