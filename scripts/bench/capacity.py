@@ -21,20 +21,27 @@ PER_INSTANCE = {
     # docs/benchmarks.md "Thumbnails", release 2026-11-28 (70a599b): 37.9 source photos/s on
     # 2 threads, three sizes each.
     "thumbnails_per_s": (37.9 * 3, "measured"),
-    # Photo search: decode + descriptor p50 3.95 ms, k-NN HNSW p95 1.08 ms at 100,000 products
-    # (docs/benchmarks.md "Visual search", 53153c6); CPU-bound on 2 cores.
-    "photo_searches_per_s": (2 / (3.95e-3 + 1.08e-3), "derived"),
-    # Uncached text search: tantivy query + facets over the in-memory index, ~2 ms of one core.
-    "uncached_search_rps": (1_000, "assumed"),
-    # Memory that grows with the catalog, per product: visual vector (288 f32) + HNSW links
-    # (~1.4 KB), text index pages kept hot (~2 KB of stored JSON and postings).
-    "memory_bytes_per_product": (3_400, "assumed"),
+    # Photo search with the default model: the blended embedder (decode, EfficientNet-Lite0,
+    # descriptor) p50 32.7 ms on one thread (docs/benchmarks.md "Neural embedder",
+    # 2026-12-02) + k-NN HNSW p95 1.08 ms at 100,000 products ("Visual search"); one search per
+    # core. With VISUAL_MODEL=descriptor it is 2 / (3.95 ms + 1.08 ms) ≈ 398/s.
+    "photo_searches_per_s": (2 / (32.7e-3 + 1.08e-3), "derived"),
+    # Uncached text search: scripts/bench/capacity-inputs.sh, 2026-12-03, 100,000 products,
+    # CACHE_ENABLED=false, 40 queries of 20 results with facets, wrk on the same 2 cores.
+    "uncached_search_rps": (956, "measured"),
+    # Memory that grows with the catalog, per product: the text index and its stored JSON
+    # (capacity-inputs.sh: 60 MiB of RSS per 100,000 products, 624 B/product, measured) plus
+    # the visual vectors: descriptor (288 f32) and neural (1280 f32) with HNSW links, ~7 KB
+    # (derived from the vector sizes; the quantised index of the photo-search issue shrinks it).
+    "memory_bytes_per_product": (624 + 7_000, "derived"),
     # Fixed memory per instance: L1 cache budget 128 MiB + encoded variants 32 MiB + runtime.
     "memory_fixed_bytes": (400 * 2**20, "measured"),  # soak: 469-510 MiB peak at 300 products
 }
 
 CATALOG = {
-    "postgres_bytes_per_product": (2_500, "assumed"),  # row + indexes + descriptor row
+    # capacity-inputs.sh: 408 B/product of rows and indexes (measured) + the descriptor row
+    # with both vectors as float arrays (~6.3 KB, derived from their sizes).
+    "postgres_bytes_per_product": (408 + 6_300, "derived"),
     "images_per_product": (1.5, "assumed"),
     "original_bytes": (1.2 * 2**20, "assumed"),  # a product photo as uploaded
     "redis_bytes_per_cached_entry": (12_000, "assumed"),  # a compressed JSON page + key + tags
