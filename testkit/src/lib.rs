@@ -15,6 +15,7 @@
 //! - [`origin_process`]: the real `vitrine-origin` binary as a child process on a free port.
 //! - [`wait`]: readiness waits (an HTTP readiness endpoint, a TCP port that accepts).
 //! - [`temp`]: temporary directories removed on drop.
+//! - [`tool`]: binaries the project's scripts install (nginx, PgBouncer).
 //!
 //! Everything here is for tests: failures panic with a message that says what to do.
 
@@ -28,6 +29,7 @@ pub mod postgres;
 pub mod redis;
 pub mod redis_cluster;
 pub mod temp;
+pub mod tool;
 pub mod wait;
 
 pub use fault_proxy::FaultProxy;

@@ -23,21 +23,7 @@ pub struct Nginx {
 
 /// The nginx binary: `VITRINE_NGINX`, or what the project's script installs.
 pub fn nginx_binary() -> PathBuf {
-    if let Ok(p) = std::env::var("VITRINE_NGINX") {
-        return PathBuf::from(p);
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/tools/nginx.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "{} failed: nginx could not be installed (see its output above)",
-        script.display()
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    crate::tool::installed_tool("VITRINE_NGINX", "nginx.sh", "nginx")
 }
 
 /// The configuration: `backends` as `host:port`, listening on `port`, files under `dir`.

@@ -26,21 +26,7 @@ pub struct PgBouncer {
 
 /// The PgBouncer binary: `VITRINE_PGBOUNCER`, or what the project's script installs.
 pub fn pgbouncer_binary() -> PathBuf {
-    if let Ok(p) = std::env::var("VITRINE_PGBOUNCER") {
-        return PathBuf::from(p);
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/tools/pgbouncer.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "{} failed: PgBouncer could not be installed (see its output above)",
-        script.display()
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    crate::tool::installed_tool("VITRINE_PGBOUNCER", "pgbouncer.sh", "PgBouncer")
 }
 
 impl PgBouncer {

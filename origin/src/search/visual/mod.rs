@@ -121,6 +121,24 @@ fn permanent(code: &str, e: impl std::fmt::Display) -> TaskError {
 }
 
 impl VisualSearch {
+    /// Puts a stored row's vector into the index; false when the vector does not decode or
+    /// has another length than the index's.
+    fn load_row(&self, r: crate::db::descriptors::IndexedRow) -> bool {
+        from_bytes(&r.vector).is_some_and(|v| {
+            self.index.upsert(
+                r.id,
+                &v,
+                r.phash as u64,
+                ItemMeta {
+                    category: r.category,
+                    brand: r.brand,
+                    price: r.price,
+                    image_id: r.image_id,
+                },
+            )
+        })
+    }
+
     /// Creates the service. Descriptor jobs go to `queue`; with the cache's Redis, finished
     /// ones are announced to (and heard from) the other instances. Starts the listener and
     /// the safety net; they stop with [`VisualSearch::shutdown`] or when the last clone is
@@ -219,19 +237,7 @@ impl VisualSearch {
             let Some(last) = rows.last() else { break };
             after = last.id;
             for r in rows {
-                if let Some(v) = from_bytes(&r.vector)
-                    && self.index.upsert(
-                        r.id,
-                        &v,
-                        r.phash as u64,
-                        ItemMeta {
-                            category: r.category,
-                            brand: r.brand,
-                            price: r.price,
-                            image_id: r.image_id,
-                        },
-                    )
-                {
+                if self.load_row(r) {
                     loaded += 1;
                 }
             }

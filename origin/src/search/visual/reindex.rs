@@ -18,7 +18,7 @@ use std::{
     time::Duration,
 };
 
-use super::{VisualSearch, WeakVisual, descriptor::from_bytes, index::ItemMeta};
+use super::{VisualSearch, WeakVisual};
 
 /// Images per re-index batch (one `describe` job).
 pub const BATCH: u32 = 500;
@@ -64,19 +64,7 @@ impl VisualSearch {
             let Some(last) = rows.last() else { break };
             after = last.id;
             for r in rows {
-                if let Some(v) = from_bytes(&r.vector)
-                    && self.index.upsert(
-                        r.id,
-                        &v,
-                        r.phash as u64,
-                        ItemMeta {
-                            category: r.category,
-                            brand: r.brand,
-                            price: r.price,
-                            image_id: r.image_id,
-                        },
-                    )
-                {
+                if self.load_row(r) {
                     loaded += 1;
                 }
             }
