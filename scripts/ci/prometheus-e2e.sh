@@ -11,9 +11,14 @@
 # 2. copies deploy/prometheus/ to a temporary folder, rewrites its target line to that port
 #    and its intervals to 1 s, and starts `prometheus` (Debian package `prometheus`,
 #    installed if missing) on another free loopback port;
-# 3. sends a few requests, then polls Prometheus' query API (at most 30 s) until
-#    `http_requests_total{job="vitrine-origin"}` has series with route-template labels;
-# 4. stops both (trap on EXIT) and prints one PASS or FAIL line.
+# 3. sends traffic that touches every part the dashboard shows (reads, cached and compressed
+#    searches, a thumbnail, a refused upload, a batch job), then polls Prometheus' query API
+#    (at most 30 s) until `http_requests_total{job="vitrine-origin"}` has series with
+#    route-template labels;
+# 4. evaluates every PromQL expression of the Grafana dashboard, the recording rules and the
+#    alerts (scripts/ci/promql-check.py) and requires each to return data: no panel or rule
+#    may read a metric or label the origin does not export;
+# 5. stops both (trap on EXIT) and prints one PASS or FAIL line.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -69,10 +74,12 @@ cargo build --quiet -p vitrine-origin --bin vitrine-origin >&2 || fail "cargo bu
 [ -x "$BIN" ] || fail "no binary at $BIN"
 
 ORIGIN_PORT="$(free_port)"
+API_KEY="prometheus-e2e-key"
 env -i PATH="$PATH" HOME="${HOME:-/tmp}" \
     BIND_ADDR="127.0.0.1:$ORIGIN_PORT" \
     DATA_DIR="$TMP/data" \
     DEMO_PRODUCTS=20 \
+    API_KEYS="$API_KEY" \
     VISUAL_MODEL="${VISUAL_MODEL:-descriptor}" \
     LOG_LEVEL=warn \
     "$BIN" >"$TMP/origin.log" 2>&1 &
@@ -96,6 +103,8 @@ sed -i \
     -e "s|^\(\s*scrape_timeout:\s*\).*|\11s|" \
     -e "s|^\(\s*evaluation_interval:\s*\).*|\11s|" \
     "$CONFIG"
+# Rule groups set their own interval; evaluate them every second too.
+sed -i -e "s|^\(\s*interval:\s*\).*|\11s|" "$TMP/prometheus/recording_rules.yml" "$TMP/prometheus/alert_rules.yml"
 grep -q "127.0.0.1:$ORIGIN_PORT" "$CONFIG" \
     || fail "could not rewrite the target line of deploy/prometheus/prometheus.yml (expected '- 127.0.0.1:8080')"
 grep -q "scrape_interval: 1s" "$CONFIG" || fail "could not shorten scrape_interval"
@@ -122,9 +131,31 @@ done
 log "prometheus ready on $PROM"
 
 # -- traffic, then ask Prometheus ------------------------------------------------------------
-for path in /api/products /api/products/1 /api/products/999999 "/api/search/text?q=lamp" /api/health/live; do
-    curl -s -o /dev/null "$ORIGIN$path" || true
-done
+send_traffic() {
+    local path thumb image_id
+    for path in /api/products /api/products/1 /api/products/999999 "/api/search/text?q=lamp" \
+        "/api/search/text?q=lamp" /api/health/live; do
+        curl -s -o /dev/null "$ORIGIN$path" || true
+    done
+    # Compressed responses (compression_bytes_*).
+    curl -s -o /dev/null -H 'Accept-Encoding: br, gzip' "$ORIGIN/api/products?limit=50" || true
+    # A thumbnail (image_processing_duration_seconds, images_processed_total).
+    thumb="$(curl -fsS "$ORIGIN/api/products/1" | python3 -c \
+        'import json,sys; p=json.load(sys.stdin); print(p["images"]["srcset"][0]["url"])' 2>/dev/null || true)"
+    [ -n "$thumb" ] && curl -s -o /dev/null "$ORIGIN$thumb"
+    # A refused upload (images_failed_total): a JPEG cut short after its header.
+    printf '\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xdb' \
+        | curl -s -o /dev/null -H "Authorization: Bearer $API_KEY" -H 'Content-Type: image/jpeg' \
+            --data-binary @- "$ORIGIN/api/images" || true
+    # A batch job over a demo image (jobs_*, job_duration_seconds).
+    image_id="$(curl -fsS "$ORIGIN/api/products/1" | python3 -c \
+        'import json,sys; print(json.load(sys.stdin)["image_id"])' 2>/dev/null || true)"
+    [ -n "$image_id" ] && curl -s -o /dev/null -H "Authorization: Bearer $API_KEY" \
+        -H 'Content-Type: application/json' -d "{\"images\": [\"$image_id\"]}" \
+        "$ORIGIN/api/images/batch"
+    return 0
+}
+send_traffic
 
 # Checks one query API answer: success, non-empty, from our job, route templates only.
 CHECK_PY=$(cat <<'PY'
@@ -168,5 +199,15 @@ up="$(curl -fsS --get --data-urlencode 'query=up{job="vitrine-origin"}' "$PROM/a
     | python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "none")')"
 [ "$up" = "1" ] || fail "up{job=\"vitrine-origin\"} is $up"
 
+# Every expression of the dashboard and the rules, evaluated by this Prometheus. A second round
+# of traffic a few scrapes later gives rate() two samples that differ.
+sleep 2
+send_traffic
+PYTHON="$(python_venv python)/bin/python"
+"$PYTHON" "$ROOT/scripts/ci/promql-check.py" "$PROM" --wait "$SCRAPE_WAIT_SECS" >"$TMP/promql.log" 2>&1 \
+    || { cat "$TMP/promql.log" >&2; fail "$(tail -n 1 "$TMP/promql.log")"; }
+cat "$TMP/promql.log" >&2
+promql="$(tail -n 1 "$TMP/promql.log")"
+
 RESULT="PASS"
-echo "prometheus e2e: PASS: Prometheus on 127.0.0.1:$PROM_PORT scraped the origin on 127.0.0.1:$ORIGIN_PORT with the shipped config ($QUERY: $detail; up = 1)"
+echo "prometheus e2e: PASS: Prometheus on 127.0.0.1:$PROM_PORT scraped the origin on 127.0.0.1:$ORIGIN_PORT with the shipped config ($QUERY: $detail; up = 1; $promql)"
