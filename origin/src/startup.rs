@@ -15,9 +15,18 @@ use crate::{
     db::Db,
     http::{self, AppParts, AppState, auth::ApiKeys, middleware::compression::CompressionStats},
     images::{
-        self, Images, batch::ImageBatchHandler, cache::DiskCache, orphans, thumbs::Thumbnailer,
+        self, Images,
+        batch::ImageBatchHandler,
+        cache::DiskCache,
+        orphans::{self, OrphanSweepHandler},
+        thumbs::Thumbnailer,
     },
-    jobs::{Jobs, dispatch::Dispatcher, worker::Workers},
+    jobs::{
+        Jobs,
+        dispatch::Dispatcher,
+        schedule::{Cadence, PeriodicJob, Scheduler},
+        worker::{Workers, consumer_base},
+    },
     observability::{Metrics, RequestStats},
     rate_limit::RateLimiter,
     search::{
@@ -98,6 +107,12 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     );
     visual.set_embedder_status(embedder_status);
     let rate_limiter = Arc::new(RateLimiter::new(&settings, cache.redis().cloned()));
+    let schedules = Arc::new(Scheduler::new(
+        db.clone(),
+        jobs.queue.clone(),
+        periodic_jobs(&settings),
+        consumer_base(),
+    ));
     // Every product write goes through the catalog; it also catches this instance's indexes
     // up before the cache applies another instance's invalidation.
     let catalog = Catalog::new(db.clone(), search.clone(), visual.clone(), cache.clone());
@@ -106,6 +121,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         visual,
         thumbs,
         jobs,
+        schedules,
         cache,
         rate_limiter,
         compression: Arc::new(CompressionStats::default()),
@@ -156,13 +172,8 @@ pub async fn run(
             .clone()
             .sync_loop(state.settings.search.sync_interval, stop_rx.clone()),
     );
-    // Objects that never got a row (a failed insert, a staged batch item never ingested).
-    let sweep = tokio::spawn(orphans::sweep_loop(
-        state.images.clone(),
-        state.settings.object_store.orphan_grace,
-        state.settings.object_store.orphan_interval,
-        stop_rx,
-    ));
+    // Periodic jobs (the orphan sweep), fired once per occurrence across the instances.
+    let scheduler = tokio::spawn(state.schedules.clone().run(stop_rx));
     let workers = start_workers(&state);
     let app = http::router(state.clone());
     tracing::info!(addr = %listener.local_addr()?, database = state.db.backend(), "vitrine-origin listening");
@@ -190,7 +201,7 @@ pub async fn run(
     )
     .await;
     let _ = sync.await;
-    let _ = sweep.await;
+    let _ = scheduler.await;
     state.db.close().await;
     tracing::info!("vitrine-origin stopped");
     Ok(())
@@ -220,6 +231,13 @@ pub fn start_workers_n(state: &AppState, n: usize) -> Workers {
                 DescribeHandler {
                     visual: state.visual.clone(),
                 },
+            )
+            .with(
+                orphans::KIND,
+                OrphanSweepHandler {
+                    images: state.images.clone(),
+                    grace: state.settings.object_store.orphan_grace,
+                },
             ),
     );
     tracing::info!(
@@ -234,6 +252,23 @@ pub fn start_workers_n(state: &AppState, n: usize) -> Workers {
         n,
         2,
     )
+}
+
+/// The periodic jobs the system owes, from the settings. Their handlers are registered in
+/// [`start_workers_n`].
+pub fn periodic_jobs(settings: &Settings) -> Vec<PeriodicJob> {
+    let mut jobs = Vec::new();
+    // Objects that never got a row (a failed insert, a staged batch item never ingested).
+    let interval = settings.object_store.orphan_interval;
+    if let Ok(cadence) = Cadence::every(interval, "OBJECT_STORE_ORPHAN_INTERVAL") {
+        jobs.push(PeriodicJob {
+            name: orphans::KIND,
+            kind: orphans::KIND,
+            cadence,
+            payload: serde_json::Value::Null,
+        });
+    }
+    jobs
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -73,6 +73,7 @@ pub const API_KEY_SCHEME: &str = "api_key";
         handlers::jobs::status,
         handlers::jobs::result,
         handlers::jobs::cancel,
+        handlers::schedules::list,
         handlers::cache::invalidate,
         handlers::health::health,
         handlers::health::detailed,
@@ -91,6 +92,9 @@ pub const API_KEY_SCHEME: &str = "api_key";
     components(schemas(
         Problem,
         JobView,
+        crate::jobs::schedule::ScheduleView,
+        crate::db::schedules::ScheduleRun,
+        handlers::schedules::SchedulesResponse,
         JobState,
         Priority,
         Progress,

@@ -20,7 +20,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use super::{
     ApiError, AppState,
-    handlers::{cache, health, images, jobs, metrics, products, search, storefront, visual},
+    handlers::{
+        cache, health, images, jobs, metrics, products, schedules, search, storefront, visual,
+    },
     middleware::{compression, rate_limit, record::record, request_id::request_id},
 };
 use crate::config::Settings;
@@ -60,6 +62,7 @@ pub fn routes(settings: &Settings) -> Vec<(&'static str, MethodRouter<AppState>)
             "/api/images/batch",
             post(jobs::submit).layer(DefaultBodyLimit::max(settings.images.batch_max_bytes)),
         ),
+        ("/api/jobs/schedules", get(schedules::list)),
         ("/api/jobs/{id}", get(jobs::status).delete(jobs::cancel)),
         ("/api/jobs/{id}/result", get(jobs::result)),
         ("/img/{*path}", get(images::thumbnail)),

@@ -19,7 +19,7 @@ use crate::{
     http::auth::ApiKeys,
     http::middleware::compression::CompressionStats,
     images::{Images, thumbs::Thumbnailer},
-    jobs::Jobs,
+    jobs::{Jobs, schedule::Scheduler},
     observability::Metrics,
     observability::RequestStats,
     rate_limit::RateLimiter,
@@ -58,6 +58,8 @@ pub struct AppParts {
     pub thumbs: Thumbnailer,
     /// The job queue (Redis Streams or in-process) and its counters.
     pub jobs: Jobs,
+    /// Periodic jobs: what is scheduled, the next occurrence, the runs fired.
+    pub schedules: Arc<Scheduler>,
     pub api_keys: ApiKeys,
     pub stats: Arc<RequestStats>,
     /// Prometheus metrics and the windows behind `/api/performance`.

@@ -2,9 +2,11 @@
 //!
 //! An object without an `images` row is harmless — nothing reads it — but it costs storage:
 //! an upload whose row insert failed after the put, a batch item staged and never ingested.
-//! Every `OBJECT_STORE_ORPHAN_INTERVAL` each instance lists the store and removes objects
-//! older than `OBJECT_STORE_ORPHAN_GRACE` that neither an `images` row nor a product's
-//! `image_id` names. Several instances sweeping at once is harmless: deletes are idempotent.
+//! Every `OBJECT_STORE_ORPHAN_INTERVAL` a periodic job ([`KIND`], fired once per interval
+//! across the instances sharing the database: `jobs::schedule`) lists the store and removes
+//! objects older than `OBJECT_STORE_ORPHAN_GRACE` that neither an `images` row nor a
+//! product's `image_id` names. Should two sweeps overlap anyway (a redelivered job), that is
+//! harmless: deletes are idempotent.
 //!
 //! Races with a new upload of the same bytes: a put refreshes the object's time, and the
 //! sweep looks at the time again (a `HEAD`) right before it deletes, after the database said
@@ -15,13 +17,16 @@
 
 use std::time::{Duration, SystemTime};
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt, future::BoxFuture};
 
 use super::{
     Images,
     store::{ObjectMeta, StoreError},
 };
-use crate::db::DbError;
+use crate::{
+    db::DbError,
+    jobs::{ItemError, Task, TaskError, TaskHandler},
+};
 
 /// What one sweep did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -102,39 +107,38 @@ async fn remove_unreferenced(
     Ok(removed)
 }
 
-/// Sweeps every `interval` (the first one an interval after start) until `stop` turns true;
-/// an interval of zero never sweeps. A failed sweep is logged and tried again next time.
-pub async fn sweep_loop(
-    images: Images,
-    grace: Duration,
-    interval: Duration,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    if interval.is_zero() {
-        return;
-    }
-    let location = images.store.describe();
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = stop.wait_for(|s| *s) => return,
-        }
-        // Shutdown does not wait for a sweep: what it did not reach waits for the next one.
-        let result = tokio::select! {
-            r = sweep(&images, grace, SystemTime::now()) => r,
-            _ = stop.wait_for(|s| *s) => return,
-        };
-        match result {
-            Ok(r) => tracing::info!(
-                store = %location,
-                scanned = r.scanned,
-                old = r.old,
-                removed = r.removed,
-                "orphan sweep done"
-            ),
-            Err(e) => {
-                tracing::warn!(store = %location, error = %e, "orphan sweep failed; retrying next interval")
+/// The periodic job's task kind (and its schedule's name).
+pub const KIND: &str = "object_store_orphans";
+
+/// Runs one sweep per task; its report is the task's result. A store that fails is a
+/// transient error (retried with backoff, like any job).
+#[derive(Debug, Clone)]
+pub struct OrphanSweepHandler {
+    pub images: Images,
+    pub grace: Duration,
+}
+
+impl TaskHandler for OrphanSweepHandler {
+    fn handle<'a>(&'a self, _task: &'a Task) -> BoxFuture<'a, Result<serde_json::Value, TaskError>> {
+        async move {
+            let location = self.images.store.describe();
+            match sweep(&self.images, self.grace, SystemTime::now()).await {
+                Ok(r) => {
+                    tracing::info!(
+                        store = %location,
+                        scanned = r.scanned,
+                        old = r.old,
+                        removed = r.removed,
+                        "orphan sweep done"
+                    );
+                    Ok(serde_json::json!(r))
+                }
+                Err(e) => Err(TaskError::Transient(ItemError::new(
+                    "sweep_failed",
+                    format!("sweeping {location}: {e}"),
+                ))),
             }
         }
+        .boxed()
     }
 }

@@ -22,6 +22,7 @@
 pub mod dispatch;
 pub mod memory;
 pub mod redis_queue;
+pub mod schedule;
 pub mod worker;
 
 use std::{sync::Arc, time::Duration};

@@ -24,6 +24,7 @@ mod openapi;
 mod pgbouncer;
 mod products;
 mod rate_limit;
+mod schedules;
 mod redis_cluster;
 mod search;
 mod shutdown;

@@ -7,6 +7,7 @@ pub mod images;
 pub mod jobs;
 pub mod metrics;
 pub mod products;
+pub mod schedules;
 pub mod search;
 pub mod storefront;
 pub mod visual;
