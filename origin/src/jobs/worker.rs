@@ -12,7 +12,10 @@ use std::{sync::Arc, sync::atomic::Ordering, time::Duration, time::Instant};
 
 use tokio::{sync::watch, task::JoinHandle};
 
-use super::{ItemOutcome, ItemStatus, JobQueue, JobStats, TaskError, TaskHandler};
+use super::{
+    ItemOutcome, ItemStatus, JobQueue, JobStats, TaskError, TaskHandler,
+    limits::{Limits, defer_delay},
+};
 
 #[derive(Debug)]
 pub struct Workers {
@@ -41,6 +44,19 @@ impl Workers {
         n: usize,
         batch: usize,
     ) -> Self {
+        Self::start_limited(queue, handler, stats, n, batch, Limits::default())
+    }
+
+    /// [`Workers::start`] with per-kind concurrency limits (shared by the `n` workers).
+    pub fn start_limited(
+        queue: Arc<dyn JobQueue>,
+        handler: Arc<dyn TaskHandler>,
+        stats: Arc<JobStats>,
+        n: usize,
+        batch: usize,
+        limits: Limits,
+    ) -> Self {
+        let limits = Arc::new(limits);
         let (stop, rx) = watch::channel(false);
         let base = consumer_base();
         let handles = (0..n)
@@ -50,6 +66,7 @@ impl Workers {
                     queue.clone(),
                     handler.clone(),
                     stats.clone(),
+                    limits.clone(),
                     consumer,
                     batch,
                     rx.clone(),
@@ -80,6 +97,7 @@ async fn run(
     queue: Arc<dyn JobQueue>,
     handler: Arc<dyn TaskHandler>,
     stats: Arc<JobStats>,
+    limits: Arc<Limits>,
     consumer: String,
     batch: usize,
     mut stop: watch::Receiver<bool>,
@@ -132,9 +150,25 @@ async fn run(
                 }
                 continue;
             }
+            let slot = if limits.is_empty() {
+                None
+            } else {
+                let Some(slot) = limits.try_acquire(queue.as_ref(), &d).await else {
+                    // At its kind's limit: back to the queue for a moment, uncounted.
+                    stats.deferred.fetch_add(1, Ordering::Relaxed);
+                    if let Err(e) = queue.defer(&d, defer_delay()).await {
+                        tracing::warn!(error = %e, job = %d.task.job_id, "deferring failed");
+                    }
+                    continue;
+                };
+                Some(slot)
+            };
             let started = Instant::now();
             stats.begin();
             let outcome = handler.handle(&d.task).await;
+            if let Some(slot) = slot {
+                slot.release(queue.as_ref()).await;
+            }
             stats
                 .handler_micros
                 .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);

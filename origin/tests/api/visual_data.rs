@@ -213,6 +213,7 @@ async fn a_describe_item_for_another_model_is_not_computed_here() {
         kind: "describe".into(),
         priority: Priority::Low,
         idempotency_key: None,
+        unique: None,
         items: vec![serde_json::json!({
             "image_id": record.id, "model": "efficientnet-lite0@0000+descriptor-v4", "version": 12345
         })],

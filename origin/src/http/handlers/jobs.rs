@@ -57,7 +57,7 @@ const QUEUE_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A queue call from a handler: bounded by [`QUEUE_CALL_TIMEOUT`], unreachable-store errors
 /// mapped to 503 + `Retry-After` ([`ApiError::queue`]).
-async fn queue_call<T>(fut: impl Future<Output = anyhow::Result<T>>) -> Result<T, ApiError> {
+pub(super) async fn queue_call<T>(fut: impl Future<Output = anyhow::Result<T>>) -> Result<T, ApiError> {
     match tokio::time::timeout(QUEUE_CALL_TIMEOUT, fut).await {
         Ok(result) => result.map_err(ApiError::queue),
         Err(elapsed) => Err(ApiError::queue(elapsed.into())),
@@ -213,6 +213,7 @@ pub async fn submit(
         kind: KIND.to_owned(),
         priority,
         idempotency_key: req.idempotency_key.clone(),
+        unique: None,
         items,
         prefailed,
         meta,

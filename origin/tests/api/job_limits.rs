@@ -1,0 +1,171 @@
+//! Unique jobs and per-kind concurrency limits on both queue backends, with real workers.
+
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use futures::{FutureExt, future::BoxFuture};
+use vitrine_origin::jobs::{
+    JobQueue, JobState, JobStats, NewJob, Priority, Submitted, Task, TaskError, TaskHandler,
+    Unique, limits::Limits, redis_queue::RedisQueue, worker::Workers,
+};
+
+use crate::jobs::{Q, cleanup, fast_config, make_queue, wait_job};
+
+fn job(kind: &str, items: usize, unique: Option<&str>) -> NewJob {
+    NewJob {
+        kind: kind.into(),
+        priority: Priority::Normal,
+        idempotency_key: None,
+        unique: unique.map(|k| Unique {
+            key: k.to_owned(),
+            ttl: Duration::from_secs(600),
+        }),
+        items: (0..items).map(|i| serde_json::json!({ "i": i })).collect(),
+        prefailed: vec![],
+        meta: serde_json::Value::Null,
+    }
+}
+
+async fn unique_jobs(q: Q) {
+    let (queue, redis) = make_queue(q).await;
+    // Concurrent submissions with one key: exactly one job is made.
+    let subs = futures::future::join_all((0..8).map(|_| queue.submit(job("noop", 2, Some("k1"))))).await;
+    let subs: Vec<Submitted> = subs.into_iter().map(Result::unwrap).collect();
+    let news: Vec<&Submitted> = subs.iter().filter(|s| matches!(s, Submitted::New(_))).collect();
+    assert_eq!(news.len(), 1, "{subs:?}");
+    let first = news[0].id().to_owned();
+    assert!(subs.iter().all(|s| s.id() == first), "{subs:?}");
+    // Another key is another job.
+    let other = queue.submit(job("noop", 1, Some("k2"))).await.unwrap();
+    assert!(matches!(other, Submitted::New(ref id) if *id != first));
+    // Once the first job finished, the key makes a new job.
+    let workers = Workers::start(
+        queue.clone(),
+        Arc::new(vitrine_origin::jobs::dispatch::Dispatcher::new()),
+        Arc::new(JobStats::default()),
+        2,
+        2,
+    );
+    assert_eq!(wait_job(&queue, &first).await.state, JobState::Completed);
+    let again = queue.submit(job("noop", 1, Some("k1"))).await.unwrap();
+    assert!(matches!(again, Submitted::New(ref id) if *id != first), "{again:?}");
+    wait_job(&queue, again.id()).await;
+    workers.shutdown(Duration::from_secs(5)).await;
+    // A cancelled job releases its key too.
+    let queued = queue.submit(job("noop", 1, Some("k3"))).await.unwrap();
+    assert_eq!(queue.submit(job("noop", 1, Some("k3"))).await.unwrap(), Submitted::Existing(queued.id().to_owned()));
+    queue.cancel(queued.id()).await.unwrap();
+    assert!(matches!(queue.submit(job("noop", 1, Some("k3"))).await.unwrap(), Submitted::New(_)));
+    // After the key's TTL a new job is made even while the first is queued.
+    let mut short = job("noop", 1, Some("k4"));
+    short.unique.as_mut().unwrap().ttl = Duration::from_millis(1);
+    let a = queue.submit(short.clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let b = queue.submit(short).await.unwrap();
+    assert!(matches!(b, Submitted::New(ref id) if id != a.id()), "{b:?}");
+    if let Some((url, prefix)) = redis {
+        cleanup(&url, &prefix).await;
+    }
+}
+
+/// Records how many tasks run at once (the most seen), each taking a little while.
+#[derive(Default)]
+struct Gauge {
+    now: AtomicUsize,
+    max: AtomicUsize,
+    ran: AtomicUsize,
+}
+
+impl TaskHandler for Gauge {
+    fn handle<'a>(&'a self, _task: &'a Task) -> BoxFuture<'a, Result<serde_json::Value, TaskError>> {
+        async move {
+            let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max.fetch_max(n, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            self.now.fetch_sub(1, Ordering::SeqCst);
+            self.ran.fetch_add(1, Ordering::SeqCst);
+            Ok(serde_json::Value::Null)
+        }
+        .boxed()
+    }
+}
+
+fn limits(local: &[(&str, u32)], cluster: &[(&str, u32)]) -> Limits {
+    let map = |l: &[(&str, u32)]| l.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect::<BTreeMap<_, _>>();
+    Limits::new(&map(local), &map(cluster))
+}
+
+/// Runs 8 items of a limited kind on `pools` worker pools (4 workers each) and returns the
+/// most that ran at once, after checking every item succeeded at its first counted attempt.
+async fn most_at_once(queues: &[Arc<dyn JobQueue>], limit: impl Fn() -> Limits) -> usize {
+    let gauge = Arc::new(Gauge::default());
+    let stats = Arc::new(JobStats::default());
+    let pools: Vec<Workers> = queues
+        .iter()
+        .map(|q| Workers::start_limited(q.clone(), gauge.clone(), stats.clone(), 4, 2, limit()))
+        .collect();
+    let id = queues[0].submit(job("slow", 8, None)).await.unwrap();
+    let view = wait_job(&queues[0], id.id()).await;
+    for p in pools {
+        p.shutdown(Duration::from_secs(5)).await;
+    }
+    assert_eq!(view.state, JobState::Completed, "{view:?}");
+    assert_eq!(view.progress.succeeded, 8, "{view:?}");
+    // Deferrals are not attempts (the queue allows 3): every item ran on its first.
+    assert!(view.items.iter().all(|o| o.attempts == 1), "{view:?}");
+    assert_eq!(gauge.ran.load(Ordering::SeqCst), 8);
+    gauge.max.load(Ordering::SeqCst)
+}
+
+async fn concurrency_limits(q: Q) {
+    let (queue, redis) = make_queue(q).await;
+    // Per process: one at a time, though 4 workers are free.
+    let max = most_at_once(&[queue.clone()], || limits(&[("slow", 1)], &[])).await;
+    assert_eq!(max, 1);
+    let max = most_at_once(&[queue.clone()], || limits(&[("slow", 2)], &[])).await;
+    assert!(max <= 2, "{max}");
+    // Across instances: two pools (on Redis, two connections as two processes would have)
+    // share one slot.
+    let second: Arc<dyn JobQueue> = match &redis {
+        Some((url, prefix)) => Arc::new(RedisQueue::connect(url, prefix, fast_config()).await.unwrap()),
+        None => queue.clone(),
+    };
+    let max = most_at_once(&[queue.clone(), second], || limits(&[], &[("slow", 1)])).await;
+    assert_eq!(max, 1);
+    // Unlimited, the same work runs side by side.
+    let max = most_at_once(&[queue.clone()], || limits(&[("other", 1)], &[])).await;
+    assert!(max > 1, "{max}");
+    if let Some((url, prefix)) = redis {
+        cleanup(&url, &prefix).await;
+    }
+}
+
+mod unique {
+    use super::*;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn memory() {
+        unique_jobs(Q::Memory).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis() {
+        unique_jobs(Q::Redis).await
+    }
+}
+
+mod concurrency {
+    use super::*;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn memory() {
+        concurrency_limits(Q::Memory).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis() {
+        concurrency_limits(Q::Redis).await
+    }
+}
