@@ -20,7 +20,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use super::{
     ApiError, AppState,
-    handlers::{cache, health, images, job_admin, jobs, metrics, products, search, storefront, visual},
+    handlers::{
+        cache, health, images, job_admin, jobs, metrics, products, search, storefront, visual,
+    },
     middleware::{compression, rate_limit, record::record, request_id::request_id},
 };
 use crate::config::Settings;

@@ -79,13 +79,13 @@ impl Limits {
             Some(limit) => {
                 let id = format!("{}#{}", delivery.receipt, delivery.attempt);
                 match queue.lease(kind, &id, *limit).await {
-                Ok(true) => Some((kind.to_owned(), id)),
-                Ok(false) => return None,
-                Err(e) => {
-                    tracing::warn!(error = %e, kind, "taking a concurrency slot failed");
-                    return None;
+                    Ok(true) => Some((kind.to_owned(), id)),
+                    Ok(false) => return None,
+                    Err(e) => {
+                        tracing::warn!(error = %e, kind, "taking a concurrency slot failed");
+                        return None;
+                    }
                 }
-            }
             }
             None => None,
         };

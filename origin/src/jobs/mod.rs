@@ -17,7 +17,12 @@
 //!
 //! [`worker`] runs `ASYNC_WORKERS` workers; [`dispatch`] hands each task to the handler
 //! registered for its kind (the handlers live with their domains: `images::batch` for image
-//! batches, `search::visual::describe_task` for visual descriptors).
+//! batches, `search::visual::describe_task` for visual descriptors); [`limits`] bounds how
+//! many items of a kind run at once, per process and across the cluster. [`admin`] holds what
+//! operators see: recent jobs and dead letters, which they can redrive or discard.
+//!
+//! A job may carry a uniqueness key ([`NewJob::unique`]): while a job with the key is queued
+//! or running, submitting another returns it.
 
 pub mod admin;
 pub mod dispatch;
@@ -338,7 +343,12 @@ pub struct DeadLetter {
 ///   finished within the visibility timeout is delivered again (to anyone);
 /// - `finish` records the outcome only if none is recorded yet, then acknowledges;
 /// - `retry` acknowledges and re-enqueues after a backoff, or dead-letters after
-///   `max_attempts` deliveries, recording the item as failed.
+///   `max_attempts` deliveries, recording the item as failed (the dead letter exists only
+///   when that failure is the item's first outcome);
+/// - `redrive` removes a dead letter and the item's recorded failure and queues the item
+///   afresh, atomically, so its next outcome is again the first (exactly-once results hold
+///   across a redrive);
+/// - a uniqueness key binds to one live (queued or running) job at a time.
 pub trait JobQueue: Send + Sync {
     fn backend(&self) -> &'static str;
     fn submit(&self, job: NewJob) -> BoxFuture<'_, anyhow::Result<Submitted>>;

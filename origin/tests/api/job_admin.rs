@@ -42,13 +42,20 @@ fn job(kind: &str, fails: &[bool]) -> NewJob {
         priority: Priority::High,
         idempotency_key: None,
         unique: None,
-        items: fails.iter().map(|f| serde_json::json!({ "fail": f })).collect(),
+        items: fails
+            .iter()
+            .map(|f| serde_json::json!({ "fail": f }))
+            .collect(),
         prefailed: vec![],
         meta: serde_json::json!({"test": true}),
     }
 }
 
-async fn wait_view(app: &TestApp, id: &str, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+async fn wait_view(
+    app: &TestApp,
+    id: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let (status, v) = app_get(app, &format!("/api/jobs/{id}")).await;
@@ -65,13 +72,20 @@ fn finished(v: &serde_json::Value) -> bool {
     matches!(v["state"].as_str(), Some("completed" | "failed"))
 }
 
-async fn send(app: &TestApp, method: reqwest::Method, path: &str, body: Option<&str>) -> (u16, serde_json::Value) {
+async fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&str>,
+) -> (u16, serde_json::Value) {
     let mut r = app
         .client
         .request(method, app.url(path))
         .bearer_auth(API_KEY);
     if let Some(b) = body {
-        r = r.header("content-type", "application/json").body(b.to_owned());
+        r = r
+            .header("content-type", "application/json")
+            .body(b.to_owned());
     }
     let r = r.send().await.unwrap();
     let status = r.status().as_u16();
@@ -89,7 +103,12 @@ async fn dead_ids(app: &TestApp, job_id: &str) -> Vec<(u64, String)> {
         .unwrap()
         .iter()
         .filter(|d| d["job_id"] == job_id)
-        .map(|d| (d["index"].as_u64().unwrap(), d["id"].as_str().unwrap().to_owned()))
+        .map(|d| {
+            (
+                d["index"].as_u64().unwrap(),
+                d["id"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     out.sort();
     out
@@ -98,21 +117,41 @@ async fn dead_ids(app: &TestApp, job_id: &str) -> Vec<(u64, String)> {
 async fn dead_letters_redrive_and_discard(q: Q) {
     let app = app_on(
         q,
-        &[("ASYNC_WORKERS", "0"), ("JOB_MAX_ATTEMPTS", "2"), ("JOB_RETRY_BASE", "10ms")],
+        &[
+            ("ASYNC_WORKERS", "0"),
+            ("JOB_MAX_ATTEMPTS", "2"),
+            ("JOB_RETRY_BASE", "10ms"),
+        ],
     )
     .await;
     let queue: Arc<dyn JobQueue> = app.state.jobs.queue.clone();
     let handler = Arc::new(Breakable {
         broken: AtomicBool::new(true),
     });
-    let workers = Workers::start(queue.clone(), handler.clone(), Arc::new(JobStats::default()), 2, 2);
+    let workers = Workers::start(
+        queue.clone(),
+        handler.clone(),
+        Arc::new(JobStats::default()),
+        2,
+        2,
+    );
 
     // Items 0 and 1 fail twice and are dead-lettered; item 2 succeeds.
-    let id = queue.submit(job("breakable", &[true, true, false])).await.unwrap();
+    let id = queue
+        .submit(job("breakable", &[true, true, false]))
+        .await
+        .unwrap();
     let id = id.id().to_owned();
     let v = wait_view(&app, &id, finished).await;
     assert_eq!(v["state"], "completed", "{v}");
-    assert_eq!((v["progress"]["succeeded"].as_u64(), v["progress"]["failed"].as_u64()), (Some(1), Some(2)), "{v}");
+    assert_eq!(
+        (
+            v["progress"]["succeeded"].as_u64(),
+            v["progress"]["failed"].as_u64()
+        ),
+        (Some(1), Some(2)),
+        "{v}"
+    );
 
     // The listing: what, why, how often, when; newest first, paginated.
     let (status, page) = app_get(&app, "/api/jobs/dead?limit=1").await;
@@ -122,10 +161,20 @@ async fn dead_letters_redrive_and_discard(q: Q) {
     assert_eq!(first["kind"], "breakable");
     assert_eq!(first["error"]["code"], "down");
     assert_eq!(first["attempts"], 2);
-    assert!(first["dead_at"].as_i64().unwrap() > 1_700_000_000_000, "{first}");
-    let cursor = page["next_cursor"].as_str().expect("a second page").to_owned();
+    assert!(
+        first["dead_at"].as_i64().unwrap() > 1_700_000_000_000,
+        "{first}"
+    );
+    let cursor = page["next_cursor"]
+        .as_str()
+        .expect("a second page")
+        .to_owned();
     let (_, second) = app_get(&app, &format!("/api/jobs/dead?limit=1&cursor={cursor}")).await;
-    assert_eq!(second["dead_letters"].as_array().unwrap().len(), 1, "{second}");
+    assert_eq!(
+        second["dead_letters"].as_array().unwrap().len(),
+        1,
+        "{second}"
+    );
     assert_ne!(second["dead_letters"][0]["id"], first["id"]);
     assert!(second["next_cursor"].is_null(), "{second}");
     let dead = dead_ids(&app, &id).await;
@@ -135,73 +184,148 @@ async fn dead_letters_redrive_and_discard(q: Q) {
     for (method, path) in [
         (reqwest::Method::POST, "/api/jobs/dead/1-1/retry".to_owned()),
         (reqwest::Method::DELETE, "/api/jobs/dead/1-1".to_owned()),
-        (reqwest::Method::POST, "/api/jobs/dead/not-an-id/retry".to_owned()),
+        (
+            reqwest::Method::POST,
+            "/api/jobs/dead/not-an-id/retry".to_owned(),
+        ),
         (reqwest::Method::DELETE, "/api/jobs/dead/%20".to_owned()),
     ] {
         let (status, problem) = send(&app, method, &path, None).await;
         assert_eq!(status, 404, "{path}: {problem}");
     }
     let (status, problem) = app_get(&app, "/api/jobs/dead?cursor=abc").await;
-    assert_eq!((status, problem["field"].as_str()), (400, Some("cursor")), "{problem}");
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (400, Some("cursor")),
+        "{problem}"
+    );
 
     // Redrive item 0 once the storage is back: the job's failure becomes a success.
     handler.broken.store(false, Ordering::SeqCst);
-    let (status, count) = send(&app, reqwest::Method::POST, &format!("/api/jobs/dead/{}/retry", dead[0].1), None).await;
+    let (status, count) = send(
+        &app,
+        reqwest::Method::POST,
+        &format!("/api/jobs/dead/{}/retry", dead[0].1),
+        None,
+    )
+    .await;
     assert_eq!(status, 200, "{count}");
     assert_eq!(count["affected"], 1, "{count}");
     // A dead letter is redriven once: it is gone now.
-    let (status, _) = send(&app, reqwest::Method::POST, &format!("/api/jobs/dead/{}/retry", dead[0].1), None).await;
+    let (status, _) = send(
+        &app,
+        reqwest::Method::POST,
+        &format!("/api/jobs/dead/{}/retry", dead[0].1),
+        None,
+    )
+    .await;
     assert_eq!(status, 404);
-    let v = wait_view(&app, &id, |v| finished(v) && v["progress"]["succeeded"] == 2).await;
+    let v = wait_view(&app, &id, |v| {
+        finished(v) && v["progress"]["succeeded"] == 2
+    })
+    .await;
     assert_eq!(v["state"], "completed", "{v}");
     let p = &v["progress"];
-    assert_eq!((p["total"].as_u64(), p["done"].as_u64(), p["failed"].as_u64()), (Some(3), Some(3), Some(1)), "{v}");
+    assert_eq!(
+        (
+            p["total"].as_u64(),
+            p["done"].as_u64(),
+            p["failed"].as_u64()
+        ),
+        (Some(3), Some(3), Some(1)),
+        "{v}"
+    );
     let item0 = &v["items"][0];
     assert_eq!(item0["status"], "succeeded", "{v}");
     assert_eq!(item0["attempts"], 1, "attempts start again: {item0}");
     assert_eq!(v["items"].as_array().unwrap().len(), 3, "{v}");
 
     // Discard item 1: the letter goes, the item stays failed.
-    let (status, count) = send(&app, reqwest::Method::DELETE, &format!("/api/jobs/dead/{}", dead[1].1), None).await;
-    assert_eq!((status, count["affected"].as_u64()), (200, Some(1)), "{count}");
+    let (status, count) = send(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/api/jobs/dead/{}", dead[1].1),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, count["affected"].as_u64()),
+        (200, Some(1)),
+        "{count}"
+    );
     assert!(dead_ids(&app, &id).await.is_empty());
     let (_, v) = app_get(&app, &format!("/api/jobs/{id}")).await;
     assert_eq!(v["items"][1]["status"], "failed", "{v}");
 
     // Bulk: three more dead letters.
     handler.broken.store(true, Ordering::SeqCst);
-    let id2 = queue.submit(job("breakable", &[true, true, true])).await.unwrap();
+    let id2 = queue
+        .submit(job("breakable", &[true, true, true]))
+        .await
+        .unwrap();
     let id2 = id2.id().to_owned();
     let v = wait_view(&app, &id2, finished).await;
     assert_eq!(v["state"], "failed", "{v}");
     let dead = dead_ids(&app, &id2).await;
     assert_eq!(dead.len(), 3);
     handler.broken.store(false, Ordering::SeqCst);
-    for (body, field) in [(r#"{"ids": []}"#, Some("ids")), (r#"{"nope": 1}"#, None), ("[1", None)] {
-        let (status, problem) = send(&app, reqwest::Method::POST, "/api/jobs/dead/retry", Some(body)).await;
+    for (body, field) in [
+        (r#"{"ids": []}"#, Some("ids")),
+        (r#"{"nope": 1}"#, None),
+        ("[1", None),
+    ] {
+        let (status, problem) = send(
+            &app,
+            reqwest::Method::POST,
+            "/api/jobs/dead/retry",
+            Some(body),
+        )
+        .await;
         assert_eq!(status, 400, "{body}: {problem}");
         if let Some(f) = field {
             assert_eq!(problem["field"], f, "{problem}");
         }
     }
     let body = serde_json::json!({"ids": [dead[0].1, "9-9"]}).to_string();
-    let (status, count) = send(&app, reqwest::Method::POST, "/api/jobs/dead/retry", Some(&body)).await;
+    let (status, count) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/jobs/dead/retry",
+        Some(&body),
+    )
+    .await;
     assert_eq!(status, 200, "{count}");
     assert_eq!(count["affected"], 1, "{count}");
     assert_eq!(count["not_found"], serde_json::json!(["9-9"]), "{count}");
     let body = serde_json::json!({"ids": [dead[1].1]}).to_string();
     let (status, count) = send(&app, reqwest::Method::DELETE, "/api/jobs/dead", Some(&body)).await;
-    assert_eq!((status, count["affected"].as_u64()), (200, Some(1)), "{count}");
+    assert_eq!(
+        (status, count["affected"].as_u64()),
+        (200, Some(1)),
+        "{count}"
+    );
     // No body: every dead letter (the one left).
     let (status, count) = send(&app, reqwest::Method::POST, "/api/jobs/dead/retry", None).await;
-    assert_eq!((status, count["affected"].as_u64()), (200, Some(1)), "{count}");
+    assert_eq!(
+        (status, count["affected"].as_u64()),
+        (200, Some(1)),
+        "{count}"
+    );
     let v = wait_view(&app, &id2, |v| finished(v) && v["progress"]["done"] == 3).await;
     let p = &v["progress"];
-    assert_eq!((p["succeeded"].as_u64(), p["failed"].as_u64()), (Some(2), Some(1)), "{v}");
+    assert_eq!(
+        (p["succeeded"].as_u64(), p["failed"].as_u64()),
+        (Some(2), Some(1)),
+        "{v}"
+    );
     assert_eq!(v["state"], "completed", "{v}");
     assert_eq!(v["items"][1]["status"], "failed");
     let (status, count) = send(&app, reqwest::Method::DELETE, "/api/jobs/dead", None).await;
-    assert_eq!((status, count["affected"].as_u64()), (200, Some(0)), "{count}");
+    assert_eq!(
+        (status, count["affected"].as_u64()),
+        (200, Some(0)),
+        "{count}"
+    );
     let (_, page) = app_get(&app, "/api/jobs/dead").await;
     assert_eq!(page["dead_letters"], serde_json::json!([]), "{page}");
 
@@ -218,7 +342,14 @@ async fn listing_filters_and_cursor(q: Q) {
     let queue = app.state.jobs.queue.clone();
     let mut ids = Vec::new();
     for kind in ["alpha", "beta", "alpha", "alpha", "beta"] {
-        ids.push(queue.submit(job(kind, &[false])).await.unwrap().id().to_owned());
+        ids.push(
+            queue
+                .submit(job(kind, &[false]))
+                .await
+                .unwrap()
+                .id()
+                .to_owned(),
+        );
     }
     queue.cancel(&ids[2]).await.unwrap();
     // Every page of two, newest first.
@@ -233,7 +364,10 @@ async fn listing_filters_and_cursor(q: Q) {
         assert_eq!(status, 200, "{page}");
         let jobs = page["jobs"].as_array().unwrap();
         assert!(jobs.len() <= 2);
-        seen.extend(jobs.iter().map(|j| j["job_id"].as_str().unwrap().to_owned()));
+        seen.extend(
+            jobs.iter()
+                .map(|j| j["job_id"].as_str().unwrap().to_owned()),
+        );
         match page["next_cursor"].as_str() {
             Some(c) => cursor = c.to_owned(),
             None => break,
@@ -242,7 +376,12 @@ async fn listing_filters_and_cursor(q: Q) {
     let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
     assert_eq!(seen, newest_first);
     let (_, page) = app_get(&app, "/api/jobs?kind=beta").await;
-    let kinds: Vec<&str> = page["jobs"].as_array().unwrap().iter().map(|j| j["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = page["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, vec!["beta", "beta"], "{page}");
     assert_eq!(page["jobs"][0]["job_id"], ids[4].as_str());
     let (_, page) = app_get(&app, "/api/jobs?state=cancelled").await;

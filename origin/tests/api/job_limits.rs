@@ -15,7 +15,8 @@ use vitrine_origin::jobs::{
     Unique, limits::Limits, redis_queue::RedisQueue, worker::Workers,
 };
 
-use crate::jobs::{Q, cleanup, fast_config, make_queue, wait_job};
+use crate::helpers::API_KEY;
+use crate::jobs::{Q, app_on, cleanup, fast_config, make_queue, redis_url, wait_job};
 
 fn job(kind: &str, items: usize, unique: Option<&str>) -> NewJob {
     NewJob {
@@ -35,9 +36,13 @@ fn job(kind: &str, items: usize, unique: Option<&str>) -> NewJob {
 async fn unique_jobs(q: Q) {
     let (queue, redis) = make_queue(q).await;
     // Concurrent submissions with one key: exactly one job is made.
-    let subs = futures::future::join_all((0..8).map(|_| queue.submit(job("noop", 2, Some("k1"))))).await;
+    let subs =
+        futures::future::join_all((0..8).map(|_| queue.submit(job("noop", 2, Some("k1"))))).await;
     let subs: Vec<Submitted> = subs.into_iter().map(Result::unwrap).collect();
-    let news: Vec<&Submitted> = subs.iter().filter(|s| matches!(s, Submitted::New(_))).collect();
+    let news: Vec<&Submitted> = subs
+        .iter()
+        .filter(|s| matches!(s, Submitted::New(_)))
+        .collect();
     assert_eq!(news.len(), 1, "{subs:?}");
     let first = news[0].id().to_owned();
     assert!(subs.iter().all(|s| s.id() == first), "{subs:?}");
@@ -54,14 +59,23 @@ async fn unique_jobs(q: Q) {
     );
     assert_eq!(wait_job(&queue, &first).await.state, JobState::Completed);
     let again = queue.submit(job("noop", 1, Some("k1"))).await.unwrap();
-    assert!(matches!(again, Submitted::New(ref id) if *id != first), "{again:?}");
+    assert!(
+        matches!(again, Submitted::New(ref id) if *id != first),
+        "{again:?}"
+    );
     wait_job(&queue, again.id()).await;
     workers.shutdown(Duration::from_secs(5)).await;
     // A cancelled job releases its key too.
     let queued = queue.submit(job("noop", 1, Some("k3"))).await.unwrap();
-    assert_eq!(queue.submit(job("noop", 1, Some("k3"))).await.unwrap(), Submitted::Existing(queued.id().to_owned()));
+    assert_eq!(
+        queue.submit(job("noop", 1, Some("k3"))).await.unwrap(),
+        Submitted::Existing(queued.id().to_owned())
+    );
     queue.cancel(queued.id()).await.unwrap();
-    assert!(matches!(queue.submit(job("noop", 1, Some("k3"))).await.unwrap(), Submitted::New(_)));
+    assert!(matches!(
+        queue.submit(job("noop", 1, Some("k3"))).await.unwrap(),
+        Submitted::New(_)
+    ));
     // After the key's TTL a new job is made even while the first is queued.
     let mut short = job("noop", 1, Some("k4"));
     short.unique.as_mut().unwrap().ttl = Duration::from_millis(1);
@@ -74,6 +88,46 @@ async fn unique_jobs(q: Q) {
     }
 }
 
+/// `unique_key` on `POST /api/images/batch`: the live batch while it is queued, a new one once
+/// it ended (here: cancelled).
+async fn batch_unique_key(q: Q) {
+    let app = app_on(q, &[("ASYNC_WORKERS", "0")]).await;
+    let key = format!("nightly-{}", uuid::Uuid::new_v4().simple());
+    let body = serde_json::json!({"images": ["f".repeat(64)], "unique_key": key});
+    let (s1, first) = app.post_json("/api/images/batch", &body).await;
+    assert_eq!(s1, 202, "{first}");
+    let (s2, second) = app.post_json("/api/images/batch", &body).await;
+    assert_eq!(
+        (s2, &second["job_id"], &second["duplicate"]),
+        (200, &first["job_id"], &serde_json::json!(true)),
+        "{second}"
+    );
+    let id = first["job_id"].as_str().unwrap();
+    let r = app
+        .client
+        .delete(app.url(&format!("/api/jobs/{id}")))
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (s3, third) = app.post_json("/api/images/batch", &body).await;
+    assert_eq!(s3, 202, "{third}");
+    assert_ne!(third["job_id"], first["job_id"]);
+    let bad = serde_json::json!({"images": ["a"], "unique_key": "has spaces"});
+    let (status, problem) = app.post_json("/api/images/batch", &bad).await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (422, Some("unique_key")),
+        "{problem}"
+    );
+    let prefix = app.state.settings.jobs.queue_prefix.clone();
+    app.stop().await;
+    if q == Q::Redis {
+        cleanup(&redis_url().await, &prefix).await;
+    }
+}
+
 /// Records how many tasks run at once (the most seen), each taking a little while.
 #[derive(Default)]
 struct Gauge {
@@ -83,7 +137,10 @@ struct Gauge {
 }
 
 impl TaskHandler for Gauge {
-    fn handle<'a>(&'a self, _task: &'a Task) -> BoxFuture<'a, Result<serde_json::Value, TaskError>> {
+    fn handle<'a>(
+        &'a self,
+        _task: &'a Task,
+    ) -> BoxFuture<'a, Result<serde_json::Value, TaskError>> {
         async move {
             let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
             self.max.fetch_max(n, Ordering::SeqCst);
@@ -97,7 +154,11 @@ impl TaskHandler for Gauge {
 }
 
 fn limits(local: &[(&str, u32)], cluster: &[(&str, u32)]) -> Limits {
-    let map = |l: &[(&str, u32)]| l.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect::<BTreeMap<_, _>>();
+    let map = |l: &[(&str, u32)]| {
+        l.iter()
+            .map(|(k, n)| ((*k).to_owned(), *n))
+            .collect::<BTreeMap<_, _>>()
+    };
     Limits::new(&map(local), &map(cluster))
 }
 
@@ -123,25 +184,34 @@ async fn most_at_once(queues: &[Arc<dyn JobQueue>], limit: impl Fn() -> Limits) 
     gauge.max.load(Ordering::SeqCst)
 }
 
+/// A fresh queue per phase: on Redis, a stopped pool's blocking reads stay registered on the
+/// server for up to their wait and would take the next phase's first entries.
 async fn concurrency_limits(q: Q) {
-    let (queue, redis) = make_queue(q).await;
     // Per process: one at a time, though 4 workers are free.
-    let max = most_at_once(&[queue.clone()], || limits(&[("slow", 1)], &[])).await;
+    let (queue, redis) = make_queue(q).await;
+    let max = most_at_once(&[queue], || limits(&[("slow", 1)], &[])).await;
     assert_eq!(max, 1);
-    let max = most_at_once(&[queue.clone()], || limits(&[("slow", 2)], &[])).await;
+    let (queue, redis2) = make_queue(q).await;
+    let max = most_at_once(&[queue], || limits(&[("slow", 2)], &[])).await;
     assert!(max <= 2, "{max}");
     // Across instances: two pools (on Redis, two connections as two processes would have)
     // share one slot.
-    let second: Arc<dyn JobQueue> = match &redis {
-        Some((url, prefix)) => Arc::new(RedisQueue::connect(url, prefix, fast_config()).await.unwrap()),
+    let (queue, redis3) = make_queue(q).await;
+    let second: Arc<dyn JobQueue> = match &redis3 {
+        Some((url, prefix)) => Arc::new(
+            RedisQueue::connect(url, prefix, fast_config())
+                .await
+                .unwrap(),
+        ),
         None => queue.clone(),
     };
-    let max = most_at_once(&[queue.clone(), second], || limits(&[], &[("slow", 1)])).await;
+    let max = most_at_once(&[queue, second], || limits(&[], &[("slow", 1)])).await;
     assert_eq!(max, 1);
     // Unlimited, the same work runs side by side.
-    let max = most_at_once(&[queue.clone()], || limits(&[("other", 1)], &[])).await;
+    let (queue, redis4) = make_queue(q).await;
+    let max = most_at_once(&[queue], || limits(&[("other", 1)], &[])).await;
     assert!(max > 1, "{max}");
-    if let Some((url, prefix)) = redis {
+    for (url, prefix) in [redis, redis2, redis3, redis4].into_iter().flatten() {
         cleanup(&url, &prefix).await;
     }
 }
@@ -155,6 +225,14 @@ mod unique {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn redis() {
         unique_jobs(Q::Redis).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn batch_memory() {
+        batch_unique_key(Q::Memory).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn batch_redis() {
+        batch_unique_key(Q::Redis).await
     }
 }
 

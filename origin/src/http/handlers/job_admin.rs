@@ -44,7 +44,7 @@ pub struct ListJobsParams {
     cursor: Option<String>,
 }
 
-fn bad(field: &str, why: &str) -> ApiError {
+fn bad(field: &'static str, why: &str) -> ApiError {
     ApiError::InvalidOption(InvalidInput::new(field, why))
 }
 
@@ -162,7 +162,9 @@ pub async fn dead(
 /// One dead letter by id, or 404 (also for a malformed id).
 fn one(raw: String) -> Result<DeadSelection, ApiError> {
     if parse_dead_id(&raw).is_none() {
-        return Err(ApiError::NotFound(format!("no dead letter with id {raw:?}")));
+        return Err(ApiError::NotFound(format!(
+            "no dead letter with id {raw:?}"
+        )));
     }
     Ok(DeadSelection::Ids(vec![raw]))
 }

@@ -7,8 +7,7 @@ use super::{Entry, Job, State};
 use crate::jobs::{
     ItemStatus, JobState, Task,
     admin::{
-        DeadCount, DeadPage, DeadSelection, JobFilter, JobPage, JobSummary, SCAN_MAX,
-        parse_dead_id,
+        DeadCount, DeadPage, DeadSelection, JobFilter, JobPage, JobSummary, SCAN_MAX, parse_dead_id,
     },
     now_ms,
 };
@@ -46,7 +45,7 @@ impl State {
             .rev()
             .peekable();
         let (mut jobs, mut scanned, mut last) = (Vec::new(), 0, None);
-        while let Some((id, job)) = older.next() {
+        for (id, job) in older.by_ref() {
             scanned += 1;
             last = Some(id.clone());
             if filter.matches(&job.kind, job.state) {

@@ -98,8 +98,8 @@ impl RedisQueue {
         delivery: &Delivery,
         error: ItemError,
     ) -> anyhow::Result<()> {
-        let mut c = self.conn().await?;
         if delivery.attempt >= self.config.max_attempts {
+            let mut c = self.conn().await?;
             let attempts = delivery.attempt;
             let e = ItemError::new(
                 "dead_lettered",
@@ -147,8 +147,12 @@ impl RedisQueue {
             .arg(&entry)
             .ignore();
         if uncount {
-            pipe.hincr(self.attempts_key(&delivery.task.job_id), delivery.task.index, -1)
-                .ignore();
+            pipe.hincr(
+                self.attempts_key(&delivery.task.job_id),
+                delivery.task.index,
+                -1,
+            )
+            .ignore();
         }
         c.exec_atomic(&pipe, &delayed).await?;
         Ok(())
