@@ -20,8 +20,8 @@ use crate::helpers::{API_KEY, TestApp};
 use crate::jobs::{Q, app_get, app_on, cleanup, redis_url};
 
 /// Fails items whose payload says `"fail": true` transiently while `broken` is set.
-struct Breakable {
-    broken: AtomicBool,
+pub(crate) struct Breakable {
+    pub(crate) broken: AtomicBool,
 }
 
 impl TaskHandler for Breakable {
@@ -36,7 +36,7 @@ impl TaskHandler for Breakable {
     }
 }
 
-fn job(kind: &str, fails: &[bool]) -> NewJob {
+pub(crate) fn job(kind: &str, fails: &[bool]) -> NewJob {
     NewJob {
         kind: kind.into(),
         priority: Priority::High,
@@ -51,7 +51,7 @@ fn job(kind: &str, fails: &[bool]) -> NewJob {
     }
 }
 
-async fn wait_view(
+pub(crate) async fn wait_view(
     app: &TestApp,
     id: &str,
     done: impl Fn(&serde_json::Value) -> bool,
@@ -68,7 +68,7 @@ async fn wait_view(
     }
 }
 
-fn finished(v: &serde_json::Value) -> bool {
+pub(crate) fn finished(v: &serde_json::Value) -> bool {
     matches!(v["state"].as_str(), Some("completed" | "failed"))
 }
 
