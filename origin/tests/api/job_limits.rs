@@ -181,6 +181,11 @@ async fn most_at_once(queues: &[Arc<dyn JobQueue>], limit: impl Fn() -> Limits) 
     // Deferrals are not attempts (the queue allows 3): every item ran on its first.
     assert!(view.items.iter().all(|o| o.attempts == 1), "{view:?}");
     assert_eq!(gauge.ran.load(Ordering::SeqCst), 8);
+    eprintln!(
+        "8 items: at most {} at once, {} deferrals",
+        gauge.max.load(Ordering::SeqCst),
+        stats.deferred.load(Ordering::SeqCst)
+    );
     gauge.max.load(Ordering::SeqCst)
 }
 
@@ -216,6 +221,35 @@ async fn concurrency_limits(q: Q) {
     }
 }
 
+/// A slot held by a process that died (never released) comes back once its lease expires
+/// (the visibility timeout: 300 ms here); a released one at once.
+async fn leases_expire(q: Q) {
+    let (queue, redis) = make_queue(q).await;
+    assert!(queue.lease("k", "crashed", 1).await.unwrap());
+    assert!(
+        !queue.lease("k", "other", 1).await.unwrap(),
+        "the slot is held"
+    );
+    assert!(
+        queue.lease("k", "crashed", 1).await.unwrap(),
+        "a holder renews its own"
+    );
+    assert!(
+        queue.lease("j", "other", 1).await.unwrap(),
+        "kinds are counted apart"
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        queue.lease("k", "other", 1).await.unwrap(),
+        "the dead holder's lease expired"
+    );
+    queue.release("k", "other").await.unwrap();
+    assert!(queue.lease("k", "third", 1).await.unwrap(), "released");
+    if let Some((url, prefix)) = redis {
+        cleanup(&url, &prefix).await;
+    }
+}
+
 mod unique {
     use super::*;
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -238,6 +272,14 @@ mod unique {
 
 mod concurrency {
     use super::*;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn leases_memory() {
+        leases_expire(Q::Memory).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn leases_redis() {
+        leases_expire(Q::Redis).await
+    }
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn memory() {
         concurrency_limits(Q::Memory).await

@@ -458,7 +458,7 @@ impl JobQueue for MemoryQueue {
             let mut s = self.lock();
             let held = s.leases.entry(kind.to_owned()).or_default();
             held.retain(|_, until| *until > now);
-            if held.len() < limit as usize {
+            if held.contains_key(lease) || held.len() < limit as usize {
                 held.insert(lease.to_owned(), now + self.config.visibility_timeout);
                 true
             } else {
