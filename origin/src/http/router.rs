@@ -13,14 +13,16 @@ use axum::{
     http::StatusCode,
     middleware,
     response::{IntoResponse, Response},
-    routing::{MethodRouter, get, post},
+    routing::{MethodRouter, delete, get, post},
 };
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use super::{
     ApiError, AppState,
-    handlers::{cache, health, images, jobs, metrics, products, search, storefront, visual},
+    handlers::{
+        cache, health, images, job_admin, jobs, metrics, products, search, storefront, visual,
+    },
     middleware::{compression, rate_limit, record::record, request_id::request_id},
 };
 use crate::config::Settings;
@@ -60,6 +62,14 @@ pub fn routes(settings: &Settings) -> Vec<(&'static str, MethodRouter<AppState>)
             "/api/images/batch",
             post(jobs::submit).layer(DefaultBodyLimit::max(settings.images.batch_max_bytes)),
         ),
+        ("/api/jobs", get(job_admin::list)),
+        (
+            "/api/jobs/dead",
+            get(job_admin::dead).delete(job_admin::discard_many),
+        ),
+        ("/api/jobs/dead/retry", post(job_admin::retry_many)),
+        ("/api/jobs/dead/{id}", delete(job_admin::discard_one)),
+        ("/api/jobs/dead/{id}/retry", post(job_admin::retry_one)),
         ("/api/jobs/{id}", get(jobs::status).delete(jobs::cancel)),
         ("/api/jobs/{id}/result", get(jobs::result)),
         ("/img/{*path}", get(images::thumbnail)),
