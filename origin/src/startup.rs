@@ -24,6 +24,7 @@ use crate::{
     jobs::{
         Jobs,
         dispatch::Dispatcher,
+        limits::Limits,
         schedule::{Cadence, PeriodicJob, Scheduler},
         worker::{Workers, consumer_base},
     },
@@ -240,17 +241,21 @@ pub fn start_workers_n(state: &AppState, n: usize) -> Workers {
                 },
             ),
     );
+    let jobs = &state.settings.jobs;
     tracing::info!(
         workers = n,
         queue = state.jobs.queue.backend(),
+        concurrency = ?jobs.concurrency,
+        cluster_concurrency = ?jobs.cluster_concurrency,
         "starting job workers"
     );
-    Workers::start(
+    Workers::start_limited(
         state.jobs.queue.clone(),
         handler,
         state.jobs.stats.clone(),
         n,
         2,
+        Limits::new(&jobs.concurrency, &jobs.cluster_concurrency),
     )
 }
 

@@ -13,7 +13,7 @@ use axum::{
     http::StatusCode,
     middleware,
     response::{IntoResponse, Response},
-    routing::{MethodRouter, get, post},
+    routing::{MethodRouter, delete, get, post},
 };
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -21,7 +21,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use super::{
     ApiError, AppState,
     handlers::{
-        cache, health, images, jobs, metrics, products, schedules, search, storefront, visual,
+        cache, health, images, job_admin, jobs, metrics, products, schedules, search, storefront,
+        visual,
     },
     middleware::{compression, rate_limit, record::record, request_id::request_id},
 };
@@ -63,6 +64,14 @@ pub fn routes(settings: &Settings) -> Vec<(&'static str, MethodRouter<AppState>)
             post(jobs::submit).layer(DefaultBodyLimit::max(settings.images.batch_max_bytes)),
         ),
         ("/api/jobs/schedules", get(schedules::list)),
+        ("/api/jobs", get(job_admin::list)),
+        (
+            "/api/jobs/dead",
+            get(job_admin::dead).delete(job_admin::discard_many),
+        ),
+        ("/api/jobs/dead/retry", post(job_admin::retry_many)),
+        ("/api/jobs/dead/{id}", delete(job_admin::discard_one)),
+        ("/api/jobs/dead/{id}/retry", post(job_admin::retry_one)),
         ("/api/jobs/{id}", get(jobs::status).delete(jobs::cancel)),
         ("/api/jobs/{id}/result", get(jobs::result)),
         ("/img/{*path}", get(images::thumbnail)),
