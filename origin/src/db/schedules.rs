@@ -39,14 +39,13 @@ impl Db {
                    THEN job_schedules.registered_at ELSE excluded.registered_at END, \
                    schedule = excluded.schedule \
                    RETURNING registered_at";
-        let (registered_at,): (i64,) = dispatch!(self, "schedule_register", |p| sqlx::query_as(
-            sql
-        )
-        .bind(name)
-        .bind(kind)
-        .bind(schedule)
-        .bind(now_ms)
-        .fetch_one(p))?;
+        let (registered_at,): (i64,) =
+            dispatch!(self, "schedule_register", |p| sqlx::query_as(sql)
+                .bind(name)
+                .bind(kind)
+                .bind(schedule)
+                .bind(now_ms)
+                .fetch_one(p))?;
         Ok(registered_at)
     }
 
@@ -72,7 +71,12 @@ impl Db {
     }
 
     /// The job a claimed run submitted.
-    pub async fn set_schedule_run_job(&self, name: &str, due_at: i64, job_id: &str) -> DbResult<()> {
+    pub async fn set_schedule_run_job(
+        &self,
+        name: &str,
+        due_at: i64,
+        job_id: &str,
+    ) -> DbResult<()> {
         let sql = "UPDATE job_schedule_runs SET job_id = $3 WHERE name = $1 AND due_at = $2";
         dispatch!(self, "schedule_run_job", |p| sqlx::query(sql)
             .bind(name)

@@ -119,7 +119,10 @@ pub struct OrphanSweepHandler {
 }
 
 impl TaskHandler for OrphanSweepHandler {
-    fn handle<'a>(&'a self, _task: &'a Task) -> BoxFuture<'a, Result<serde_json::Value, TaskError>> {
+    fn handle<'a>(
+        &'a self,
+        _task: &'a Task,
+    ) -> BoxFuture<'a, Result<serde_json::Value, TaskError>> {
         async move {
             let location = self.images.store.describe();
             match sweep(&self.images, self.grace, SystemTime::now()).await {

@@ -60,7 +60,9 @@ async fn a_periodic_job_fires_once_per_occurrence_across_two_instances() {
     // `b` alone for a moment: it goes on firing the occurrences.
     let more = b.state.schedules.fired();
     assert!(
-        wait_until(Duration::from_secs(30), || b.state.schedules.fired() >= more + 2).await,
+        wait_until(Duration::from_secs(30), || b.state.schedules.fired()
+            >= more + 2)
+        .await,
         "the remaining instance stopped firing"
     );
     let runs = runs(&b).await;
@@ -69,10 +71,17 @@ async fn a_periodic_job_fires_once_per_occurrence_across_two_instances() {
     // fires than rows (the row's key is the occurrence).
     assert_eq!(runs.len() as u64, total, "fires {total} vs runs {runs:?}");
     let mut dues: Vec<i64> = runs.iter().filter_map(|r| r["due_at"].as_i64()).collect();
-    assert!(dues.iter().all(|d| d % 1000 == 0), "occurrences on the second: {dues:?}");
+    assert!(
+        dues.iter().all(|d| d % 1000 == 0),
+        "occurrences on the second: {dues:?}"
+    );
     dues.sort_unstable();
     dues.dedup();
-    assert_eq!(dues.len(), runs.len(), "an occurrence fired twice: {runs:?}");
+    assert_eq!(
+        dues.len(),
+        runs.len(),
+        "an occurrence fired twice: {runs:?}"
+    );
     // Each run's job ran to completion on one of the instances (a sweep report as result).
     for run in &runs {
         let id = run["job_id"].as_str().expect("a fired run names its job");
@@ -104,8 +113,14 @@ async fn a_restart_fires_the_missed_occurrence_once_and_shows_the_next_run() {
     let app = spawn_on(url.clone(), dir, &env).await;
     let (status, body) = app.get_json_auth("/api/jobs/schedules").await;
     assert_eq!(status, 200, "{body}");
-    let next = body["schedules"][0]["next_run_at"].as_i64().expect("next run");
-    assert_eq!(next % DAY, 0, "daily occurrences fall on midnight UTC: {body}");
+    let next = body["schedules"][0]["next_run_at"]
+        .as_i64()
+        .expect("next run");
+    assert_eq!(
+        next % DAY,
+        0,
+        "daily occurrences fall on midnight UTC: {body}"
+    );
     assert_eq!(body["schedules"][0]["schedule"], "every 86400s");
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(app.state.schedules.fired(), 0);

@@ -66,10 +66,11 @@ impl Cadence {
                 Some(now_ms - now_ms.rem_euclid(step))
             }
             Cadence::Cron { cron, .. } => {
-                let now = DateTime::<Utc>::from_timestamp_millis(now_ms)?;
+                // Cron's unit is the second: look from the start of this one.
+                let now = DateTime::<Utc>::from_timestamp(now_ms.div_euclid(1000), 0)?;
                 cron.find_previous_occurrence(&now, true)
                     .ok()
-                    .map(|t| t.timestamp_millis())
+                    .map(|t| t.timestamp() * 1000)
             }
         }
     }
@@ -82,10 +83,10 @@ impl Cadence {
                 self.due_at(now_ms).map(|due| due.saturating_add(step))
             }
             Cadence::Cron { cron, .. } => {
-                let now = DateTime::<Utc>::from_timestamp_millis(now_ms)?;
+                let now = DateTime::<Utc>::from_timestamp(now_ms.div_euclid(1000), 0)?;
                 cron.find_next_occurrence(&now, false)
                     .ok()
-                    .map(|t| t.timestamp_millis())
+                    .map(|t| t.timestamp() * 1000)
             }
         }
     }
@@ -131,7 +132,14 @@ mod tests {
 
     #[test]
     fn nonsense_is_refused_naming_the_field() {
-        for bad in ["", "every", "every soon", "61 * * * *", "* * *", "@every -1s"] {
+        for bad in [
+            "",
+            "every",
+            "every soon",
+            "61 * * * *",
+            "* * *",
+            "@every -1s",
+        ] {
             let e = Cadence::parse(bad, "JOB_SCHEDULE").unwrap_err();
             assert_eq!(e.field, "JOB_SCHEDULE", "{bad}");
         }

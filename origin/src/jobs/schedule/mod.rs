@@ -7,7 +7,9 @@
 //! first time it sees it, claims it in the database (`db::schedules`: an insert on the key
 //! (name, due time), so exactly one claim lands); the winner submits the job and records its
 //! id. A claim whose submission fails (the queue's Redis is down) is released and claimed
-//! again on a later tick, so a period is not lost to a short outage.
+//! again on a later tick, so a period is not lost to a short outage. The job is unique per
+//! schedule: an occurrence that comes while the previous run's job is still queued or running
+//! records that job rather than queueing a second one.
 //!
 //! Restarts: runs and the time each schedule was registered live in the database, so an
 //! instance that starts after an occurrence nobody fired (every instance was down) fires it
@@ -28,11 +30,13 @@ use std::{
 pub use cadence::{Cadence, MIN_INTERVAL};
 use serde::Serialize;
 
-use super::{JobQueue, NewJob, Priority, now_ms};
+use super::{JobQueue, NewJob, Priority, Unique, now_ms};
 use crate::db::{Db, schedules::ScheduleRun};
 
 /// How often the scheduler looks for due occurrences.
 pub const TICK: Duration = Duration::from_secs(1);
+/// The longest a run's job keeps later occurrences from submitting their own.
+const UNIQUE_TTL: Duration = Duration::from_secs(3600);
 /// Runs kept per schedule (older ones are pruned when a new one fires).
 const RUNS_KEPT: i64 = 100;
 
@@ -170,6 +174,12 @@ impl Scheduler {
                 kind: job.kind.to_owned(),
                 priority: Priority::Low,
                 idempotency_key: None,
+                // An occurrence that comes while the previous run is still queued or running
+                // is recorded against that run's job instead of piling up a second one.
+                unique: Some(Unique {
+                    key: format!("schedule:{}", job.name),
+                    ttl: UNIQUE_TTL,
+                }),
                 items: vec![job.payload.clone()],
                 prefailed: Vec::new(),
                 meta: serde_json::json!({"schedule": job.name, "due_at": due}),
