@@ -479,6 +479,7 @@ async fn queue_throughput() -> anyhow::Result<()> {
                 priority: Priority::Normal,
                 idempotency_key: None,
                 unique: None,
+                run_at: None,
                 items: vec![serde_json::Value::Null; per_job],
                 prefailed: vec![],
                 meta: serde_json::Value::Null,

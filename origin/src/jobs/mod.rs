@@ -227,6 +227,10 @@ pub struct NewJob {
     /// TTL) a new job is made. Unlike an idempotency key, the key is released when the job
     /// ends.
     pub unique: Option<Unique>,
+    /// Not before this time (ms since the epoch): the items wait in the delayed set (the one
+    /// retries wait in) until then; the job is `queued` meanwhile. `None` or a time already
+    /// past: at once.
+    pub run_at: Option<i64>,
     pub items: Vec<serde_json::Value>,
     pub prefailed: Vec<(u32, ItemError)>,
     /// Shown back in the job's status (what was asked).

@@ -42,6 +42,7 @@ pub(crate) fn job(kind: &str, fails: &[bool]) -> NewJob {
         priority: Priority::High,
         idempotency_key: None,
         unique: None,
+        run_at: None,
         items: fails
             .iter()
             .map(|f| serde_json::json!({ "fail": f }))

@@ -27,6 +27,7 @@ fn job(kind: &str, items: usize, unique: Option<&str>) -> NewJob {
             key: k.to_owned(),
             ttl: Duration::from_secs(600),
         }),
+        run_at: None,
         items: (0..items).map(|i| serde_json::json!({ "i": i })).collect(),
         prefailed: vec![],
         meta: serde_json::Value::Null,

@@ -396,6 +396,7 @@ fn job(items: usize, priority: Priority) -> NewJob {
         priority,
         idempotency_key: None,
         unique: None,
+        run_at: None,
         items: (0..items).map(|i| serde_json::json!({ "i": i })).collect(),
         prefailed: vec![],
         meta: serde_json::Value::Null,

@@ -27,6 +27,7 @@ mod pgbouncer;
 mod products;
 mod rate_limit;
 mod redis_cluster;
+mod run_at;
 mod schedules;
 mod search;
 mod shutdown;

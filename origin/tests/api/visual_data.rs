@@ -215,6 +215,7 @@ async fn a_describe_item_for_another_model_is_not_computed_here() {
         priority: Priority::Low,
         idempotency_key: None,
         unique: None,
+        run_at: None,
         items: vec![serde_json::json!({
             "image_id": record.id, "model": "efficientnet-lite0@0000+descriptor-v4", "version": 12345
         })],

@@ -55,6 +55,31 @@ pub struct BatchRequest {
     #[serde(default)]
     #[schema(value_type = Option<crate::http::openapi::BatchFormatDoc>)]
     pub format: Option<String>,
+    /// Run no earlier than this RFC 3339 time (e.g. `2026-12-05T03:00:00Z`); at most `JOB_TTL`
+    /// ahead. The job is `queued` until then; a time already past runs at once.
+    #[serde(default)]
+    #[schema(format = DateTime, max_length = 64)]
+    pub run_at: Option<String>,
+}
+
+/// `run_at` as ms since the epoch, refused past `JOB_TTL` from now (the job's state would
+/// expire before it ran).
+fn parse_run_at(raw: &str, ttl: Duration) -> Result<i64, InvalidInput> {
+    let at = chrono::DateTime::parse_from_rfc3339(raw.trim()).map_err(|e| {
+        InvalidInput::new(
+            "run_at",
+            format!("must be an RFC 3339 time such as 2026-12-05T03:00:00Z: {e}"),
+        )
+    })?;
+    let at = at.timestamp_millis();
+    let latest = crate::jobs::now_ms().saturating_add(ttl.as_millis().min(i64::MAX as u128) as i64);
+    if at > latest {
+        return Err(InvalidInput::new(
+            "run_at",
+            format!("must be at most JOB_TTL ({} s) ahead", ttl.as_secs()),
+        ));
+    }
+    Ok(at)
 }
 
 /// The longest a request waits on the job queue's store before answering 503 (a Redis that
@@ -145,6 +170,11 @@ pub async fn submit(
     if let Some(key) = &req.unique_key {
         check_key("unique_key", key)?;
     }
+    let run_at = req
+        .run_at
+        .as_deref()
+        .map(|raw| parse_run_at(raw, state.settings.jobs.ttl))
+        .transpose()?;
     if let Some(key) = &req.idempotency_key {
         check_key("idempotency_key", key)?;
         if let Some(existing) = queue_call(state.jobs.queue.idempotent(key)).await? {
@@ -209,6 +239,7 @@ pub async fn submit(
         "generate_thumbnails": req.generate_thumbnails,
         "thumbnail_sizes": sizes.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         "format": format,
+        "run_at": run_at,
     });
     let submitted = queue_call(state.jobs.queue.submit(NewJob {
         kind: KIND.to_owned(),
@@ -218,6 +249,7 @@ pub async fn submit(
             key: format!("batch:{key}"),
             ttl: state.settings.jobs.ttl,
         }),
+        run_at,
         items,
         prefailed,
         meta,

@@ -297,7 +297,7 @@ impl JobQueue for MemoryQueue {
                     if prefailed.contains(&index) {
                         continue;
                     }
-                    s.queues[job.priority.rank()].push_back(Entry {
+                    let entry = Entry {
                         task: Task {
                             job_id: id.clone(),
                             kind: job.kind.clone(),
@@ -305,7 +305,15 @@ impl JobQueue for MemoryQueue {
                             payload,
                         },
                         priority: job.priority,
-                    });
+                    };
+                    match job.run_at.map(|at| at - now_ms()).filter(|wait| *wait > 0) {
+                        Some(wait) => {
+                            s.seq += 1;
+                            let key = (now + Duration::from_millis(wait as u64), s.seq);
+                            s.delayed.insert(key, entry);
+                        }
+                        None => s.queues[job.priority.rank()].push_back(entry),
+                    }
                 }
                 if total == 0
                     && let Some(j) = s.jobs.get_mut(&id)

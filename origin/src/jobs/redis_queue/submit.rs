@@ -1,6 +1,7 @@
 //! A new job: the idempotency key, the uniqueness key, then the job hash (pre-failed items
-//! recorded at once), its entry in the job index and one stream entry per remaining item, in
-//! one transaction (a script call on a cluster).
+//! recorded at once), its entry in the job index and one stream entry per remaining item (or,
+//! for a job with `run_at` in the future, one delayed-set entry due then), in one transaction
+//! (a script call on a cluster).
 
 use std::collections::HashMap;
 
@@ -99,12 +100,26 @@ impl RedisQueue {
                 index,
                 payload,
             };
-            pipe.cmd("XADD")
-                .arg(&stream)
-                .arg("*")
-                .arg("t")
-                .arg(serde_json::to_string(&task)?)
-                .ignore();
+            match job.run_at.filter(|at| *at > now) {
+                // Waits in the delayed set, as a retry does, until it is due.
+                Some(at) => {
+                    let member = serde_json::json!({
+                        "p": job.priority.as_str(),
+                        "t": serde_json::to_string(&task)?,
+                        "n": uuid::Uuid::new_v4().simple().to_string(),
+                    })
+                    .to_string();
+                    pipe.zadd(self.delayed(), member, at).ignore();
+                }
+                None => {
+                    pipe.cmd("XADD")
+                        .arg(&stream)
+                        .arg("*")
+                        .arg("t")
+                        .arg(serde_json::to_string(&task)?)
+                        .ignore();
+                }
+            }
         }
         c.exec_atomic(&pipe, &jk).await?;
         Ok(Submitted::New(id))

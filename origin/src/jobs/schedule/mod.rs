@@ -180,6 +180,7 @@ impl Scheduler {
                     key: format!("schedule:{}", job.name),
                     ttl: UNIQUE_TTL,
                 }),
+                run_at: None,
                 items: vec![job.payload.clone()],
                 prefailed: Vec::new(),
                 meta: serde_json::json!({"schedule": job.name, "due_at": due}),

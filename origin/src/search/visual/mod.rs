@@ -515,6 +515,7 @@ async fn submit_describe(
             key: format!("describe:{model}:{version}:{}", &digest[..32]),
             ttl: DESCRIBE_UNIQUE_TTL,
         }),
+        run_at: None,
         items: image_ids
             .iter()
             .map(|id| serde_json::json!({"image_id": id, "model": model, "version": version}))
