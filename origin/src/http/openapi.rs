@@ -87,6 +87,9 @@ pub const API_KEY_SCHEME: &str = "api_key";
         serve,
         handlers::storefront::index,
         handlers::storefront::asset,
+        handlers::admin::index,
+        handlers::admin::asset,
+        handlers::session::check,
     ),
     components(schemas(
         Problem,
@@ -107,6 +110,7 @@ pub const API_KEY_SCHEME: &str = "api_key";
         (name = "cache", description = "Cache administration"),
         (name = "health", description = "Health, status and metrics"),
         (name = "storefront", description = "The shop page and its hashed assets"),
+        (name = "console", description = "The operator console and its API-key check"),
     )
 )]
 struct ApiDoc;

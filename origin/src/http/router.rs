@@ -20,7 +20,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use super::{
     ApiError, AppState,
-    handlers::{cache, health, images, jobs, metrics, products, search, storefront, visual},
+    handlers::{
+        admin, cache, health, images, jobs, metrics, products, search, session, storefront, visual,
+    },
     middleware::{compression, rate_limit, record::record, request_id::request_id},
 };
 use crate::config::Settings;
@@ -31,6 +33,9 @@ pub fn routes(settings: &Settings) -> Vec<(&'static str, MethodRouter<AppState>)
     vec![
         ("/", get(storefront::index)),
         ("/assets/{name}", get(storefront::asset)),
+        ("/admin", get(admin::index)),
+        ("/admin/assets/{name}", get(admin::asset)),
+        ("/api/auth/check", get(session::check)),
         ("/api/products", get(products::list).post(products::create)),
         (
             "/api/products/bulk",
