@@ -120,7 +120,7 @@ try {
     signedInAt = Date.now();
     await signIn(page, KEY);
     await page.waitForSelector("#main:not([hidden])");
-    await page.waitForSelector("#c-rps svg path");
+    await page.waitForSelector("#c-rps svg path", { state: "attached" });
     const firstChartMs = Date.now() - signedInAt;
     const nav = await page.evaluate(() => performance.getEntriesByType("navigation")[0].toJSON());
     figures.push(`console: first chart drawn ${firstChartMs} ms after sign-in (page load ${Math.round(nav.loadEventEnd)} ms after navigation start)`);
@@ -182,7 +182,7 @@ try {
       .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute("aria-label") && !e.textContent.trim())
       .map((e) => e.outerHTML));
     assert.deepEqual(unlabelled, []);
-    for (const id of ["jobs-status", "dead-status", "schedules-status"]) {
+    for (const id of ["jobs-note", "dead-status", "schedules-status"]) {
       const t = await page.textContent(`#${id}`);
       assert.ok(!/failed/.test(t), `${id}: ${t}`);
     }

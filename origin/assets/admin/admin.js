@@ -373,10 +373,10 @@
   }
 
   function renderJobs(res) {
-    const status = $("jobs-status");
+    const note = $("jobs-note");
     let list = [];
-    if (res.ok) { list = res.v.json.jobs.map(newest); lastJobs = list; status.textContent = ""; }
-    else status.textContent = "Recent jobs: " + why(res.e) + (res.e instanceof Unavailable ? "; look a job up by id." : "");
+    if (res.ok) { list = res.v.json.jobs.map(newest); lastJobs = list; note.textContent = ""; }
+    else note.textContent = "Recent jobs: " + why(res.e) + (res.e instanceof Unavailable ? "; look a job up by id." : "");
     const seen = new Set(list.map((j) => j.job_id));
     for (const [id, j] of lookedUp) if (!seen.has(id) && j) list = [j].concat(list);
     const rows = list.map((j) => {

@@ -14,9 +14,16 @@
     return e;
   }
 
-  /** A round upper bound for the y axis (1, 2 or 5 × 10^n). */
-  function niceMax(v) {
+  /** A round upper bound for the y axis: 1, 2 or 5 × 10^n; for bytes 2^k × 1024^n, so the
+   * axis reads 512 MiB, 1 GiB… */
+  function niceMax(v, unit) {
     if (!(v > 0)) return 1;
+    if (unit === "bytes") {
+      const p = Math.pow(1024, Math.floor(Math.log(v) / Math.log(1024)));
+      let m = 1;
+      while (m * p < v) m *= 2;
+      return m * p;
+    }
     const p = Math.pow(10, Math.floor(Math.log10(v)));
     for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
     return 10 * p;
@@ -29,7 +36,7 @@
       const u = ["B", "KiB", "MiB", "GiB", "TiB"];
       let i = 0;
       while (Math.abs(v) >= 1024 && i < u.length - 1) { v /= 1024; i++; }
-      return (i ? v.toFixed(1) : String(Math.round(v))) + " " + u[i];
+      return (i && v < 100 ? Number(v.toFixed(1)) : Math.round(v)) + " " + u[i];
     }
     const s = Math.abs(v) >= 100 ? String(Math.round(v)) : Math.abs(v) >= 10 ? v.toFixed(1) : String(Number(v.toFixed(2)));
     return unit ? s + " " + unit : s;
@@ -60,7 +67,7 @@
       if (t > t1) t1 = t;
       if (v != null && isFinite(v) && v > top) top = v;
     }
-    const yMax = max != null ? Math.max(max, top) : niceMax(top);
+    const yMax = max != null ? Math.max(max, top) : niceMax(top, unit);
     const span = t1 > t0 ? t1 - t0 : 1;
     const x = (t) => L + ((t - t0) / span) * (W - L - R);
     const y = (v) => T + (1 - v / yMax) * (H - T - B);
@@ -80,6 +87,11 @@
     series.forEach((s, i) => {
       const d = pathOf(s.points, x, y);
       if (d) el("path", { d, class: `s${i % 6}${s.dashed ? " dashed" : ""}`, "data-series": s.name }, svg);
+      // A lone sample (the first one) has no line yet: a dot shows where it is.
+      if (d && !d.includes("L")) {
+        const [, px, py] = /M([\d.-]+) ([\d.-]+)/.exec(d);
+        el("circle", { cx: px, cy: py, r: 2.5, class: `dot k${i % 6}` }, svg);
+      }
     });
 
     const legend = document.createElement("ul");
