@@ -478,6 +478,7 @@ async fn queue_throughput() -> anyhow::Result<()> {
                 kind: "noop".into(),
                 priority: Priority::Normal,
                 idempotency_key: None,
+                unique: None,
                 items: vec![serde_json::Value::Null; per_job],
                 prefailed: vec![],
                 meta: serde_json::Value::Null,

@@ -17,7 +17,7 @@ use crate::{
     images::{
         self, Images, batch::ImageBatchHandler, cache::DiskCache, orphans, thumbs::Thumbnailer,
     },
-    jobs::{Jobs, dispatch::Dispatcher, worker::Workers},
+    jobs::{Jobs, dispatch::Dispatcher, limits::Limits, worker::Workers},
     observability::{Metrics, RequestStats},
     rate_limit::RateLimiter,
     search::{
@@ -222,17 +222,21 @@ pub fn start_workers_n(state: &AppState, n: usize) -> Workers {
                 },
             ),
     );
+    let jobs = &state.settings.jobs;
     tracing::info!(
         workers = n,
         queue = state.jobs.queue.backend(),
+        concurrency = ?jobs.concurrency,
+        cluster_concurrency = ?jobs.cluster_concurrency,
         "starting job workers"
     );
-    Workers::start(
+    Workers::start_limited(
         state.jobs.queue.clone(),
         handler,
         state.jobs.stats.clone(),
         n,
         2,
+        Limits::new(&jobs.concurrency, &jobs.cluster_concurrency),
     )
 }
 

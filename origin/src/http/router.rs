@@ -13,7 +13,7 @@ use axum::{
     http::StatusCode,
     middleware,
     response::{IntoResponse, Response},
-    routing::{MethodRouter, get, post},
+    routing::{MethodRouter, delete, get, post},
 };
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -21,7 +21,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use super::{
     ApiError, AppState,
     handlers::{
-        admin, cache, health, images, jobs, metrics, products, search, session, storefront, visual,
+        admin, cache, health, images, job_admin, jobs, metrics, products, search, session,
+        storefront, visual,
     },
     middleware::{compression, rate_limit, record::record, request_id::request_id},
 };
@@ -65,6 +66,14 @@ pub fn routes(settings: &Settings) -> Vec<(&'static str, MethodRouter<AppState>)
             "/api/images/batch",
             post(jobs::submit).layer(DefaultBodyLimit::max(settings.images.batch_max_bytes)),
         ),
+        ("/api/jobs", get(job_admin::list)),
+        (
+            "/api/jobs/dead",
+            get(job_admin::dead).delete(job_admin::discard_many),
+        ),
+        ("/api/jobs/dead/retry", post(job_admin::retry_many)),
+        ("/api/jobs/dead/{id}", delete(job_admin::discard_one)),
+        ("/api/jobs/dead/{id}/retry", post(job_admin::retry_one)),
         ("/api/jobs/{id}", get(jobs::status).delete(jobs::cancel)),
         ("/api/jobs/{id}/result", get(jobs::result)),
         ("/img/{*path}", get(images::thumbnail)),

@@ -17,9 +17,16 @@
 //!
 //! [`worker`] runs `ASYNC_WORKERS` workers; [`dispatch`] hands each task to the handler
 //! registered for its kind (the handlers live with their domains: `images::batch` for image
-//! batches, `search::visual::describe_task` for visual descriptors).
+//! batches, `search::visual::describe_task` for visual descriptors); [`limits`] bounds how
+//! many items of a kind run at once, per process and across the cluster. [`admin`] holds what
+//! operators see: recent jobs and dead letters, which they can redrive or discard.
+//!
+//! A job may carry a uniqueness key ([`NewJob::unique`]): while a job with the key is queued
+//! or running, submitting another returns it.
 
+pub mod admin;
 pub mod dispatch;
+pub mod limits;
 pub mod memory;
 pub mod redis_queue;
 pub mod worker;
@@ -214,16 +221,30 @@ pub struct NewJob {
     pub kind: String,
     pub priority: Priority,
     pub idempotency_key: Option<String>,
+    /// While a job submitted with the same key is queued or running, submitting returns it
+    /// (`Submitted::Existing`) instead of a new one; once it finished (or after the key's
+    /// TTL) a new job is made. Unlike an idempotency key, the key is released when the job
+    /// ends.
+    pub unique: Option<Unique>,
     pub items: Vec<serde_json::Value>,
     pub prefailed: Vec<(u32, ItemError)>,
     /// Shown back in the job's status (what was asked).
     pub meta: serde_json::Value,
 }
 
+/// A uniqueness key and how long it binds at most (a job that hangs does not block its key
+/// for ever).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unique {
+    pub key: String,
+    pub ttl: Duration,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Submitted {
     New(String),
-    /// The idempotency key was already used: the existing job's id.
+    /// The idempotency key was already used, or a job with the same uniqueness key is
+    /// queued or running: the existing job's id.
     Existing(String),
 }
 
@@ -306,6 +327,10 @@ impl QueueConfig {
 /// A dead-lettered item.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeadLetter {
+    /// `<ms>-<seq>` ([`admin::parse_dead_id`]).
+    pub id: String,
+    /// When it was dead-lettered (ms since the epoch).
+    pub dead_at: i64,
     pub task: Task,
     pub error: ItemError,
     pub attempts: u32,
@@ -318,7 +343,12 @@ pub struct DeadLetter {
 ///   finished within the visibility timeout is delivered again (to anyone);
 /// - `finish` records the outcome only if none is recorded yet, then acknowledges;
 /// - `retry` acknowledges and re-enqueues after a backoff, or dead-letters after
-///   `max_attempts` deliveries, recording the item as failed.
+///   `max_attempts` deliveries, recording the item as failed (the dead letter exists only
+///   when that failure is the item's first outcome);
+/// - `redrive` removes a dead letter and the item's recorded failure and queues the item
+///   afresh, atomically, so its next outcome is again the first (exactly-once results hold
+///   across a redrive);
+/// - a uniqueness key binds to one live (queued or running) job at a time.
 pub trait JobQueue: Send + Sync {
     fn backend(&self) -> &'static str;
     fn submit(&self, job: NewJob) -> BoxFuture<'_, anyhow::Result<Submitted>>;
@@ -354,7 +384,40 @@ pub trait JobQueue: Send + Sync {
         .boxed()
     }
     fn retry(&self, delivery: &Delivery, error: ItemError) -> BoxFuture<'_, anyhow::Result<()>>;
-    fn dead_letters(&self, limit: usize) -> BoxFuture<'_, anyhow::Result<Vec<DeadLetter>>>;
+    /// Puts a delivery back for `delay` without counting the attempt (its kind is at its
+    /// concurrency limit).
+    fn defer(&self, delivery: &Delivery, delay: Duration) -> BoxFuture<'_, anyhow::Result<()>>;
+    /// Takes one of `limit` cluster-wide slots of `kind` for `lease` (a delivery's receipt),
+    /// held at most a visibility timeout (a crashed holder's slot comes back by itself).
+    /// False when all are taken.
+    fn lease(&self, kind: &str, lease: &str, limit: u32) -> BoxFuture<'_, anyhow::Result<bool>>;
+    /// Gives a slot taken by [`JobQueue::lease`] back.
+    fn release(&self, kind: &str, lease: &str) -> BoxFuture<'_, anyhow::Result<()>>;
+    /// Recent jobs, newest first (see [`admin::JobFilter`]).
+    fn list(&self, filter: admin::JobFilter) -> BoxFuture<'_, anyhow::Result<admin::JobPage>>;
+    /// Dead letters, newest first, strictly older than `cursor` (a dead-letter id).
+    fn dead_page(
+        &self,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> BoxFuture<'_, anyhow::Result<admin::DeadPage>>;
+    /// The newest `limit` dead letters.
+    fn dead_letters(&self, limit: usize) -> BoxFuture<'_, anyhow::Result<Vec<DeadLetter>>> {
+        async move { Ok(self.dead_page(limit, None).await?.dead) }.boxed()
+    }
+    /// Re-enqueues dead letters as fresh items (attempts reset): the item's recorded failure
+    /// is removed from its job (the job runs again until the item ends), and the item's next
+    /// outcome is recorded as usual, once. Each dead letter is redriven at most once, even
+    /// by concurrent calls.
+    fn redrive(
+        &self,
+        which: admin::DeadSelection,
+    ) -> BoxFuture<'_, anyhow::Result<admin::DeadCount>>;
+    /// Removes dead letters (their items stay failed).
+    fn discard(
+        &self,
+        which: admin::DeadSelection,
+    ) -> BoxFuture<'_, anyhow::Result<admin::DeadCount>>;
     /// Items waiting to run: ready in a priority queue or delayed for a retry (not those
     /// delivered to a worker and not yet finished). The `jobs_queued` gauge.
     fn queued(&self) -> BoxFuture<'_, anyhow::Result<u64>>;
@@ -388,6 +451,8 @@ pub struct JobStats {
     pub items_skipped: std::sync::atomic::AtomicU64,
     pub retries: std::sync::atomic::AtomicU64,
     pub duplicates: std::sync::atomic::AtomicU64,
+    /// Deliveries put back because their kind was at its concurrency limit.
+    pub deferred: std::sync::atomic::AtomicU64,
     pub handler_micros: std::sync::atomic::AtomicU64,
 }
 
@@ -502,6 +567,7 @@ impl crate::observability::Snapshot for JobStats {
             "items_skipped": self.items_skipped.load(Relaxed),
             "retries": self.retries.load(Relaxed),
             "duplicate_deliveries": self.duplicates.load(Relaxed),
+            "deferred": self.deferred.load(Relaxed),
             "handler_seconds": self.handler_micros.load(Relaxed) as f64 / 1e6,
         })
     }

@@ -12,7 +12,10 @@ use std::{sync::Arc, sync::atomic::Ordering, time::Duration, time::Instant};
 
 use tokio::{sync::watch, task::JoinHandle};
 
-use super::{ItemOutcome, ItemStatus, JobQueue, JobStats, TaskError, TaskHandler};
+use super::{
+    Delivery, ItemOutcome, ItemStatus, JobQueue, JobStats, TaskError, TaskHandler,
+    limits::{Limits, defer_delay},
+};
 
 #[derive(Debug)]
 pub struct Workers {
@@ -41,19 +44,31 @@ impl Workers {
         n: usize,
         batch: usize,
     ) -> Self {
+        Self::start_limited(queue, handler, stats, n, batch, Limits::default())
+    }
+
+    /// [`Workers::start`] with per-kind concurrency limits (shared by the `n` workers).
+    pub fn start_limited(
+        queue: Arc<dyn JobQueue>,
+        handler: Arc<dyn TaskHandler>,
+        stats: Arc<JobStats>,
+        n: usize,
+        batch: usize,
+        limits: Limits,
+    ) -> Self {
+        let limits = Arc::new(limits);
         let (stop, rx) = watch::channel(false);
         let base = consumer_base();
         let handles = (0..n)
             .map(|i| {
                 let consumer = format!("{base}-{i}");
-                tokio::spawn(run(
-                    queue.clone(),
-                    handler.clone(),
-                    stats.clone(),
-                    consumer,
-                    batch,
-                    rx.clone(),
-                ))
+                let one = Runner {
+                    queue: queue.clone(),
+                    handler: handler.clone(),
+                    stats: stats.clone(),
+                    limits: limits.clone(),
+                };
+                tokio::spawn(run(one, consumer, batch, rx.clone()))
             })
             .collect();
         Self { stop, handles }
@@ -76,14 +91,8 @@ impl Workers {
     }
 }
 
-async fn run(
-    queue: Arc<dyn JobQueue>,
-    handler: Arc<dyn TaskHandler>,
-    stats: Arc<JobStats>,
-    consumer: String,
-    batch: usize,
-    mut stop: watch::Receiver<bool>,
-) {
+async fn run(one: Runner, consumer: String, batch: usize, mut stop: watch::Receiver<bool>) {
+    let (queue, stats) = (one.queue.clone(), one.stats.clone());
     let mut failures = 0u32;
     loop {
         if *stop.borrow() {
@@ -113,55 +122,8 @@ async fn run(
         // retries and dead letters go at once.
         let mut done = Vec::with_capacity(deliveries.len());
         for d in deliveries {
-            if d.cancelled {
-                let o = ItemOutcome::skipped(d.task.index, d.attempt);
-                done.push((d, o));
-                continue;
-            }
-            if d.attempt > queue.config().max_attempts {
-                // Delivered more often than allowed without an answer: its handler keeps
-                // dying (a poison item). Dead-letter it without running it again.
-                stats.retries.fetch_add(1, Ordering::Relaxed);
-                stats.end(0.0, None, true);
-                let e = super::ItemError::new(
-                    "worker_lost",
-                    "the worker processing this item stopped repeatedly",
-                );
-                if let Err(e) = queue.retry(&d, e).await {
-                    tracing::warn!(error = %e, job = %d.task.job_id, "dead-lettering failed");
-                }
-                continue;
-            }
-            let started = Instant::now();
-            stats.begin();
-            let outcome = handler.handle(&d.task).await;
-            stats
-                .handler_micros
-                .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-            let secs = started.elapsed().as_secs_f64();
-            match &outcome {
-                Ok(_) => stats.end(secs, Some(true), false),
-                Err(TaskError::Permanent(_)) => stats.end(secs, Some(false), false),
-                // The queue dead-letters after the last allowed delivery.
-                Err(TaskError::Transient(_)) => {
-                    stats.end(secs, Some(false), d.attempt >= queue.config().max_attempts)
-                }
-            }
-            match outcome {
-                Ok(value) => {
-                    let o = ItemOutcome::succeeded(d.task.index, value, d.attempt);
-                    done.push((d, o));
-                }
-                Err(TaskError::Permanent(e)) => {
-                    let o = ItemOutcome::failed(d.task.index, e, d.attempt);
-                    done.push((d, o));
-                }
-                Err(TaskError::Transient(e)) => {
-                    stats.retries.fetch_add(1, Ordering::Relaxed);
-                    if let Err(e) = queue.retry(&d, e).await {
-                        tracing::warn!(error = %e, job = %d.task.job_id, "scheduling a retry failed");
-                    }
-                }
+            if let Some(finished) = one.process(d).await {
+                done.push(finished);
             }
         }
         let statuses: Vec<ItemStatus> = done.iter().map(|(_, o)| o.status).collect();
@@ -179,6 +141,89 @@ async fn run(
             }
             // Not acknowledged: the entries are redelivered after the visibility timeout.
             Err(e) => tracing::warn!(error = %e, consumer, "recording job items failed"),
+        }
+    }
+}
+
+/// What one worker runs deliveries with.
+struct Runner {
+    queue: Arc<dyn JobQueue>,
+    handler: Arc<dyn TaskHandler>,
+    stats: Arc<JobStats>,
+    limits: Arc<Limits>,
+}
+
+impl Runner {
+    /// Runs one delivery: its outcome to record, or `None` when it was retried, deferred or
+    /// dead-lettered instead.
+    async fn process(&self, d: Delivery) -> Option<(Delivery, ItemOutcome)> {
+        if d.cancelled {
+            let o = ItemOutcome::skipped(d.task.index, d.attempt);
+            return Some((d, o));
+        }
+        if d.attempt > self.queue.config().max_attempts {
+            // Delivered more often than allowed without an answer: its handler keeps
+            // dying (a poison item). Dead-letter it without running it again.
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            self.stats.end(0.0, None, true);
+            let e = super::ItemError::new(
+                "worker_lost",
+                "the worker processing this item stopped repeatedly",
+            );
+            if let Err(e) = self.queue.retry(&d, e).await {
+                tracing::warn!(error = %e, job = %d.task.job_id, "dead-lettering failed");
+            }
+            return None;
+        }
+        let slot = if self.limits.is_empty() {
+            None
+        } else {
+            let Some(slot) = self.limits.try_acquire(self.queue.as_ref(), &d).await else {
+                // At its kind's limit: back to the queue for a moment, uncounted.
+                self.stats.deferred.fetch_add(1, Ordering::Relaxed);
+                if let Err(e) = self.queue.defer(&d, defer_delay()).await {
+                    tracing::warn!(error = %e, job = %d.task.job_id, "deferring failed");
+                }
+                return None;
+            };
+            Some(slot)
+        };
+        let started = Instant::now();
+        self.stats.begin();
+        let outcome = self.handler.handle(&d.task).await;
+        if let Some(slot) = slot {
+            slot.release(self.queue.as_ref()).await;
+        }
+        self.stats
+            .handler_micros
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        let secs = started.elapsed().as_secs_f64();
+        match &outcome {
+            Ok(_) => self.stats.end(secs, Some(true), false),
+            Err(TaskError::Permanent(_)) => self.stats.end(secs, Some(false), false),
+            // The queue dead-letters after the last allowed delivery.
+            Err(TaskError::Transient(_)) => self.stats.end(
+                secs,
+                Some(false),
+                d.attempt >= self.queue.config().max_attempts,
+            ),
+        }
+        match outcome {
+            Ok(value) => {
+                let o = ItemOutcome::succeeded(d.task.index, value, d.attempt);
+                Some((d, o))
+            }
+            Err(TaskError::Permanent(e)) => {
+                let o = ItemOutcome::failed(d.task.index, e, d.attempt);
+                Some((d, o))
+            }
+            Err(TaskError::Transient(e)) => {
+                self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                if let Err(e) = self.queue.retry(&d, e).await {
+                    tracing::warn!(error = %e, job = %d.task.job_id, "scheduling a retry failed");
+                }
+                None
+            }
         }
     }
 }

@@ -51,7 +51,7 @@ pub fn unique_prefix() -> String {
 }
 
 /// Deletes every key under `prefix`.
-async fn cleanup(url: &str, prefix: &str) {
+pub(crate) async fn cleanup(url: &str, prefix: &str) {
     let Ok(client) = redis::Client::open(url) else {
         return;
     };
@@ -69,7 +69,7 @@ async fn cleanup(url: &str, prefix: &str) {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Q {
+pub(crate) enum Q {
     Memory,
     Redis,
 }
@@ -84,7 +84,7 @@ async fn queue_env(q: Q) -> Vec<(String, String)> {
     }
 }
 
-async fn app_on(q: Q, extra: &[(&str, &str)]) -> TestApp {
+pub(crate) async fn app_on(q: Q, extra: &[(&str, &str)]) -> TestApp {
     let env = queue_env(q).await;
     let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     all.extend_from_slice(extra);
@@ -197,7 +197,7 @@ async fn batch_lifecycle(q: Q) {
     app.stop().await;
 }
 
-async fn app_get(app: &TestApp, path: &str) -> (u16, serde_json::Value) {
+pub(crate) async fn app_get(app: &TestApp, path: &str) -> (u16, serde_json::Value) {
     let r = app
         .client
         .get(app.url(path))
@@ -367,7 +367,7 @@ async fn bad_batch_requests_are_4xx_problems() {
 // ---------------------------------------------------------------------------------------------
 // Queue semantics, straight on the library, on both backends.
 
-fn fast_config() -> QueueConfig {
+pub(crate) fn fast_config() -> QueueConfig {
     QueueConfig {
         visibility_timeout: Duration::from_millis(300),
         max_attempts: 3,
@@ -376,7 +376,7 @@ fn fast_config() -> QueueConfig {
     }
 }
 
-async fn make_queue(q: Q) -> (Arc<dyn JobQueue>, Option<(String, String)>) {
+pub(crate) async fn make_queue(q: Q) -> (Arc<dyn JobQueue>, Option<(String, String)>) {
     match q {
         Q::Memory => (Arc::new(MemoryQueue::new(fast_config())), None),
         Q::Redis => {
@@ -395,6 +395,7 @@ fn job(items: usize, priority: Priority) -> NewJob {
         kind: "test".into(),
         priority,
         idempotency_key: None,
+        unique: None,
         items: (0..items).map(|i| serde_json::json!({ "i": i })).collect(),
         prefailed: vec![],
         meta: serde_json::Value::Null,
@@ -423,7 +424,7 @@ impl TaskHandler for Flaky {
     }
 }
 
-async fn wait_job(queue: &Arc<dyn JobQueue>, id: &str) -> vitrine_origin::jobs::JobView {
+pub(crate) async fn wait_job(queue: &Arc<dyn JobQueue>, id: &str) -> vitrine_origin::jobs::JobView {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let v = queue.job(id).await.unwrap().unwrap();

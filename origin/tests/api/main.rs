@@ -18,6 +18,8 @@ mod faults;
 mod health;
 mod images;
 mod in_process;
+mod job_admin;
+mod job_limits;
 mod jobs;
 mod metrics;
 mod object_store;

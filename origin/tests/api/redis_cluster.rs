@@ -16,6 +16,7 @@ use vitrine_testkit::{RedisCluster, unique_prefix};
 use crate::helpers::{API_KEY, Backend, TestApp, product_json, spawn_app_with, spawn_on};
 
 mod failover;
+mod jobs;
 
 /// Starts a cluster off the async runtime (it takes a few seconds of polling `redis-cli`).
 pub(super) async fn start_cluster() -> RedisCluster {

@@ -1,7 +1,8 @@
 //! Visual analyses as data: every stored row names the model that computed it, an image is
 //! analysed once per model (uploads, `describe` jobs and photo searches share the `embed`
 //! cache and the stored row), a model change is re-indexed in the background while the old
-//! vectors keep serving, and `GET /api/images/{id}` answers the stored labels as JSON.
+//! vectors keep serving (two instances re-indexing together queue one `describe` job), and
+//! `GET /api/images/{id}` answers the stored labels as JSON.
 
 use std::time::Duration;
 
@@ -213,6 +214,7 @@ async fn a_describe_item_for_another_model_is_not_computed_here() {
         kind: "describe".into(),
         priority: Priority::Low,
         idempotency_key: None,
+        unique: None,
         items: vec![serde_json::json!({
             "image_id": record.id, "model": "efficientnet-lite0@0000+descriptor-v4", "version": 12345
         })],
@@ -252,4 +254,50 @@ async fn a_describe_item_for_another_model_is_not_computed_here() {
         .unwrap();
     assert!(meta.is_none(), "{meta:?}");
     app.stop().await;
+}
+
+/// Two instances sharing a Redis queue that start after a model change both re-index the same
+/// catalog: the `describe` job is unique by model and image set, so the images are queued
+/// once, not once per instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_re_indexing_together_queue_one_describe_job() {
+    let app = spawn_app(Backend::Postgres).await;
+    vitrine_origin::catalog::demo::seed(&app.state.catalog, &app.state.images, 6, false)
+        .await
+        .unwrap();
+    app.state.visual.wait_idle().await;
+    let url = app.database_url.clone();
+    let dir = app.stop_keeping_data().await;
+    pretend_an_older_model_made_the_rows(&url).await;
+
+    let redis = crate::jobs::redis_url().await;
+    let queue = crate::jobs::unique_prefix();
+    let cache = format!("{}:", crate::jobs::unique_prefix());
+    let env = [
+        ("ASYNC_WORKERS", "0"),
+        ("REDIS_URL", redis.as_str()),
+        ("QUEUE_PREFIX", queue.as_str()),
+        ("CACHE_KEY_PREFIX", cache.as_str()),
+    ];
+    let b = spawn_on(url.clone(), dir, &env).await;
+    let c = spawn_on(url, vitrine_testkit::temp_dir(), &env).await;
+    // Each instance asks for the images' descriptors (its start-up re-index asks too): once
+    // these return, both have submitted the images at least once.
+    let ids: Vec<i64> = (1..=6).collect();
+    let products = b.state.db.get_products(&ids).await.unwrap();
+    assert_eq!(products.len(), 6);
+    b.state.visual.on_products_changed(&products).await;
+    c.state.visual.on_products_changed(&products).await;
+    let (status, page) = b.get_json_auth("/api/jobs?kind=describe&limit=100").await;
+    assert_eq!(status, 200, "{page}");
+    let jobs = page["jobs"].as_array().unwrap();
+    let six: Vec<&serde_json::Value> = jobs
+        .iter()
+        .filter(|j| j["progress"]["total"] == 6)
+        .collect();
+    assert_eq!(six.len(), 1, "{page}");
+    assert_eq!(six[0]["state"], "queued");
+    b.stop().await;
+    c.stop().await;
+    crate::jobs::cleanup(&redis, &queue).await;
 }

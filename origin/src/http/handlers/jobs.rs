@@ -24,7 +24,7 @@ use crate::{
         error::{ApiError, ApiJson, ApiPath},
     },
     images::batch::{ImageItem, KIND},
-    jobs::{ItemError, JobState, NewJob, Priority, Submitted},
+    jobs::{ItemError, JobState, NewJob, Priority, Submitted, Unique},
 };
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -45,6 +45,12 @@ pub struct BatchRequest {
     #[serde(default)]
     #[schema(min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9._:-]+$")]
     pub idempotency_key: Option<String>,
+    /// While a batch submitted with this key is queued or running, submitting another returns
+    /// it (200, `"duplicate": true`); once it finished (or after `JOB_TTL`) the key makes a new
+    /// batch. Unlike `idempotency_key`, it is released when the batch ends.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9._:-]+$")]
+    pub unique_key: Option<String>,
     /// Thumbnail format: `webp` (default with `IMAGE_OPTIMIZATION`), `jpeg` or `png`.
     #[serde(default)]
     #[schema(value_type = Option<crate::http::openapi::BatchFormatDoc>)]
@@ -57,7 +63,9 @@ const QUEUE_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A queue call from a handler: bounded by [`QUEUE_CALL_TIMEOUT`], unreachable-store errors
 /// mapped to 503 + `Retry-After` ([`ApiError::queue`]).
-async fn queue_call<T>(fut: impl Future<Output = anyhow::Result<T>>) -> Result<T, ApiError> {
+pub(super) async fn queue_call<T>(
+    fut: impl Future<Output = anyhow::Result<T>>,
+) -> Result<T, ApiError> {
     match tokio::time::timeout(QUEUE_CALL_TIMEOUT, fut).await {
         Ok(result) => result.map_err(ApiError::queue),
         Err(elapsed) => Err(ApiError::queue(elapsed.into())),
@@ -82,7 +90,8 @@ fn is_image_id(s: &str) -> bool {
 }
 
 /// `POST /api/images/batch` → 202 `{"job_id", "status_url", "result_url", "items"}`; the same
-/// `idempotency_key` again → **200** with the first job's id (`"duplicate": true`).
+/// `idempotency_key` again, or the `unique_key` of a batch still queued or running → **200**
+/// with that job's id (`"duplicate": true`).
 #[utoipa::path(post, path = "/api/images/batch", tag = "jobs", security(("api_key" = [])),
     request_body = BatchRequest,
     responses((status = 200, description = "The idempotency key was used before: the first job", body = crate::http::openapi::BatchAcceptedDoc),
@@ -133,19 +142,11 @@ pub async fn submit(
             return Err(InvalidInput::new("format", "must be one of webp, jpeg, png").into());
         }
     };
+    if let Some(key) = &req.unique_key {
+        check_key("unique_key", key)?;
+    }
     if let Some(key) = &req.idempotency_key {
-        if key.is_empty()
-            || key.len() > 128
-            || !key
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
-        {
-            return Err(InvalidInput::new(
-                "idempotency_key",
-                "1-128 characters among letters, digits, - _ . :",
-            )
-            .into());
-        }
+        check_key("idempotency_key", key)?;
         if let Some(existing) = queue_call(state.jobs.queue.idempotent(key)).await? {
             return Ok(accepted(&Submitted::Existing(existing), req.images.len()));
         }
@@ -213,6 +214,10 @@ pub async fn submit(
         kind: KIND.to_owned(),
         priority,
         idempotency_key: req.idempotency_key.clone(),
+        unique: req.unique_key.clone().map(|key| Unique {
+            key: format!("batch:{key}"),
+            ttl: state.settings.jobs.ttl,
+        }),
         items,
         prefailed,
         meta,
@@ -222,6 +227,21 @@ pub async fn submit(
         state.jobs.stats.submitted.fetch_add(1, Ordering::Relaxed);
     }
     Ok(accepted(&submitted, n))
+}
+
+/// An idempotency or uniqueness key: 1-128 characters among letters, digits, `- _ . :`.
+fn check_key(field: &'static str, key: &str) -> Result<(), ApiError> {
+    if key.is_empty()
+        || key.len() > 128
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+    {
+        return Err(
+            InvalidInput::new(field, "1-128 characters among letters, digits, - _ . :").into(),
+        );
+    }
+    Ok(())
 }
 
 fn item_json(

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod cache;
 pub mod health;
 pub mod images;
+pub mod job_admin;
 pub mod jobs;
 pub mod metrics;
 pub mod products;

@@ -37,7 +37,15 @@ impl RedisQueue {
                     })
                     .await
                     .context("connecting to Redis for the job queue")?;
-                for script in [&self.claim, &self.finish, &self.promote, &self.cancel] {
+                for script in [
+                    &self.claim,
+                    &self.finish,
+                    &self.promote,
+                    &self.cancel,
+                    &self.redrive,
+                    &self.unique,
+                    &self.lease,
+                ] {
                     script
                         .load_async(&mut c)
                         .await

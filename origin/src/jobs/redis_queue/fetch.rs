@@ -11,6 +11,9 @@ use redis::{
 use super::{GROUP, RedisQueue};
 use crate::jobs::{Delivery, Priority, Task, now_ms};
 
+/// How often one process moves due delayed items back to their streams, at most.
+const PROMOTE_EVERY: Duration = Duration::from_millis(250);
+
 impl RedisQueue {
     /// One fetch; on failure, drops the consumer's blocking connection and recreates the
     /// consumer group when Redis lost it.
@@ -45,33 +48,30 @@ impl RedisQueue {
         result
     }
 
-    /// Moves due retries back to their streams and takes over stalled entries, at most every
-    /// quarter of the visibility timeout per process.
+    /// Moves due retries and deferrals back to their streams (at most every
+    /// [`PROMOTE_EVERY`] per process: a deferred item should come back soon after it is due)
+    /// and takes over stalled entries (at most every quarter of the visibility timeout).
     async fn maintenance(
         &self,
         consumer: &str,
         max: usize,
     ) -> anyhow::Result<Vec<(Priority, StreamId)>> {
         let every = (self.config.visibility_timeout / 4).max(Duration::from_millis(100));
-        {
-            let mut last = self
-                .last_maintenance
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if last.elapsed() < every {
-                return Ok(Vec::new());
-            }
-            *last = Instant::now();
+        if Self::due(&self.last_promote, PROMOTE_EVERY.min(every)) {
+            let mut c = self.conn().await?;
+            let _: i64 = self
+                .promote
+                .key(self.delayed())
+                .arg(now_ms())
+                .arg(self.stream_base())
+                .arg(1000)
+                .invoke_async(&mut c)
+                .await?;
+        }
+        if !Self::due(&self.last_maintenance, every) {
+            return Ok(Vec::new());
         }
         let mut c = self.conn().await?;
-        let _: i64 = self
-            .promote
-            .key(self.delayed())
-            .arg(now_ms())
-            .arg(self.stream_base())
-            .arg(1000)
-            .invoke_async(&mut c)
-            .await?;
         let min_idle = self.config.visibility_timeout.as_millis() as u64;
         let mut out = Vec::new();
         for p in Priority::ALL {
@@ -99,6 +99,16 @@ impl RedisQueue {
             }
         }
         Ok(out)
+    }
+
+    /// Whether `every` has passed since `last` (and if so, restarts it).
+    fn due(last: &std::sync::Mutex<Instant>, every: Duration) -> bool {
+        let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+        if last.elapsed() < every {
+            return false;
+        }
+        *last = Instant::now();
+        true
     }
 
     fn priority_of(&self, stream: &str) -> Priority {

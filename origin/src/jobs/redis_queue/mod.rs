@@ -12,6 +12,9 @@
 //! | `P:job:{id}:items` | hash | index → outcome JSON, written with `HSETNX` (first result wins) |
 //! | `P:job:{id}:attempts` | hash | index → deliveries so far |
 //! | `P:idem:{key}` | string | idempotency key → job id (`SET NX`, TTL `JOB_TTL`) |
+//! | `P:jobs` | sorted set | every job id, all scored 0 so they sort by id (UUID v7: creation order); trimmed to `JOB_TTL` on each submission |
+//! | `P:uniq:{key}` | string | uniqueness key → job id, rebound once that job is no longer queued or running (TTL: the key's) |
+//! | `P:conc:{kind}` | sorted set | cluster-wide concurrency leases of a kind, scored by expiry (ms) |
 //!
 //! Workers read `high` before `normal` before `low` (non-blocking reads in that order, then one
 //! blocking read on all three). An entry stays in the group's pending list until its result is
@@ -31,14 +34,20 @@
 //!
 //! Files: `connection.rs` (the shared and blocking connections, the consumer group),
 //! `fetch.rs` (maintenance, reads by priority, deliveries), `record.rs` (outcomes, retries,
-//! dead letters), `submit.rs` (a new job), `read.rs` (a job's view, the queue's depth, the
-//! dead-letter stream).
+//! dead-lettering, deferrals), `submit.rs` (a new job), `unique.rs` (uniqueness keys),
+//! `read.rs` (a job's view, the queue's depth), `list.rs` (the job index and its pages),
+//! `dead.rs` (dead-letter pages, redrive, discard), `lease.rs` (cluster-wide concurrency
+//! slots).
 
 mod connection;
+mod dead;
 mod fetch;
+mod lease;
+mod list;
 mod read;
 mod record;
 mod submit;
+mod unique;
 
 use std::{
     collections::HashMap,
@@ -53,8 +62,10 @@ use redis::Script;
 use crate::redis::{Connection, Target};
 
 use super::{
-    DeadLetter, Delivery, ItemError, ItemOutcome, JobQueue, JobState, JobView, NewJob, Priority,
-    QueueConfig, Submitted, now_ms,
+    Delivery, ItemError, ItemOutcome, JobQueue, JobState, JobView, NewJob, Priority, QueueConfig,
+    Submitted,
+    admin::{DeadCount, DeadPage, DeadSelection, JobFilter, JobPage},
+    now_ms,
 };
 
 const GROUP: &str = "workers";
@@ -66,6 +77,12 @@ const FINISH: &str = include_str!("../../redis/lua/jobs_finish.lua");
 const PROMOTE: &str = include_str!("../../redis/lua/jobs_promote.lua");
 
 const CANCEL: &str = include_str!("../../redis/lua/jobs_cancel.lua");
+
+const REDRIVE: &str = include_str!("../../redis/lua/jobs_redrive.lua");
+
+const UNIQUE: &str = include_str!("../../redis/lua/jobs_unique.lua");
+
+const LEASE: &str = include_str!("../../redis/lua/jobs_lease.lua");
 
 pub struct RedisQueue {
     target: Target,
@@ -79,10 +96,14 @@ pub struct RedisQueue {
     finish: Script,
     promote: Script,
     cancel: Script,
+    redrive: Script,
+    unique: Script,
+    lease: Script,
     /// One connection per consumer for blocking reads (a blocking command would stall every
     /// other command on a shared multiplexed connection).
     blocking: Mutex<HashMap<String, Connection>>,
     last_maintenance: Mutex<Instant>,
+    last_promote: Mutex<Instant>,
 }
 
 impl std::fmt::Debug for RedisQueue {
@@ -112,8 +133,12 @@ impl RedisQueue {
             finish: Script::new(FINISH),
             promote: Script::new(PROMOTE),
             cancel: Script::new(CANCEL),
+            redrive: Script::new(REDRIVE),
+            unique: Script::new(UNIQUE),
+            lease: Script::new(LEASE),
             blocking: Mutex::new(HashMap::new()),
             last_maintenance: Mutex::new(Instant::now() - Duration::from_secs(3600)),
+            last_promote: Mutex::new(Instant::now() - Duration::from_secs(3600)),
         };
         if let Err(e) = q.conn().await {
             tracing::warn!(
@@ -158,6 +183,15 @@ impl RedisQueue {
     }
     fn idem_key(&self, key: &str) -> String {
         format!("{}:idem:{key}", self.base)
+    }
+    fn jobs_index(&self) -> String {
+        format!("{}:jobs", self.base)
+    }
+    fn unique_key(&self, key: &str) -> String {
+        format!("{}:uniq:{key}", self.base)
+    }
+    fn lease_key(&self, kind: &str) -> String {
+        format!("{}:conc:{kind}", self.base)
     }
     fn ttl_ms(&self) -> u64 {
         self.config.ttl.as_millis().max(1000) as u64
@@ -241,7 +275,38 @@ impl JobQueue for RedisQueue {
         async move { self.retry_later(&delivery, error).await }.boxed()
     }
 
-    fn dead_letters(&self, limit: usize) -> BoxFuture<'_, anyhow::Result<Vec<DeadLetter>>> {
-        self.read_dead_letters(limit).boxed()
+    fn defer(&self, delivery: &Delivery, delay: Duration) -> BoxFuture<'_, anyhow::Result<()>> {
+        let delivery = delivery.clone();
+        async move { self.delay(&delivery, delay, true).await }.boxed()
+    }
+
+    fn lease(&self, kind: &str, lease: &str, limit: u32) -> BoxFuture<'_, anyhow::Result<bool>> {
+        let (kind, lease) = (kind.to_owned(), lease.to_owned());
+        async move { self.take_lease(&kind, &lease, limit).await }.boxed()
+    }
+
+    fn release(&self, kind: &str, lease: &str) -> BoxFuture<'_, anyhow::Result<()>> {
+        let (kind, lease) = (kind.to_owned(), lease.to_owned());
+        async move { self.give_back(&kind, &lease).await }.boxed()
+    }
+
+    fn list(&self, filter: JobFilter) -> BoxFuture<'_, anyhow::Result<JobPage>> {
+        async move { self.list_jobs(&filter).await }.boxed()
+    }
+
+    fn dead_page(
+        &self,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> BoxFuture<'_, anyhow::Result<DeadPage>> {
+        async move { self.read_dead_page(limit, cursor.as_deref()).await }.boxed()
+    }
+
+    fn redrive(&self, which: DeadSelection) -> BoxFuture<'_, anyhow::Result<DeadCount>> {
+        async move { self.redrive_dead(which).await }.boxed()
+    }
+
+    fn discard(&self, which: DeadSelection) -> BoxFuture<'_, anyhow::Result<DeadCount>> {
+        async move { self.discard_dead(which).await }.boxed()
     }
 }

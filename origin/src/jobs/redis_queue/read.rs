@@ -1,11 +1,11 @@
-//! Reading the queue: a job's view, the number of items waiting, the dead-letter stream.
+//! Reading the queue: a job's view, the number of items waiting.
 
 use std::collections::HashMap;
 
-use redis::{Value, streams::StreamId};
+use redis::Value;
 
 use super::{GROUP, RedisQueue};
-use crate::jobs::{DeadLetter, ItemOutcome, JobState, JobView, Priority, Progress};
+use crate::jobs::{ItemOutcome, JobState, JobView, Priority, Progress};
 
 impl RedisQueue {
     /// Entries stay in a stream until acknowledged (then deleted), so per priority the
@@ -88,34 +88,5 @@ impl RedisQueue {
             updated_at: num("updated_at") as i64,
             items: outcomes,
         }))
-    }
-
-    pub(super) async fn read_dead_letters(&self, limit: usize) -> anyhow::Result<Vec<DeadLetter>> {
-        let mut c = self.conn().await?;
-        let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-            .arg(self.dead())
-            .arg("-")
-            .arg("+")
-            .arg("COUNT")
-            .arg(limit)
-            .query_async(&mut c)
-            .await?;
-        let field = |e: &StreamId, k: &str| {
-            e.map
-                .get(k)
-                .cloned()
-                .and_then(|v| redis::from_redis_value::<String>(v).ok())
-        };
-        Ok(reply
-            .ids
-            .iter()
-            .filter_map(|e| {
-                Some(DeadLetter {
-                    task: serde_json::from_str(&field(e, "t")?).ok()?,
-                    error: serde_json::from_str(&field(e, "e")?).ok()?,
-                    attempts: field(e, "a")?.parse().ok()?,
-                })
-            })
-            .collect())
     }
 }

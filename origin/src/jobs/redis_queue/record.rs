@@ -2,7 +2,9 @@
 //! through the delayed set, and dead letters.
 
 use super::{GROUP, RedisQueue};
-use crate::jobs::{Delivery, ItemError, ItemOutcome, ItemStatus, Priority, backoff, now_ms};
+use crate::jobs::{
+    Delivery, ItemError, ItemOutcome, ItemStatus, Priority, admin::DEAD_MAX, backoff, now_ms,
+};
 
 /// The job hash's counter an outcome increments.
 fn counter(status: ItemStatus) -> &'static str {
@@ -21,27 +23,45 @@ impl RedisQueue {
         }
     }
 
+    /// The finish script's call for one outcome; with `dead`, the failure is the last attempt's
+    /// and a dead letter is added with it (atomically, and only when it is the first outcome).
+    fn finish_call(
+        &self,
+        delivery: &Delivery,
+        outcome: &ItemOutcome,
+        now: i64,
+        dead: Option<&ItemError>,
+    ) -> anyhow::Result<redis::ScriptInvocation<'_>> {
+        let (p, entry) = Self::split_receipt(&delivery.receipt);
+        let id = &delivery.task.job_id;
+        let mut call = self.finish.key(self.job_key(id));
+        call.key(self.items_key(id))
+            .key(self.stream(p))
+            .key(self.dead())
+            .arg(GROUP)
+            .arg(entry)
+            .arg(outcome.index)
+            .arg(serde_json::to_string(outcome)?)
+            .arg(counter(outcome.status))
+            .arg(now)
+            .arg(self.ttl_ms());
+        if let Some(error) = dead {
+            call.arg(serde_json::to_string(&delivery.task)?)
+                .arg(serde_json::to_string(error)?)
+                .arg(delivery.attempt)
+                .arg(DEAD_MAX);
+        }
+        Ok(call)
+    }
+
     pub(super) async fn record(
         &self,
         delivery: &Delivery,
         outcome: &ItemOutcome,
     ) -> anyhow::Result<bool> {
-        let (p, entry) = Self::split_receipt(&delivery.receipt);
-        let field = counter(outcome.status);
-        let id = &delivery.task.job_id;
         let mut c = self.conn().await?;
         let new: i64 = self
-            .finish
-            .key(self.job_key(id))
-            .key(self.items_key(id))
-            .key(self.stream(p))
-            .arg(GROUP)
-            .arg(entry)
-            .arg(outcome.index)
-            .arg(serde_json::to_string(outcome)?)
-            .arg(field)
-            .arg(now_ms())
-            .arg(self.ttl_ms())
+            .finish_call(delivery, outcome, now_ms(), None)?
             .invoke_async(&mut c)
             .await?;
         Ok(new == 1)
@@ -57,22 +77,7 @@ impl RedisQueue {
         let mut pipe = redis::pipe();
         let now = now_ms();
         for (d, o) in &done {
-            let (p, entry) = Self::split_receipt(&d.receipt);
-            let field = counter(o.status);
-            let id = &d.task.job_id;
-            pipe.invoke_script(
-                self.finish
-                    .key(self.job_key(id))
-                    .key(self.items_key(id))
-                    .key(self.stream(p))
-                    .arg(GROUP)
-                    .arg(entry)
-                    .arg(o.index)
-                    .arg(serde_json::to_string(o)?)
-                    .arg(field)
-                    .arg(now)
-                    .arg(self.ttl_ms()),
-            );
+            pipe.invoke_script(&self.finish_call(d, o, now, None)?);
         }
         let mut c = self.conn().await?;
         let news: Vec<i64> = match pipe.query_async(&mut c).await {
@@ -93,33 +98,35 @@ impl RedisQueue {
         delivery: &Delivery,
         error: ItemError,
     ) -> anyhow::Result<()> {
-        let (p, entry) = Self::split_receipt(&delivery.receipt);
-        let mut c = self.conn().await?;
         if delivery.attempt >= self.config.max_attempts {
+            let mut c = self.conn().await?;
             let attempts = delivery.attempt;
-            let _: String = redis::cmd("XADD")
-                .arg(self.dead())
-                .arg("*")
-                .arg("t")
-                .arg(serde_json::to_string(&delivery.task)?)
-                .arg("e")
-                .arg(serde_json::to_string(&error)?)
-                .arg("a")
-                .arg(attempts)
-                .query_async(&mut c)
-                .await?;
             let e = ItemError::new(
                 "dead_lettered",
                 format!("gave up after {attempts} attempts: {}", error.message),
             );
-            self.record(
-                delivery,
-                &ItemOutcome::failed(delivery.task.index, e, attempts),
-            )
-            .await?;
+            let outcome = ItemOutcome::failed(delivery.task.index, e, attempts);
+            let _: i64 = self
+                .finish_call(delivery, &outcome, now_ms(), Some(&error))?
+                .invoke_async(&mut c)
+                .await?;
             return Ok(());
         }
-        let due = now_ms() + backoff(self.config.retry_base, delivery.attempt).as_millis() as i64;
+        let delay = backoff(self.config.retry_base, delivery.attempt);
+        self.delay(delivery, delay, false).await
+    }
+
+    /// Acknowledges a delivery and puts its task in the delayed set for `delay`; `uncount`
+    /// takes the delivery's attempt back (a deferral is not an attempt).
+    pub(super) async fn delay(
+        &self,
+        delivery: &Delivery,
+        delay: std::time::Duration,
+        uncount: bool,
+    ) -> anyhow::Result<()> {
+        let (p, entry) = Self::split_receipt(&delivery.receipt);
+        let mut c = self.conn().await?;
+        let due = now_ms() + delay.as_millis() as i64;
         let member = serde_json::json!({
             "p": p.as_str(),
             "t": serde_json::to_string(&delivery.task)?,
@@ -139,6 +146,14 @@ impl RedisQueue {
             .arg(self.stream(p))
             .arg(&entry)
             .ignore();
+        if uncount {
+            pipe.hincr(
+                self.attempts_key(&delivery.task.job_id),
+                delivery.task.index,
+                -1,
+            )
+            .ignore();
+        }
         c.exec_atomic(&pipe, &delayed).await?;
         Ok(())
     }

@@ -1,5 +1,6 @@
-//! A new job: the idempotency key, the job hash (pre-failed items recorded at once), and one
-//! stream entry per remaining item, in one transaction (a script call on a cluster).
+//! A new job: the idempotency key, the uniqueness key, then the job hash (pre-failed items
+//! recorded at once), its entry in the job index and one stream entry per remaining item, in
+//! one transaction (a script call on a cluster).
 
 use std::collections::HashMap;
 
@@ -28,6 +29,14 @@ impl RedisQueue {
                     return Ok(Submitted::Existing(existing));
                 }
             }
+        }
+        if let Some(unique) = &job.unique
+            && let Some(live) = self.bind_unique(unique, &id).await?
+        {
+            if let Some(key) = &job.idempotency_key {
+                self.rebind_idempotency(key, &live).await?;
+            }
+            return Ok(Submitted::Existing(live));
         }
         let total = job.items.len();
         let prefailed: HashMap<u32, &ItemError> =
@@ -63,6 +72,14 @@ impl RedisQueue {
         )
         .ignore();
         pipe.pexpire(&jk, self.ttl_ms() as i64).ignore();
+        let index = self.jobs_index();
+        pipe.zadd(&index, &id, 0).ignore();
+        pipe.cmd("ZREMRANGEBYLEX")
+            .arg(&index)
+            .arg("-")
+            .arg(self.index_cutoff())
+            .ignore();
+        pipe.pexpire(&index, self.ttl_ms() as i64).ignore();
         for (index, error) in &prefailed {
             let o = ItemOutcome::failed(*index, (*error).clone(), 0);
             pipe.hset(&ik, index, serde_json::to_string(&o)?).ignore();

@@ -46,7 +46,7 @@ use crate::{
     cache::Cache,
     db::Db,
     images::{Images, pool::CpuPool},
-    jobs::{ItemError, JobQueue, NewJob, Priority, TaskError},
+    jobs::{ItemError, JobQueue, NewJob, Priority, TaskError, Unique},
     redis::Redis,
 };
 use descriptor::{Descriptor, Embedder, from_bytes};
@@ -487,19 +487,34 @@ impl VisualSearch {
     }
 }
 
+/// How long a `describe` job's uniqueness key binds at most.
+const DESCRIBE_UNIQUE_TTL: Duration = Duration::from_secs(3600);
+
 /// Submits one `describe` job for `image_ids` at low priority (shoppers' batches first).
 /// Each item names the model it is for (see [`describe_task`] for what an instance running
 /// another model does with it).
+///
+/// The job is unique by model version and image set: instances sharing the queue that start
+/// together (each re-indexes the same catalog pages) or ask for the same new images get the
+/// job already queued or running instead of describing the images twice; once it finished, a
+/// new request makes a new job.
 async fn submit_describe(
     queue: &dyn JobQueue,
     embedder: &dyn Embedder,
     image_ids: &[String],
 ) -> anyhow::Result<String> {
     let (version, model) = (embedder.version(), embedder.model_id());
+    let mut sorted: Vec<&str> = image_ids.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    let digest = blake3::hash(sorted.join(",").as_bytes()).to_hex();
     let job = NewJob {
         kind: describe_task::KIND.to_owned(),
         priority: Priority::Low,
         idempotency_key: None,
+        unique: Some(Unique {
+            key: format!("describe:{model}:{version}:{}", &digest[..32]),
+            ttl: DESCRIBE_UNIQUE_TTL,
+        }),
         items: image_ids
             .iter()
             .map(|id| serde_json::json!({"image_id": id, "model": model, "version": version}))

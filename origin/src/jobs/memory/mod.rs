@@ -2,6 +2,10 @@
 //! backoff retries, dead letters, idempotency keys, exactly-once results, TTL) without
 //! durability, for a single origin without `REDIS_URL`. Everything sits behind one mutex; the
 //! critical sections are a few map operations, far below the cost of any real task.
+//!
+//! `admin.rs` holds the operator's side (listing jobs, dead letters and their redrive).
+
+mod admin;
 
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
@@ -20,7 +24,9 @@ pub const MAX_RETAINED: usize = 10_000;
 
 use super::{
     DeadLetter, Delivery, ItemError, ItemOutcome, ItemStatus, JobQueue, JobState, JobView, NewJob,
-    Priority, Progress, QueueConfig, Submitted, Task, backoff, now_ms,
+    Priority, Progress, QueueConfig, Submitted, Task,
+    admin::{DeadCount, DeadPage, DeadSelection, JobFilter, JobPage},
+    backoff, now_ms,
 };
 
 #[derive(Debug, Clone)]
@@ -70,9 +76,15 @@ struct State {
     inflight: HashMap<String, (Entry, Instant)>,
     /// (due, seq) → entry
     delayed: BTreeMap<(Instant, u64), Entry>,
-    dead: Vec<DeadLetter>,
-    jobs: HashMap<String, Job>,
+    /// (ms, seq) of the id → dead letter, oldest first.
+    dead: BTreeMap<(u64, u64), DeadLetter>,
+    /// By id: ids are UUID v7, so this is creation order.
+    jobs: BTreeMap<String, Job>,
     idempotency: HashMap<String, (String, Instant)>,
+    /// Uniqueness key → (job id, until).
+    unique: HashMap<String, (String, Instant)>,
+    /// Kind → lease → until (cluster-wide slots; one process here).
+    leases: HashMap<String, HashMap<String, Instant>>,
     seq: u64,
 }
 
@@ -115,12 +127,12 @@ impl State {
                 self.jobs.remove(&id);
             }
         }
-        if self.dead.len() > MAX_RETAINED + MAX_RETAINED / 10 {
-            let excess = self.dead.len() - MAX_RETAINED;
-            self.dead.drain(..excess);
+        while self.dead.len() > crate::jobs::admin::DEAD_MAX {
+            self.dead.pop_first();
         }
         self.idempotency
             .retain(|_, (_, at)| now.duration_since(*at) <= ttl);
+        self.unique.retain(|_, (_, until)| *until > now);
     }
 
     fn record(&mut self, job_id: &str, outcome: ItemOutcome) -> bool {
@@ -236,10 +248,27 @@ impl JobQueue for MemoryQueue {
             {
                 let mut s = self.lock();
                 s.expire_jobs(self.config.ttl, now);
-                if let Some(key) = &job.idempotency_key {
-                    if let Some((existing, _)) = s.idempotency.get(key) {
-                        return Ok(Submitted::Existing(existing.clone()));
+                if let Some(key) = &job.idempotency_key
+                    && let Some((existing, _)) = s.idempotency.get(key)
+                {
+                    return Ok(Submitted::Existing(existing.clone()));
+                }
+                if let Some(u) = &job.unique {
+                    let live = s.unique.get(&u.key).and_then(|(existing, until)| {
+                        let active = *until > now
+                            && s.jobs.get(existing).is_some_and(|j| !j.state.is_terminal());
+                        active.then(|| existing.clone())
+                    });
+                    if let Some(existing) = live {
+                        // The idempotency key, if any, now names that job too.
+                        if let Some(key) = &job.idempotency_key {
+                            s.idempotency.insert(key.clone(), (existing.clone(), now));
+                        }
+                        return Ok(Submitted::Existing(existing));
                     }
+                    s.unique.insert(u.key.clone(), (id.clone(), now + u.ttl));
+                }
+                if let Some(key) = &job.idempotency_key {
                     s.idempotency.insert(key.clone(), (id.clone(), now));
                 }
                 let total = job.items.len() as u64;
@@ -368,19 +397,29 @@ impl JobQueue for MemoryQueue {
             if let Some((entry, _)) = s.inflight.remove(&delivery.receipt) {
                 if delivery.attempt >= self.config.max_attempts {
                     let attempts = delivery.attempt;
-                    s.dead.push(DeadLetter {
-                        task: entry.task.clone(),
-                        error: error.clone(),
-                        attempts,
-                    });
                     let e = ItemError::new(
                         "dead_lettered",
                         format!("gave up after {attempts} attempts: {}", error.message),
                     );
-                    s.record(
+                    // Dead-lettered only when this is the item's first outcome (a duplicate
+                    // delivery of an item already recorded has nothing to redrive).
+                    if s.record(
                         &entry.task.job_id,
                         ItemOutcome::failed(entry.task.index, e, attempts),
-                    );
+                    ) {
+                        s.seq += 1;
+                        let (ms, seq) = (now_ms().max(0) as u64, s.seq);
+                        s.dead.insert(
+                            (ms, seq),
+                            DeadLetter {
+                                id: format!("{ms}-{seq}"),
+                                dead_at: ms as i64,
+                                task: entry.task.clone(),
+                                error: error.clone(),
+                                attempts,
+                            },
+                        );
+                    }
                 } else {
                     s.seq += 1;
                     let due = Instant::now() + backoff(self.config.retry_base, delivery.attempt);
@@ -393,9 +432,72 @@ impl JobQueue for MemoryQueue {
         async move { Ok(()) }.boxed()
     }
 
-    fn dead_letters(&self, limit: usize) -> BoxFuture<'_, anyhow::Result<Vec<DeadLetter>>> {
-        let v: Vec<DeadLetter> = self.lock().dead.iter().take(limit).cloned().collect();
-        async move { Ok(v) }.boxed()
+    fn defer(&self, delivery: &Delivery, delay: Duration) -> BoxFuture<'_, anyhow::Result<()>> {
+        {
+            let mut s = self.lock();
+            if let Some((entry, _)) = s.inflight.remove(&delivery.receipt) {
+                if let Some(a) = s
+                    .jobs
+                    .get_mut(&entry.task.job_id)
+                    .and_then(|j| j.attempts.get_mut(&entry.task.index))
+                {
+                    *a = a.saturating_sub(1);
+                }
+                s.seq += 1;
+                let seq = s.seq;
+                s.delayed.insert((Instant::now() + delay, seq), entry);
+            }
+        }
+        self.notify.notify_waiters();
+        async move { Ok(()) }.boxed()
+    }
+
+    fn lease(&self, kind: &str, lease: &str, limit: u32) -> BoxFuture<'_, anyhow::Result<bool>> {
+        let now = Instant::now();
+        let taken = {
+            let mut s = self.lock();
+            let held = s.leases.entry(kind.to_owned()).or_default();
+            held.retain(|_, until| *until > now);
+            if held.contains_key(lease) || held.len() < limit as usize {
+                held.insert(lease.to_owned(), now + self.config.visibility_timeout);
+                true
+            } else {
+                false
+            }
+        };
+        async move { Ok(taken) }.boxed()
+    }
+
+    fn release(&self, kind: &str, lease: &str) -> BoxFuture<'_, anyhow::Result<()>> {
+        if let Some(held) = self.lock().leases.get_mut(kind) {
+            held.remove(lease);
+        }
+        async move { Ok(()) }.boxed()
+    }
+
+    fn list(&self, filter: JobFilter) -> BoxFuture<'_, anyhow::Result<JobPage>> {
+        let page = self.lock().list(&filter);
+        async move { Ok(page) }.boxed()
+    }
+
+    fn dead_page(
+        &self,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> BoxFuture<'_, anyhow::Result<DeadPage>> {
+        let page = self.lock().dead_page(limit, cursor.as_deref());
+        async move { Ok(page) }.boxed()
+    }
+
+    fn redrive(&self, which: DeadSelection) -> BoxFuture<'_, anyhow::Result<DeadCount>> {
+        let count = self.lock().redrive(which);
+        self.notify.notify_waiters();
+        async move { Ok(count) }.boxed()
+    }
+
+    fn discard(&self, which: DeadSelection) -> BoxFuture<'_, anyhow::Result<DeadCount>> {
+        let count = self.lock().discard(which);
+        async move { Ok(count) }.boxed()
     }
 }
 
