@@ -232,16 +232,31 @@ try {
     await p.goto(`${IDLE}/admin`);
     await signIn(p, KEY);
     await p.waitForSelector("#main:not([hidden])");
-    await p.fill("#job-id", id);
-    await p.press("#job-id", "Enter");
+    // The recent-jobs listing shows it, and the queue-depth chart counts its items as low.
     const row = p.locator(`#jobs tr[data-job="${id}"]`).first();
     await row.locator("td.state", { hasText: "queued" }).waitFor();
+    const lowQueued = async () => Number((/; low (\d+)/.exec(await p.textContent("#c-queue figcaption")) || [])[1]);
+    await p.waitForFunction(() => /; low \d+/.test(document.querySelector("#c-queue figcaption").textContent));
+    const before = await lowQueued();
+    assert.ok(before >= images.length, `low queue ${before}`);
+    // Looking it up by id finds the same job.
+    await p.fill("#job-id", id);
+    await p.press("#job-id", "Enter");
+    await p.waitForFunction((j) => document.getElementById("jobs-status").textContent.includes(`Job ${j} added`), id);
+    // No dead letters on a fresh origin: the panel says so and the bulk buttons are off.
+    await p.waitForFunction(() => document.getElementById("dead-status").textContent === "No dead letters.");
+    assert.equal(await p.isDisabled("#dead-retry-all"), true);
     await row.getByRole("button", { name: `Cancel job ${id}` }).click();
     await p.locator(`#jobs tr[data-job="${id}"] td.state`, { hasText: "cancelled" }).first().waitFor();
     await p.waitForFunction((j) => document.getElementById("jobs-status").textContent.includes(`Job ${j} cancelled`), id);
     const view = await (await fetch(`${IDLE}/api/jobs/${id}`, { headers: { authorization: `Bearer ${KEY}` } })).json();
     assert.equal(view.state, "cancelled");
     assert.equal(await row.getByRole("button", { name: /Cancel/ }).count(), 0, "no cancel button on a cancelled job");
+    // The next samples no longer count its items.
+    await p.waitForFunction(([b, n]) => {
+      const m = /; low (\d+)/.exec(document.querySelector("#c-queue figcaption").textContent);
+      return m && Number(m[1]) === b - n;
+    }, [before, images.length]);
   });
   await check("no console errors or CSP violations (idle origin)", async () => {
     assert.deepEqual(idle.errors, []);
