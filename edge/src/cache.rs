@@ -28,7 +28,8 @@ pub const CACHE_ORIGIN: &str = "https://edge-cache.vitrine.invalid";
 pub const META_HEADER: &str = "x-edge-meta";
 
 /// Headers of an origin response that are replayed from the cache (hop-by-hop headers,
-/// `Set-Cookie`, `Age`, `Date`, and the edge's own are not).
+/// `Set-Cookie`, `Age`, `Date`, and the edge's own are not). The security headers are
+/// among them: a page served from the cache keeps the policy it was sent with.
 pub const REPLAYED_HEADERS: &[&str] = &[
     "content-type",
     "content-encoding",
@@ -40,6 +41,10 @@ pub const REPLAYED_HEADERS: &[&str] = &[
     "vary",
     "cache-tag",
     "x-content-type-options",
+    "content-security-policy",
+    "x-frame-options",
+    "referrer-policy",
+    "x-robots-tag",
 ];
 
 /// How a response was served, for `x-cache`.
@@ -676,6 +681,31 @@ mod tests {
         let plain = h(&[("cache-control", "max-age=60")]);
         assert!(StoredMeta::from_origin(200, &plain, 0, true).is_none());
         assert!(StoredMeta::from_origin(200, &ok, 0, true).is_some());
+    }
+
+    #[test]
+    fn a_cached_page_keeps_its_security_headers() {
+        let page = h(&[
+            ("Cache-Control", "public, max-age=0, stale-if-error=86400"),
+            ("Content-Type", "text/html; charset=utf-8"),
+            (
+                "Content-Security-Policy",
+                "default-src 'none'; frame-ancestors 'none'",
+            ),
+            ("X-Frame-Options", "DENY"),
+            ("Referrer-Policy", "no-referrer"),
+            ("X-Robots-Tag", "noindex"),
+            ("X-Unknown", "dropped"),
+        ]);
+        let meta = StoredMeta::from_origin(200, &page, 0, false).unwrap();
+        assert_eq!(
+            meta.header("content-security-policy"),
+            Some("default-src 'none'; frame-ancestors 'none'")
+        );
+        assert_eq!(meta.header("x-frame-options"), Some("DENY"));
+        assert_eq!(meta.header("referrer-policy"), Some("no-referrer"));
+        assert_eq!(meta.header("x-robots-tag"), Some("noindex"));
+        assert_eq!(meta.header("x-unknown"), None);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The storefront in a real browser: Debian's headless Chromium, driven by playwright-core
-# (tests/browser/storefront.mjs), loading every page through the edge Worker (`wrangler dev`)
-# in front of the real origin (SQLite, demo catalog, signed thumbnails), all on free loopback
-# ports. Installs what is missing: the `chromium` package (apt-get), the npm packages of
+# The storefront and the operator console in a real browser: Debian's headless Chromium,
+# driven by playwright-core (tests/browser/storefront.mjs, tests/browser/console.mjs), loading
+# pages through the edge Worker (`wrangler dev`) in front of the real origin (SQLite, demo
+# catalog, signed thumbnails), all on free loopback ports. The console's job check runs on a
+# second origin without workers (ASYNC_WORKERS=0), where a job stays queued until cancelled. Installs what is missing: the `chromium` package (apt-get), the npm packages of
 # tests/browser (npm ci), the edge toolchain (scripts/edge/setup.sh). Screenshots go to
 # $CARGO_TARGET_DIR/browser-artifacts/. Closes with `browser e2e: N passed, M failed` and exits
 # non-zero on failure; everything it started is stopped on exit.
@@ -36,10 +37,14 @@ bash scripts/edge/build.sh
 # ORIGIN_BIN: an already built origin binary (skips building it here).
 [[ -n "${ORIGIN_BIN:-}" ]] || cargo build --locked -p vitrine-origin --bin vitrine-origin
 
-ORIGIN_PORT=$(free_port) EDGE_PORT=$(free_port)
+ORIGIN_PORT=$(free_port) EDGE_PORT=$(free_port) IDLE_PORT=$(free_port)
 SIGNING_KEY="browser-signing-key-0123456789"
 echo "==> starting the origin (:$ORIGIN_PORT) and wrangler dev (:$EDGE_PORT)"
 start_origin "$ORIGIN_PORT" IMAGE_SIGNING_KEYS="$SIGNING_KEY"
+start idle-origin env DATA_DIR="$WORK/idle-origin-data" DEMO_PRODUCTS=6 BIND_ADDR="127.0.0.1:$IDLE_PORT" \
+    API_KEYS=edge-test-api-key ASYNC_WORKERS=0 RUST_LOG=warn LOG_LEVEL=warn \
+    "${ORIGIN_BIN:-$CARGO_TARGET_DIR/debug/vitrine-origin}"
+wait_http idle-origin "http://127.0.0.1:$IDLE_PORT/api/health/live" 120
 start_edge edge "$EDGE_PORT" "ORIGIN_URL:http://127.0.0.1:$ORIGIN_PORT" \
     "IMAGE_SIGNING_KEYS:$SIGNING_KEY" "ORIGIN_SHARED_SECRET:browser-origin-secret-0123456789" \
     "PURGE_TOKEN:browser-purge-token-0123456789"
@@ -61,8 +66,15 @@ mkdir -p "$ARTIFACTS"
 status=0
 EDGE_URL="http://127.0.0.1:$EDGE_PORT" ARTIFACTS_DIR="$ARTIFACTS" CHROMIUM="$CHROMIUM" \
     timeout 600 node tests/browser/storefront.mjs || status=$?
+echo "==> operator console in headless Chromium (through the edge; job cancel on the idle origin)"
+console_status=0
+EDGE_URL="http://127.0.0.1:$EDGE_PORT" IDLE_ORIGIN_URL="http://127.0.0.1:$IDLE_PORT" \
+    API_KEY=edge-test-api-key ARTIFACTS_DIR="$ARTIFACTS" CHROMIUM="$CHROMIUM" \
+    timeout 300 node tests/browser/console.mjs || console_status=$?
+if [[ $console_status -eq 124 ]]; then echo "console e2e: 0 passed, 1 failed (timed out)"; fi
+[[ $status -ne 0 ]] || status=$console_status
 if [[ $status -ne 0 ]]; then
-    for log in edge origin; do
+    for log in edge origin idle-origin; do
         echo "--- last lines of $log.log" >&2
         tail -n 25 "$WORK/$log.log" >&2 || true
     done

@@ -258,6 +258,38 @@ test("real origin: original image MISS then HIT, and 304 from the edge", async (
   assert.equal(c.status, 304);
 });
 
+test("real origin: /admin keeps its security headers through the edge, assets immutable, authenticated reads never stored", async () => {
+  const a = await raw(`${EDGE_REAL}/admin`);
+  assert.equal(a.status, 200);
+  for (const r of [a, await raw(`${EDGE_REAL}/admin`)]) {
+    // The first from the origin, the second from the edge's entry (revalidated): both carry the policy.
+    assert.match(r.headers["content-security-policy"] || "", /default-src 'none'.*frame-ancestors 'none'/);
+    assert.equal(r.headers["x-frame-options"], "DENY");
+    assert.equal(r.headers["referrer-policy"], "no-referrer");
+    assert.equal(r.headers["cache-control"], "public, max-age=0, stale-if-error=86400");
+  }
+  const c = await raw(`${EDGE_REAL}/admin`, { headers: { "if-none-match": a.headers.etag } });
+  assert.equal(c.status, 304);
+  const assets = [...decoded(a).toString().matchAll(/\/admin\/assets\/[a-z]+\.[0-9a-f]{12}\.(?:js|css)/g)].map((m) => m[0]);
+  assert.equal(assets.length, 3, String(assets));
+  for (const p of assets) {
+    const r = await raw(`${EDGE_REAL}${p}`);
+    assert.equal(r.status, 200, p);
+    assert.equal(r.headers["cache-control"], "public, max-age=31536000, immutable", p);
+    assert.equal(xcache(await untilHit(`${EDGE_REAL}${p}`)), "HIT", p);
+  }
+  // The console's reads carry the key: the edge passes them on and keeps none of them.
+  const auth = { headers: { authorization: `Bearer ${process.env.API_KEY || "edge-test-api-key"}` } };
+  for (const path of ["/api/auth/check", "/api/performance", "/api/health/detailed"]) {
+    for (let i = 0; i < 2; i++) {
+      const r = await raw(`${EDGE_REAL}${path}`, auth);
+      assert.equal(r.status, 200, `${path}: ${decoded(r)}`);
+      assert.equal(xcache(r), "MISS", path);
+    }
+  }
+  assert.equal((await raw(`${EDGE_REAL}/api/auth/check`)).status, 401, "no key, no cached 200");
+});
+
 test("real origin: an image's JSON metadata passes through, the cached original stays", async () => {
   const url = `${EDGE_REAL}/api/images/${realImage}`;
   for (let i = 0; i < 2; i++) {

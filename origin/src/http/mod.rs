@@ -1,5 +1,5 @@
 //! The HTTP layer: the router, the state handlers receive, errors as problem documents, API
-//! keys, the OpenAPI document, the middleware, one file of handlers per resource, and the
+//! keys, embedded pages with hashed assets (`bundle`), the OpenAPI document, the middleware, one file of handlers per resource, and the
 //! accept loop with its connection limits (`serve`).
 //!
 //! Everything below depends on the domain modules (`catalog`, `search`, `images`, `jobs`,
@@ -7,6 +7,7 @@
 //! as arguments and returns its own errors, which `error/convert.rs` maps to statuses.
 
 pub mod auth;
+pub mod bundle;
 pub mod error;
 pub mod handlers;
 pub mod middleware;

@@ -94,6 +94,9 @@ pub const API_KEY_SCHEME: &str = "api_key";
         serve,
         handlers::storefront::index,
         handlers::storefront::asset,
+        handlers::admin::index,
+        handlers::admin::asset,
+        handlers::session::check,
     ),
     components(schemas(
         Problem,
@@ -123,6 +126,7 @@ pub const API_KEY_SCHEME: &str = "api_key";
         (name = "cache", description = "Cache administration"),
         (name = "health", description = "Health, status and metrics"),
         (name = "storefront", description = "The shop page and its hashed assets"),
+        (name = "console", description = "The operator console and its API-key check"),
     )
 )]
 struct ApiDoc;

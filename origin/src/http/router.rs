@@ -21,8 +21,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use super::{
     ApiError, AppState,
     handlers::{
-        cache, health, images, job_admin, jobs, metrics, products, schedules, search, storefront,
-        visual,
+        admin, cache, health, images, job_admin, jobs, metrics, products, schedules, search,
+        session, storefront, visual,
     },
     middleware::{compression, rate_limit, record::record, request_id::request_id},
 };
@@ -34,6 +34,9 @@ pub fn routes(settings: &Settings) -> Vec<(&'static str, MethodRouter<AppState>)
     vec![
         ("/", get(storefront::index)),
         ("/assets/{name}", get(storefront::asset)),
+        ("/admin", get(admin::index)),
+        ("/admin/assets/{name}", get(admin::asset)),
+        ("/api/auth/check", get(session::check)),
         ("/api/products", get(products::list).post(products::create)),
         (
             "/api/products/bulk",

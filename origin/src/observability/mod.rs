@@ -3,6 +3,7 @@
 //! - `metrics/`: the Prometheus registry (`/api/metrics`), the rolling windows and the
 //!   performance report (`/api/performance`) built from the same recordings;
 //! - `logging/`: the tracing subscriber (text or JSON lines);
+//! - `memory.rs`: resident memory against `MEMORY_BUDGET_BYTES`;
 //! - `requests.rs`: the few request counters the health endpoints show without scraping;
 //! - `snapshot.rs`: the [`Snapshot`] convention every statistics type follows;
 //! - `striped.rs`: counters striped across cache lines, for the hot paths;
@@ -13,6 +14,7 @@
 
 pub mod cache_labels;
 pub mod logging;
+pub mod memory;
 pub mod metrics;
 pub mod pool;
 pub mod requests;

@@ -8,6 +8,7 @@
 
 mod helpers;
 
+mod admin;
 mod cache;
 mod catalog;
 mod compression;

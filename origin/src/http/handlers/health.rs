@@ -130,6 +130,9 @@ pub async fn detailed(State(state): State<AppState>) -> impl IntoResponse {
             "version": env!("CARGO_PKG_VERSION"),
             "environment": state.settings.server.environment.as_str(),
             "uptime_s": state.started_at.elapsed().as_secs(),
+            "memory": crate::observability::memory::report(
+                state.settings.observability.memory_budget_bytes
+            ),
             "components": {
                 "database": db,
                 "search": search(&state),

@@ -1,6 +1,7 @@
 //! One file per resource: each handler parses its request, calls the domain module that owns
 //! the work and shapes the response. The routes table is in `http/router.rs`.
 
+pub mod admin;
 pub mod cache;
 pub mod health;
 pub mod images;
@@ -10,5 +11,6 @@ pub mod metrics;
 pub mod products;
 pub mod schedules;
 pub mod search;
+pub mod session;
 pub mod storefront;
 pub mod visual;
