@@ -25,7 +25,7 @@ use crate::{
         Jobs,
         dispatch::Dispatcher,
         limits::Limits,
-        schedule::{Cadence, PeriodicJob, Scheduler},
+        schedule::{PeriodicJob, Scheduler},
         worker::{Workers, consumer_base},
     },
     observability::{Metrics, RequestStats},
@@ -264,8 +264,7 @@ pub fn start_workers_n(state: &AppState, n: usize) -> Workers {
 pub fn periodic_jobs(settings: &Settings) -> Vec<PeriodicJob> {
     let mut jobs = Vec::new();
     // Objects that never got a row (a failed insert, a staged batch item never ingested).
-    let interval = settings.object_store.orphan_interval;
-    if let Ok(cadence) = Cadence::every(interval, "OBJECT_STORE_ORPHAN_INTERVAL") {
+    if let Some(cadence) = settings.object_store.orphan_schedule.clone() {
         jobs.push(PeriodicJob {
             name: orphans::KIND,
             kind: orphans::KIND,

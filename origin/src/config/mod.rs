@@ -12,6 +12,7 @@
 //! what `REDIS_URL` names (one server or a cluster); [`parse`] holds the shared parsers.
 
 mod cache;
+mod cadence;
 mod catalog;
 mod compression;
 mod connections;
@@ -30,6 +31,7 @@ use std::path::PathBuf;
 
 pub use self::object_store::{ObjectStoreSettings, S3Credentials, S3Location, StoreLocation};
 pub use cache::CacheSettings;
+pub use cadence::{Cadence, MIN_INTERVAL};
 pub use catalog::CatalogSettings;
 pub use compression::{CompressionLevel, CompressionSettings};
 pub use connections::ConnectionSettings;

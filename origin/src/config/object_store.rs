@@ -5,7 +5,7 @@
 use std::{path::PathBuf, time::Duration};
 
 use super::{
-    ConfigError, err,
+    Cadence, ConfigError, err,
     parse::{Lookup, parse_bool, parse_duration},
 };
 
@@ -17,8 +17,10 @@ pub struct ObjectStoreSettings {
     pub timeout: Duration,
     /// `OBJECT_STORE_ORPHAN_GRACE`: objects without an `images` row older than this are removed.
     pub orphan_grace: Duration,
-    /// `OBJECT_STORE_ORPHAN_INTERVAL`: how often the sweep runs (`0`: never).
-    pub orphan_interval: Duration,
+    /// When the sweep runs: `OBJECT_STORE_ORPHAN_SCHEDULE` (a cron expression or
+    /// `every <duration>`) when set, else every `OBJECT_STORE_ORPHAN_INTERVAL`; `None` (an
+    /// interval of `0`): never.
+    pub orphan_schedule: Option<Cadence>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,13 +90,26 @@ impl ObjectStoreSettings {
             location,
             timeout,
             orphan_grace,
-            orphan_interval: parse_duration(
-                get,
-                "OBJECT_STORE_ORPHAN_INTERVAL",
-                Duration::from_secs(3600),
-            )?,
+            orphan_schedule: parse_orphan_schedule(get)?,
         })
     }
+}
+
+fn parse_orphan_schedule(get: &impl Lookup) -> Result<Option<Cadence>, ConfigError> {
+    const SCHEDULE: &str = "OBJECT_STORE_ORPHAN_SCHEDULE";
+    const INTERVAL: &str = "OBJECT_STORE_ORPHAN_INTERVAL";
+    if let Some(raw) = get(SCHEDULE).filter(|v| !v.trim().is_empty()) {
+        return Cadence::parse(&raw, SCHEDULE)
+            .map(Some)
+            .map_err(|e| err(SCHEDULE, e.reason));
+    }
+    let interval = parse_duration(get, INTERVAL, Duration::from_secs(3600))?;
+    if interval.is_zero() {
+        return Ok(None);
+    }
+    Cadence::every(interval, INTERVAL)
+        .map(Some)
+        .map_err(|e| err(INTERVAL, format!("{} (or 0: never)", e.reason)))
 }
 
 fn parse_location(get: &impl Lookup, url: &str) -> Result<StoreLocation, ConfigError> {
@@ -236,6 +251,22 @@ mod tests {
     }
 
     #[test]
+    fn the_sweep_runs_on_a_cron_schedule_an_interval_or_never() {
+        let cron = parse(&[("OBJECT_STORE_ORPHAN_SCHEDULE", "17 3 * * *")]).unwrap();
+        assert_eq!(
+            cron.orphan_schedule.map(|c| c.describe()).as_deref(),
+            Some("17 3 * * *")
+        );
+        let every = parse(&[("OBJECT_STORE_ORPHAN_INTERVAL", "15m")]).unwrap();
+        assert_eq!(
+            every.orphan_schedule.map(|c| c.describe()).as_deref(),
+            Some("every 900s")
+        );
+        let never = parse(&[("OBJECT_STORE_ORPHAN_INTERVAL", "0")]).unwrap();
+        assert!(never.orphan_schedule.is_none());
+    }
+
+    #[test]
     fn defaults_to_the_originals_folder_under_data_dir() {
         let s = parse(&[]).unwrap();
         assert_eq!(
@@ -244,7 +275,10 @@ mod tests {
         );
         assert_eq!(s.timeout, Duration::from_secs(10));
         assert_eq!(s.orphan_grace, Duration::from_secs(86_400));
-        assert_eq!(s.orphan_interval, Duration::from_secs(3600));
+        assert_eq!(
+            s.orphan_schedule.map(|c| c.describe()).as_deref(),
+            Some("every 3600s")
+        );
     }
 
     #[test]
@@ -368,6 +402,18 @@ mod tests {
             (
                 &[("OBJECT_STORE_ORPHAN_INTERVAL", "-1")],
                 "OBJECT_STORE_ORPHAN_INTERVAL",
+            ),
+            (
+                &[("OBJECT_STORE_ORPHAN_INTERVAL", "500ms")],
+                "OBJECT_STORE_ORPHAN_INTERVAL",
+            ),
+            (
+                &[("OBJECT_STORE_ORPHAN_SCHEDULE", "every tuesday")],
+                "OBJECT_STORE_ORPHAN_SCHEDULE",
+            ),
+            (
+                &[("OBJECT_STORE_ORPHAN_SCHEDULE", "61 * * * *")],
+                "OBJECT_STORE_ORPHAN_SCHEDULE",
             ),
         ];
         for (vars, var) in cases {

@@ -16,8 +16,6 @@
 //! once; earlier missed occurrences are not replayed (a sweep needs running once, not once
 //! per missed hour). A schedule first registered, or changed, owes nothing from before.
 
-mod cadence;
-
 use std::{
     collections::HashMap,
     sync::{
@@ -27,7 +25,7 @@ use std::{
     time::Duration,
 };
 
-pub use cadence::{Cadence, MIN_INTERVAL};
+pub use crate::config::{Cadence, MIN_INTERVAL};
 use serde::Serialize;
 
 use super::{JobQueue, NewJob, Priority, Unique, now_ms};

@@ -1,5 +1,6 @@
-//! When a periodic job is due: a fixed interval aligned to the Unix epoch, or a cron
-//! expression (UTC, seconds optional). Pure: every function takes the time it reasons about.
+//! When a periodic job (`jobs::schedule`) is due: a fixed interval aligned to the Unix epoch,
+//! or a cron expression (UTC, seconds optional). Settings name one per scheduled job, so the
+//! type lives with them. Pure: every function takes the time it reasons about.
 //!
 //! Both kinds answer the same two questions, in milliseconds since the epoch:
 //! [`Cadence::due_at`] (the latest occurrence at or before a moment: the run that instant
@@ -35,7 +36,7 @@ impl Cadence {
             .strip_prefix("@every ")
             .or_else(|| raw.strip_prefix("every "));
         if let Some(d) = every {
-            let d = crate::config::parse_duration_str(d.trim())
+            let d = super::parse::parse_duration_str(d.trim())
                 .map_err(|e| InvalidInput::new(field, e))?;
             return Self::every(d, field);
         }
