@@ -89,6 +89,29 @@ impl Bundle {
     pub fn asset(&self, hashed_name: &str) -> Option<&Asset> {
         self.assets.iter().find(|a| a.hashed_name == hashed_name)
     }
+
+    /// The response for `GET {prefix}{hashed_name}`: the asset, immutable (or `304`), or a 404
+    /// problem that says asset names carry their content's hash and where the page is.
+    pub fn serve_asset(
+        &self,
+        request: &HeaderMap,
+        hashed_name: &str,
+        page: &str,
+    ) -> Result<Response, crate::http::error::ApiError> {
+        let a = self.asset(hashed_name).ok_or_else(|| {
+            crate::http::error::ApiError::not_found(format!(
+                "no asset named {hashed_name:?}; asset names carry the hash of their content, see {page}"
+            ))
+        })?;
+        Ok(conditional(
+            request,
+            &a.etag,
+            ASSET_CACHE_CONTROL,
+            a.content_type,
+            &[],
+            a.bytes,
+        ))
+    }
 }
 
 /// A `200` with `body`, or a `304` when `If-None-Match` matches `etag`; both carry the

@@ -17,7 +17,7 @@ use axum::{
 };
 
 use crate::http::{
-    bundle::{ASSET_CACHE_CONTROL, Bundle, PAGE_CACHE_CONTROL, Source, conditional},
+    bundle::{Bundle, PAGE_CACHE_CONTROL, Source, conditional},
     error::{ApiError, ApiPath},
 };
 
@@ -87,19 +87,7 @@ pub async fn asset(
     headers: HeaderMap,
     ApiPath(name): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    let a = CONSOLE.asset(&name).ok_or_else(|| {
-        ApiError::not_found(format!(
-            "no console asset named {name:?}; asset names carry the hash of their content, see /admin"
-        ))
-    })?;
-    Ok(conditional(
-        &headers,
-        &a.etag,
-        ASSET_CACHE_CONTROL,
-        a.content_type,
-        &[],
-        a.bytes,
-    ))
+    CONSOLE.serve_asset(&headers, &name, "/admin")
 }
 
 #[cfg(test)]

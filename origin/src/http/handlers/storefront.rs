@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use axum::{http::HeaderMap, response::Response};
 
 use crate::http::{
-    bundle::{ASSET_CACHE_CONTROL, Bundle, PAGE_CACHE_CONTROL, Source, conditional},
+    bundle::{Bundle, PAGE_CACHE_CONTROL, Source, conditional},
     error::{ApiError, ApiPath},
 };
 
@@ -64,19 +64,7 @@ pub async fn asset(
     headers: HeaderMap,
     ApiPath(name): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    let a = STOREFRONT.asset(&name).ok_or_else(|| {
-        ApiError::not_found(format!(
-            "no asset named {name:?}; asset names carry the hash of their content, see the page"
-        ))
-    })?;
-    Ok(conditional(
-        &headers,
-        &a.etag,
-        ASSET_CACHE_CONTROL,
-        a.content_type,
-        &[],
-        a.bytes,
-    ))
+    STOREFRONT.serve_asset(&headers, &name, "the page")
 }
 
 #[cfg(test)]
