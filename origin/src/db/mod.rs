@@ -37,6 +37,7 @@ macro_rules! dispatch {
 pub mod descriptors;
 pub mod images;
 pub mod products;
+pub mod synonyms;
 
 use std::{
     str::FromStr,

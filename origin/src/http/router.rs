@@ -20,7 +20,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use super::{
     ApiError, AppState,
-    handlers::{cache, health, images, jobs, metrics, products, search, storefront, visual},
+    handlers::{
+        cache, health, images, jobs, metrics, products, search, storefront, synonyms, visual,
+    },
     middleware::{compression, rate_limit, record::record, request_id::request_id},
 };
 use crate::config::Settings;
@@ -43,6 +45,10 @@ pub fn routes(settings: &Settings) -> Vec<(&'static str, MethodRouter<AppState>)
                 .delete(products::delete),
         ),
         ("/api/search/text", get(search::get).post(search::post)),
+        (
+            "/api/search/synonyms",
+            get(synonyms::get).put(synonyms::put),
+        ),
         (
             "/api/search/image",
             post(visual::search_image)

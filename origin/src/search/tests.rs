@@ -27,6 +27,7 @@ fn titles(index: &SearchIndex, text: &str) -> Vec<String> {
     let q = SearchQuery {
         text: text.into(),
         filters: SearchFilters::default(),
+        sort: Default::default(),
         limit: 10,
         offset: 0,
     };

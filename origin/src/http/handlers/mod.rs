@@ -9,4 +9,5 @@ pub mod metrics;
 pub mod products;
 pub mod search;
 pub mod storefront;
+pub mod synonyms;
 pub mod visual;
