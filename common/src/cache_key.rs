@@ -556,7 +556,8 @@ mod tests {
         // Change it only together with KEY_VERSION.
         let key = search_results(
             "Laptop Computer",
-            &filters(), SortOrder::Relevance,
+            &filters(),
+            SortOrder::Relevance,
             Limit::parse(20).unwrap(),
             Offset::parse(0).unwrap(),
         );
@@ -591,35 +592,85 @@ mod tests {
             "  laptop   computer ",
             "LAPTOP\tCOMPUTER\n",
         ] {
-            assert_eq!(search_results(q, &f, SortOrder::Relevance, l, o), a, "{q:?}");
+            assert_eq!(
+                search_results(q, &f, SortOrder::Relevance, l, o),
+                a,
+                "{q:?}"
+            );
         }
-        assert_ne!(search_results("laptop computers", &f, SortOrder::Relevance, l, o), a);
-        assert_ne!(search_results("laptopcomputer", &f, SortOrder::Relevance, l, o), a);
+        assert_ne!(
+            search_results("laptop computers", &f, SortOrder::Relevance, l, o),
+            a
+        );
+        assert_ne!(
+            search_results("laptopcomputer", &f, SortOrder::Relevance, l, o),
+            a
+        );
     }
 
     #[test]
     fn limit_offset_and_filters_change_the_key() {
         let f = filters();
-        let base = search_results("x", &f, SortOrder::Relevance, Limit::default(), Offset::default());
-        let other_limit = search_results("x", &f, SortOrder::Relevance, Limit::parse(21).unwrap(), Offset::default());
-        let other_offset = search_results("x", &f, SortOrder::Relevance, Limit::default(), Offset::parse(20).unwrap());
+        let base = search_results(
+            "x",
+            &f,
+            SortOrder::Relevance,
+            Limit::default(),
+            Offset::default(),
+        );
+        let other_limit = search_results(
+            "x",
+            &f,
+            SortOrder::Relevance,
+            Limit::parse(21).unwrap(),
+            Offset::default(),
+        );
+        let other_offset = search_results(
+            "x",
+            &f,
+            SortOrder::Relevance,
+            Limit::default(),
+            Offset::parse(20).unwrap(),
+        );
         let no_filters = search_results(
             "x",
-            &SearchFilters::default(), SortOrder::Relevance,
+            &SearchFilters::default(),
+            SortOrder::Relevance,
             Limit::default(),
             Offset::default(),
         );
         let mut moved = f.clone();
         moved.price_max = moved.price_min.take();
-        let moved = search_results("x", &moved, SortOrder::Relevance, Limit::default(), Offset::default());
+        let moved = search_results(
+            "x",
+            &moved,
+            SortOrder::Relevance,
+            Limit::default(),
+            Offset::default(),
+        );
         let mut two_brands = f.clone();
-        two_brands.brand.push(crate::api::Brand::parse("Kumo").unwrap());
-        let two_brands = search_results("x", &two_brands, SortOrder::Relevance, Limit::default(), Offset::default());
+        two_brands
+            .brand
+            .push(crate::api::Brand::parse("Kumo").unwrap());
+        let two_brands = search_results(
+            "x",
+            &two_brands,
+            SortOrder::Relevance,
+            Limit::default(),
+            Offset::default(),
+        );
         let sorted: Vec<CacheKey> = [SortOrder::PriceAsc, SortOrder::PriceDesc, SortOrder::Newest]
             .into_iter()
             .map(|s| search_results("x", &f, s, Limit::default(), Offset::default()))
             .collect();
-        let mut all = vec![&base, &other_limit, &other_offset, &no_filters, &moved, &two_brands];
+        let mut all = vec![
+            &base,
+            &other_limit,
+            &other_offset,
+            &no_filters,
+            &moved,
+            &two_brands,
+        ];
         all.extend(sorted.iter());
         for (i, a) in all.iter().enumerate() {
             for b in &all[i + 1..] {
@@ -653,7 +704,8 @@ mod tests {
             &SearchFilters {
                 brand: None,
                 ..filters()
-            }, SortOrder::Relevance,
+            },
+            SortOrder::Relevance,
             l,
             o,
         );
@@ -695,7 +747,13 @@ mod tests {
             Offset::default(),
         );
         assert_ne!(img, other_model);
-        let txt = search_results(id.as_str(), &f, SortOrder::Relevance, Limit::default(), Offset::default());
+        let txt = search_results(
+            id.as_str(),
+            &f,
+            SortOrder::Relevance,
+            Limit::default(),
+            Offset::default(),
+        );
         assert_ne!(img, txt);
         assert_eq!(img.namespace(), Namespace::Search);
     }
@@ -731,7 +789,8 @@ mod tests {
         assert_eq!(k.in_generation(0), k);
         let s = search_results(
             "q",
-            &SearchFilters::default(), SortOrder::Relevance,
+            &SearchFilters::default(),
+            SortOrder::Relevance,
             Limit::default(),
             Offset::default(),
         );
@@ -750,7 +809,8 @@ mod tests {
         let keys = [
             search_results(
                 weird,
-                &SearchFilters::default(), SortOrder::Relevance,
+                &SearchFilters::default(),
+                SortOrder::Relevance,
                 Limit::default(),
                 Offset::default(),
             ),

@@ -18,7 +18,10 @@ use chrono::{Duration, Utc};
 use vitrine_common::api::{Product, SearchFilters};
 use vitrine_origin::{
     catalog::demo,
-    search::{SearchIndex, SearchQuery, analyser, synonyms::{Synonyms, SynonymsBody}},
+    search::{
+        SearchIndex, SearchQuery, analyser,
+        synonyms::{Synonyms, SynonymsBody},
+    },
 };
 
 fn main() -> anyhow::Result<()> {
@@ -61,7 +64,11 @@ fn main() -> anyhow::Result<()> {
         })?;
         let results: Vec<String> = outcome.hits.into_iter().map(|h| h.product.sku).collect();
         let ndcg = judge::ndcg_at_10(&judged, &results, &items);
-        scored.push(judge::Scored { judged, ndcg, results });
+        scored.push(judge::Scored {
+            judged,
+            ndcg,
+            results,
+        });
     }
     print!("{}", judge::report(&scored));
     Ok(())

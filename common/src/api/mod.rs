@@ -5,7 +5,6 @@
 //! known to be well formed, so no handler or query ever re-checks them. serde runs the
 //! same constructors, so a malformed body fails with a message that names the field.
 
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -72,23 +72,15 @@ where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany<T> {
-        One(T),
-        Many(Vec<T>),
-    }
-    // Untagged enums hide the inner error ("did not match any variant"); try the forms in
-    // turn through a `Value` so a bad value's own message (naming its field) comes through.
+    // Through a `Value`, so a bad value's own message (naming its field) comes through
+    // rather than serde's "did not match any variant".
     let value = serde_json::Value::deserialize(d)?;
-    let parsed = if value.is_array() {
-        Vec::<T>::deserialize(value).map(OneOrMany::Many)
+    if value.is_array() {
+        Vec::<T>::deserialize(value).map_err(serde::de::Error::custom)
     } else {
-        T::deserialize(value).map(OneOrMany::One)
-    };
-    match parsed.map_err(serde::de::Error::custom)? {
-        OneOrMany::One(v) => Ok(vec![v]),
-        OneOrMany::Many(v) => Ok(v),
+        T::deserialize(value)
+            .map(|v| vec![v])
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -134,7 +126,10 @@ impl SearchFilters {
 
     /// Rejects more than [`MAX_FACET_VALUES`] values in one facet (checked before any work).
     pub fn check_value_counts(&self) -> Result<(), InvalidInput> {
-        for (field, n) in [("category", self.category.len()), ("brand", self.brand.len())] {
+        for (field, n) in [
+            ("category", self.category.len()),
+            ("brand", self.brand.len()),
+        ] {
             if n > MAX_FACET_VALUES {
                 return Err(InvalidInput::new(
                     field,
@@ -344,7 +339,10 @@ mod tests {
         for s in SortOrder::ALL {
             assert_eq!(SortOrder::parse(Some(s.as_str())).unwrap(), s);
         }
-        assert_eq!(SortOrder::parse(Some("cheapest")).unwrap_err().field, "sort");
+        assert_eq!(
+            SortOrder::parse(Some("cheapest")).unwrap_err().field,
+            "sort"
+        );
     }
 
     #[test]

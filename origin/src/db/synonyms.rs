@@ -18,14 +18,15 @@ impl Db {
     /// The stored synonyms, or `None` when none were ever stored.
     pub async fn synonyms(&self) -> DbResult<Option<StoredSynonyms>> {
         let sql = "SELECT rules, version, updated_at FROM search_synonyms WHERE id = 1";
-        dispatch!(self, "synonyms_get", |p| sqlx::query_as(sql).fetch_optional(p))
+        dispatch!(self, "synonyms_get", |p| sqlx::query_as(sql)
+            .fetch_optional(p))
     }
 
     /// Only the version of the stored synonyms (0 when none): what the sync loop polls.
     pub async fn synonyms_version(&self) -> DbResult<i64> {
         let sql = "SELECT version FROM search_synonyms WHERE id = 1";
-        let row: Option<(i64,)> =
-            dispatch!(self, "synonyms_version", |p| sqlx::query_as(sql).fetch_optional(p))?;
+        let row: Option<(i64,)> = dispatch!(self, "synonyms_version", |p| sqlx::query_as(sql)
+            .fetch_optional(p))?;
         Ok(row.map_or(0, |(v,)| v))
     }
 

@@ -73,7 +73,11 @@ impl Collector for PriceRange {
     type Fruit = Option<(i64, i64)>;
     type Child = SegmentPriceRange;
 
-    fn for_segment(&self, _: SegmentOrdinal, segment: &SegmentReader) -> tantivy::Result<Self::Child> {
+    fn for_segment(
+        &self,
+        _: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
         Ok(SegmentPriceRange {
             price: segment.fast_fields().i64("price")?,
             range: None,
@@ -120,7 +124,12 @@ impl Buckets {
         let span = (hi - lo).saturating_add(1).max(1);
         let count = HISTOGRAM_BUCKETS.min(span);
         let width = (span + count - 1) / count;
-        Buckets { lo, hi, width, count }
+        Buckets {
+            lo,
+            hi,
+            width,
+            count,
+        }
     }
 
     fn index(&self, price: i64) -> usize {
@@ -156,7 +165,11 @@ impl Collector for PriceHistogram {
     type Fruit = Vec<u64>;
     type Child = SegmentHistogram;
 
-    fn for_segment(&self, _: SegmentOrdinal, segment: &SegmentReader) -> tantivy::Result<Self::Child> {
+    fn for_segment(
+        &self,
+        _: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
         Ok(SegmentHistogram {
             buckets: self.0,
             price: segment.fast_fields().i64("price")?,

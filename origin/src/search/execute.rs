@@ -17,7 +17,9 @@ use tantivy::{
     query::Query,
     schema::Facet,
 };
-use vitrine_common::api::{FacetCounts as ApiFacetCounts, Facets, PriceStats, SearchFilters, SearchHit};
+use vitrine_common::api::{
+    FacetCounts as ApiFacetCounts, Facets, PriceStats, SearchFilters, SearchHit,
+};
 
 use super::{
     SearchIndex, SearchOutcome, SearchQuery,
@@ -43,7 +45,14 @@ pub(super) fn run(index: &SearchIndex, q: &SearchQuery) -> anyhow::Result<Search
     let searcher = index.inner.reader.searcher();
     let synonyms = index.synonyms();
     let build = |filters: &SearchFilters, all_terms: bool| {
-        query::build(&index.inner.index, &f, &q.text, filters, &synonyms, all_terms)
+        query::build(
+            &index.inner.index,
+            &f,
+            &q.text,
+            filters,
+            &synonyms,
+            all_terms,
+        )
     };
     let filters = &q.filters;
     let (has_category, has_brand) = (!filters.category.is_empty(), !filters.brand.is_empty());

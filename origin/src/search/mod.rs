@@ -54,7 +54,7 @@ use tantivy::{
 };
 use vitrine_common::api::{Facets, Product, SearchFilters, SearchHit, SortOrder};
 
-use self::synonyms::{Synonyms, SynonymRule};
+use self::synonyms::{SynonymRule, Synonyms};
 use crate::db::{Db, products::Fingerprint};
 
 /// Bump when the schema or analysis changes: a stored index with another version is rebuilt.
@@ -495,7 +495,11 @@ impl SearchIndex {
                 compiled.version = stored.version;
                 compiled.updated_at = Some(stored.updated_at);
                 self.set_synonyms(compiled);
-                tracing::info!(version = stored.version, rules = rules.len(), "search synonyms loaded");
+                tracing::info!(
+                    version = stored.version,
+                    rules = rules.len(),
+                    "search synonyms loaded"
+                );
                 Ok(true)
             }
             Err(e) => {

@@ -76,7 +76,10 @@ fn exact_alternatives(f: &Fields, phrase: &[String], weight: f32) -> Vec<(Occur,
                 Term::from_field_text(field, word),
                 IndexRecordOption::WithFreqs,
             );
-            out.push((Occur::Should, boxed(BoostQuery::new(boxed(tq), boost * weight))));
+            out.push((
+                Occur::Should,
+                boxed(BoostQuery::new(boxed(tq), boost * weight)),
+            ));
         }
     } else {
         for (field, boost) in [(f.title, 3.0), (f.all, 1.0)] {
@@ -86,7 +89,10 @@ fn exact_alternatives(f: &Fields, phrase: &[String], weight: f32) -> Vec<(Occur,
                 .collect();
             out.push((
                 Occur::Should,
-                boxed(BoostQuery::new(boxed(PhraseQuery::new(terms)), boost * weight)),
+                boxed(BoostQuery::new(
+                    boxed(PhraseQuery::new(terms)),
+                    boost * weight,
+                )),
             ));
         }
     }
@@ -161,7 +167,7 @@ fn filter_clauses(f: &Fields, filters: &SearchFilters) -> Vec<Box<dyn Query>> {
     let mut out = Vec::new();
     // Several values of one facet: any of them (OR); the facets themselves are AND-ed.
     let any_of = |field, values: Vec<&str>| -> Box<dyn Query> {
-        let terms = values
+        let terms: Vec<Term> = values
             .into_iter()
             .map(|v| Term::from_field_text(field, v))
             .collect();

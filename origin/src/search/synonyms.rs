@@ -79,7 +79,11 @@ pub struct Synonyms {
     longest: usize,
 }
 
-fn check_term(raw: &str, field: &'static str, analyse: &dyn Fn(&str) -> Phrase) -> Result<Phrase, InvalidInput> {
+fn check_term(
+    raw: &str,
+    field: &'static str,
+    analyse: &dyn Fn(&str) -> Phrase,
+) -> Result<Phrase, InvalidInput> {
     let term = raw.trim();
     let chars = term.chars().count();
     if chars > MAX_TERM_CHARS {
@@ -89,7 +93,10 @@ fn check_term(raw: &str, field: &'static str, analyse: &dyn Fn(&str) -> Phrase) 
         ));
     }
     if term.chars().any(char::is_control) {
-        return Err(InvalidInput::new(field, "a term must not contain control characters"));
+        return Err(InvalidInput::new(
+            field,
+            "a term must not contain control characters",
+        ));
     }
     let phrase = analyse(term);
     if phrase.is_empty() {
@@ -101,7 +108,10 @@ fn check_term(raw: &str, field: &'static str, analyse: &dyn Fn(&str) -> Phrase) 
     if phrase.len() > MAX_WORDS_PER_TERM {
         return Err(InvalidInput::new(
             field,
-            format!("a term is at most {MAX_WORDS_PER_TERM} words ({term:?} has {})", phrase.len()),
+            format!(
+                "a term is at most {MAX_WORDS_PER_TERM} words ({term:?} has {})",
+                phrase.len()
+            ),
         ));
     }
     Ok(phrase)
@@ -133,7 +143,10 @@ impl Synonyms {
                     if terms.len() > MAX_TERMS_PER_RULE {
                         return Err(InvalidInput::new(
                             "synonyms.terms",
-                            format!("rule {i}: at most {MAX_TERMS_PER_RULE} terms (got {})", terms.len()),
+                            format!(
+                                "rule {i}: at most {MAX_TERMS_PER_RULE} terms (got {})",
+                                terms.len()
+                            ),
                         ));
                     }
                     let mut phrases: Vec<Phrase> = Vec::with_capacity(terms.len());
@@ -162,7 +175,11 @@ impl Synonyms {
                         let alternatives = map.entry(p.clone()).or_default();
                         alternatives.extend(phrases.iter().filter(|q| *q != p).cloned());
                     }
-                    kept.push(SynonymRule { terms: Some(trimmed(terms)), from: None, to: None });
+                    kept.push(SynonymRule {
+                        terms: Some(trimmed(terms)),
+                        from: None,
+                        to: None,
+                    });
                 }
                 (None, Some(from), Some(to)) => {
                     if to.is_empty() || to.len() + 1 > MAX_TERMS_PER_RULE {
@@ -187,7 +204,10 @@ impl Synonyms {
                         }
                         targets.push(p);
                     }
-                    one_way.entry(source.clone()).or_default().extend(targets.iter().cloned());
+                    one_way
+                        .entry(source.clone())
+                        .or_default()
+                        .extend(targets.iter().cloned());
                     map.entry(source).or_default().extend(targets);
                     kept.push(SynonymRule {
                         terms: None,
@@ -316,7 +336,10 @@ mod tests {
     #[test]
     fn multi_way_sets_expand_every_term_and_one_way_rules_only_forward() {
         let s = Synonyms::compile(
-            &[set(&["sneakers", "trainers", "running shoes"]), one_way("notebook", &["laptop"])],
+            &[
+                set(&["sneakers", "trainers", "running shoes"]),
+                one_way("notebook", &["laptop"]),
+            ],
             &analyse,
         )
         .unwrap();
@@ -331,24 +354,65 @@ mod tests {
 
     #[test]
     fn loops_overlaps_and_oversized_sets_are_refused_naming_the_field() {
-        let cycle = [one_way("a1", &["b1"]), one_way("b1", &["c1"]), one_way("c1", &["a1"])];
-        assert_eq!(Synonyms::compile(&cycle, &analyse).unwrap_err().field, "synonyms.from");
+        let cycle = [
+            one_way("a1", &["b1"]),
+            one_way("b1", &["c1"]),
+            one_way("c1", &["a1"]),
+        ];
+        assert_eq!(
+            Synonyms::compile(&cycle, &analyse).unwrap_err().field,
+            "synonyms.from"
+        );
         let self_loop = [one_way("laptop", &["laptops"])];
-        assert_eq!(Synonyms::compile(&self_loop, &analyse).unwrap_err().field, "synonyms.to");
+        assert_eq!(
+            Synonyms::compile(&self_loop, &analyse).unwrap_err().field,
+            "synonyms.to"
+        );
         let overlap = [set(&["a1", "b1"]), set(&["b1", "c1"])];
-        assert_eq!(Synonyms::compile(&overlap, &analyse).unwrap_err().field, "synonyms.terms");
+        assert_eq!(
+            Synonyms::compile(&overlap, &analyse).unwrap_err().field,
+            "synonyms.terms"
+        );
         let many: Vec<String> = (0..=MAX_TERMS_PER_RULE).map(|i| format!("t{i}")).collect();
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
-        assert_eq!(Synonyms::compile(&[set(&many)], &analyse).unwrap_err().field, "synonyms.terms");
+        assert_eq!(
+            Synonyms::compile(&[set(&many)], &analyse)
+                .unwrap_err()
+                .field,
+            "synonyms.terms"
+        );
         let long = "x".repeat(MAX_TERM_CHARS + 1);
-        assert_eq!(Synonyms::compile(&[set(&[&long, "y1"])], &analyse).unwrap_err().field, "synonyms.terms");
-        let both = SynonymRule { from: Some("a1".into()), ..set(&["a1", "b1"]) };
-        assert_eq!(Synonyms::compile(&[both], &analyse).unwrap_err().field, "synonyms");
-        let rules: Vec<SynonymRule> = (0..=MAX_RULES).map(|i| one_way(&format!("f{i}"), &["g1"])).collect();
-        assert_eq!(Synonyms::compile(&rules, &analyse).unwrap_err().field, "synonyms");
+        assert_eq!(
+            Synonyms::compile(&[set(&[&long, "y1"])], &analyse)
+                .unwrap_err()
+                .field,
+            "synonyms.terms"
+        );
+        let both = SynonymRule {
+            from: Some("a1".into()),
+            ..set(&["a1", "b1"])
+        };
+        assert_eq!(
+            Synonyms::compile(&[both], &analyse).unwrap_err().field,
+            "synonyms"
+        );
+        let rules: Vec<SynonymRule> = (0..=MAX_RULES)
+            .map(|i| one_way(&format!("f{i}"), &["g1"]))
+            .collect();
+        assert_eq!(
+            Synonyms::compile(&rules, &analyse).unwrap_err().field,
+            "synonyms"
+        );
         // One term fed by many one-way rules stays within MAX_ALTERNATIVES.
-        let fan: Vec<SynonymRule> = (0..=MAX_ALTERNATIVES).map(|i| one_way("hub", &[&format!("v{i}")])).collect();
-        assert_eq!(Synonyms::compile(&fan, &analyse).unwrap_err().field, "synonyms");
-        assert!(Synonyms::compile(&[one_way("a1", &["b1"]), one_way("b1", &["c1"])], &analyse).is_ok());
+        let fan: Vec<SynonymRule> = (0..=MAX_ALTERNATIVES)
+            .map(|i| one_way("hub", &[&format!("v{i}")]))
+            .collect();
+        assert_eq!(
+            Synonyms::compile(&fan, &analyse).unwrap_err().field,
+            "synonyms"
+        );
+        assert!(
+            Synonyms::compile(&[one_way("a1", &["b1"]), one_way("b1", &["c1"])], &analyse).is_ok()
+        );
     }
 }

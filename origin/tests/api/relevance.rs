@@ -47,11 +47,18 @@ async fn judged_queries_keep_their_ndcg() {
             .map(|h| h["sku"].as_str().unwrap().to_owned())
             .collect();
         let ndcg = judge::ndcg_at_10(&judged, &results, &items);
-        scored.push(judge::Scored { judged, ndcg, results });
+        scored.push(judge::Scored {
+            judged,
+            ndcg,
+            results,
+        });
     }
     let report = judge::report(&scored);
     println!("{report}");
     let overall = judge::mean(&scored, |_| true);
-    assert!(overall >= NDCG_FLOOR, "nDCG@10 {overall:.3} fell under {NDCG_FLOOR}\n{report}");
+    assert!(
+        overall >= NDCG_FLOOR,
+        "nDCG@10 {overall:.3} fell under {NDCG_FLOOR}\n{report}"
+    );
     app.stop().await;
 }

@@ -4,7 +4,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{API_KEY, Backend, TestApp, product_json, spawn_app, spawn_app_with, spawn_on};
+use crate::helpers::{
+    API_KEY, Backend, TestApp, product_json, spawn_app, spawn_app_with, spawn_on,
+};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -93,33 +95,51 @@ async fn sort_orders_are_total_and_part_of_the_cache_key(backend: Backend) {
     assert_eq!(skus(&desc)[0], "K-6");
 
     let (_, newest) = app.get_json("/api/search/text?q=&sort=newest").await;
-    assert_eq!(field(&newest, "id"), ids.iter().rev().copied().collect::<Vec<_>>());
+    assert_eq!(
+        field(&newest, "id"),
+        ids.iter().rev().copied().collect::<Vec<_>>()
+    );
 
     // Paging through a sort neither repeats nor skips.
     let mut paged = Vec::new();
     for offset in 0..4 {
         let (_, page) = app
-            .get_json(&format!("/api/search/text?q=&sort=price_asc&limit=2&offset={}", offset * 2))
+            .get_json(&format!(
+                "/api/search/text?q=&sort=price_asc&limit=2&offset={}",
+                offset * 2
+            ))
             .await;
         paged.extend(skus(&page));
     }
     assert_eq!(paged, skus(&asc));
 
     // Relevance stays the default; the text query still decides which products match.
-    let (_, rel) = app.get_json("/api/search/text?q=sneakers&sort=price_asc").await;
+    let (_, rel) = app
+        .get_json("/api/search/text?q=sneakers&sort=price_asc")
+        .await;
     assert_eq!(skus(&rel)[..2], ["K-2".to_owned(), "K-3".to_owned()]);
     let (_, default) = app.get_json("/api/search/text?q=sneakers").await;
     assert_eq!(default["sort"], "relevance");
 
     let (status, body) = app
-        .post_json("/api/search/text", &json!({"query": "", "sort": "price_desc"}))
+        .post_json(
+            "/api/search/text",
+            &json!({"query": "", "sort": "price_desc"}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(skus(&body), skus(&desc));
 
-    for bad in ["/api/search/text?q=x&sort=cheapest", "/api/search/text?q=x&sort="] {
+    for bad in [
+        "/api/search/text?q=x&sort=cheapest",
+        "/api/search/text?q=x&sort=",
+    ] {
         let (status, p) = app.get_json(bad).await;
-        assert_eq!((status, p["field"].as_str()), (400, Some("sort")), "{bad}: {p}");
+        assert_eq!(
+            (status, p["field"].as_str()),
+            (400, Some("sort")),
+            "{bad}: {p}"
+        );
     }
     let (status, p) = app
         .post_json("/api/search/text", &json!({"query": "", "sort": "PRICE"}))
@@ -176,7 +196,11 @@ async fn facets_are_disjunctive_with_price_statistics(backend: Backend) {
         .get_json("/api/search/text?q=sneakers&price_max=7000")
         .await;
     let price = &r["facets"]["price"];
-    assert_eq!((price["min"].as_i64(), price["max"].as_i64()), (Some(6_900), Some(8_900)), "{r}");
+    assert_eq!(
+        (price["min"].as_i64(), price["max"].as_i64()),
+        (Some(6_900), Some(8_900)),
+        "{r}"
+    );
     let histogram = price["histogram"].as_array().unwrap();
     let counted: u64 = histogram.iter().map(|b| b["count"].as_u64().unwrap()).sum();
     let (_, unfiltered) = app.get_json("/api/search/text?q=sneakers").await;
@@ -185,7 +209,10 @@ async fn facets_are_disjunctive_with_price_statistics(backend: Backend) {
     assert_eq!(histogram.last().unwrap()["to"], 8_900);
     assert_eq!(histogram.last().unwrap()["count"], 1);
     let (_, none) = app.get_json("/api/search/text?q=zzqqxx").await;
-    assert_eq!(none["facets"]["price"], json!({"min": null, "max": null, "histogram": []}));
+    assert_eq!(
+        none["facets"]["price"],
+        json!({"min": null, "max": null, "histogram": []})
+    );
 
     // Bounded: 21 brands is a 400 naming the facet, before any search.
     let many: String = (0..21).map(|i| format!("&brand=B{i}")).collect();
@@ -193,9 +220,16 @@ async fn facets_are_disjunctive_with_price_statistics(backend: Backend) {
     assert_eq!((status, p["field"].as_str()), (400, Some("brand")), "{p}");
     let brands: Vec<String> = (0..21).map(|i| format!("B{i}")).collect();
     let (status, p) = app
-        .post_json("/api/search/text", &json!({"query": "", "category": brands}))
+        .post_json(
+            "/api/search/text",
+            &json!({"query": "", "category": brands}),
+        )
         .await;
-    assert_eq!((status, p["field"].as_str()), (400, Some("category")), "{p}");
+    assert_eq!(
+        (status, p["field"].as_str()),
+        (400, Some("category")),
+        "{p}"
+    );
     app.stop().await;
 }
 
@@ -204,7 +238,10 @@ async fn synonyms_expand_queries_and_invalidate_cached_searches(backend: Backend
     seed(&app).await;
 
     let (_, empty) = app.get_json_auth("/api/search/synonyms").await;
-    assert_eq!(empty, json!({"synonyms": [], "version": 0, "updated_at": null}));
+    assert_eq!(
+        empty,
+        json!({"synonyms": [], "version": 0, "updated_at": null})
+    );
     let r = app.get("/api/search/synonyms").await;
     assert_eq!(r.status(), 401);
 
@@ -232,7 +269,9 @@ async fn synonyms_expand_queries_and_invalidate_cached_searches(backend: Backend
         assert!(found.contains(&sku.to_owned()), "{sku} in {found:?}");
     }
     // Multi-word terms match as a phrase; a singular form matches through stemming.
-    let (_, r) = app.get_json("/api/search/text?q=running%20shoes%20city").await;
+    let (_, r) = app
+        .get_json("/api/search/text?q=running%20shoes%20city")
+        .await;
     assert_eq!(skus(&r)[0], "K-2", "{r}");
     let (_, r) = app.get_json("/api/search/text?q=trainer%20road").await;
     assert_eq!(skus(&r)[0], "K-3", "{r}");
@@ -246,19 +285,38 @@ async fn synonyms_expand_queries_and_invalidate_cached_searches(backend: Backend
 
     // Refused sets name the field, and the stored set stays in force.
     for (bad, field) in [
-        (json!({"synonyms": [{"from": "a1", "to": ["b1"]}, {"from": "b1", "to": ["a1"]}]}), "synonyms.from"),
-        (json!({"synonyms": [{"terms": ["x1", "y1"]}, {"terms": ["y1", "z1"]}]}), "synonyms.terms"),
+        (
+            json!({"synonyms": [{"from": "a1", "to": ["b1"]}, {"from": "b1", "to": ["a1"]}]}),
+            "synonyms.from",
+        ),
+        (
+            json!({"synonyms": [{"terms": ["x1", "y1"]}, {"terms": ["y1", "z1"]}]}),
+            "synonyms.terms",
+        ),
         (json!({"synonyms": [{"terms": ["only"]}]}), "synonyms.terms"),
-        (json!({"synonyms": [{"terms": ["x1", "y1"], "from": "x1"}]}), "synonyms"),
-        (json!({"synonyms": [{"terms": ["x1", "y".repeat(65)]}]}), "synonyms.terms"),
-        (json!({"synonyms": [{"from": "x1", "to": []}]}), "synonyms.to"),
+        (
+            json!({"synonyms": [{"terms": ["x1", "y1"], "from": "x1"}]}),
+            "synonyms",
+        ),
+        (
+            json!({"synonyms": [{"terms": ["x1", "y".repeat(65)]}]}),
+            "synonyms.terms",
+        ),
+        (
+            json!({"synonyms": [{"from": "x1", "to": []}]}),
+            "synonyms.to",
+        ),
         (
             json!({"synonyms": (0..1001).map(|i| json!({"from": format!("f{i}"), "to": ["g"]})).collect::<Vec<_>>()}),
             "synonyms",
         ),
     ] {
         let (status, p) = put_synonyms(&app, &bad).await;
-        assert_eq!((status, p["field"].as_str()), (400, Some(field)), "{bad}: {p}");
+        assert_eq!(
+            (status, p["field"].as_str()),
+            (400, Some(field)),
+            "{bad}: {p}"
+        );
     }
     let (_, got) = app.get_json_auth("/api/search/synonyms").await;
     assert_eq!(got["version"], 1);
@@ -303,7 +361,11 @@ async fn synonyms_reach_another_instance_through_the_sync_loop() {
     wait_for(&b, "/api/search/text?q=sneakers", |v| v["total"] == 4).await;
     let (_, v) = b.get_json(search).await;
     assert_eq!(v["total"], 0);
-    let (status, _) = put_synonyms(&a, &json!({"synonyms": [{"terms": ["sneakers", "trainers"]}]})).await;
+    let (status, _) = put_synonyms(
+        &a,
+        &json!({"synonyms": [{"terms": ["sneakers", "trainers"]}]}),
+    )
+    .await;
     assert_eq!(status, 200);
     let v = wait_for(&b, search, |v| v["total"].as_u64() >= Some(3)).await;
     assert!(skus(&v).contains(&"K-1".to_owned()), "{v}");

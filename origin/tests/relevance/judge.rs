@@ -180,7 +180,11 @@ pub fn report(scored: &[Scored]) -> String {
             s.ndcg,
             s.judged.kind,
             s.judged.q,
-            if top.is_empty() { "(nothing)".to_owned() } else { top.join(", ") }
+            if top.is_empty() {
+                "(nothing)".to_owned()
+            } else {
+                top.join(", ")
+            }
         );
     }
     out

@@ -46,15 +46,15 @@ pub struct TextSearchParams {
     offset: Option<Offset>,
     /// `relevance` (default), `price_asc`, `price_desc` or `newest`.
     #[serde(default)]
-    #[param(value_type = Option<SortOrder>)]
+    #[param(value_type = Option<SortOrder>, inline)]
     sort: Option<String>,
     /// A category to match; repeat for any of several (at most 20).
     #[serde(default)]
-    #[param(value_type = Option<Vec<Category>>, max_items = 20)]
+    #[param(value_type = Option<Vec<Category>>, inline, max_items = 20)]
     category: Vec<Category>,
     /// A brand to match; repeat for any of several (at most 20).
     #[serde(default)]
-    #[param(value_type = Option<Vec<Brand>>, max_items = 20)]
+    #[param(value_type = Option<Vec<Brand>>, inline, max_items = 20)]
     brand: Vec<Brand>,
     #[serde(default)]
     #[param(inline)]
@@ -135,8 +135,8 @@ pub async fn post(
 /// The query string as [`TextSearchParams`]: repeated `category`/`brand` collected (at most
 /// [`MAX_FACET_VALUES`] each, counted before any is parsed), the rest through serde.
 fn parse_params(raw: &str) -> Result<TextSearchParams, ApiError> {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(raw).map_err(|e| ApiError::BadRequest(format!("query string: {e}")))?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw)
+        .map_err(|e| ApiError::BadRequest(format!("query string: {e}")))?;
     let (mut categories, mut brands, mut rest) = (Vec::new(), Vec::new(), Vec::new());
     for (k, v) in pairs {
         match k.as_str() {
@@ -147,10 +147,12 @@ fn parse_params(raw: &str) -> Result<TextSearchParams, ApiError> {
     }
     for (field, n) in [("category", categories.len()), ("brand", brands.len())] {
         if n > MAX_FACET_VALUES {
-            return Err(ApiError::InvalidOption(vitrine_common::error::InvalidInput::new(
-                field,
-                format!("at most {MAX_FACET_VALUES} values may be selected (got {n})"),
-            )));
+            return Err(ApiError::InvalidOption(
+                vitrine_common::error::InvalidInput::new(
+                    field,
+                    format!("at most {MAX_FACET_VALUES} values may be selected (got {n})"),
+                ),
+            ));
         }
     }
     let rest = serde_urlencoded::to_string(&rest)
@@ -190,7 +192,9 @@ async fn cached_search(
         )));
     }
     let sort = SortOrder::parse(sort).map_err(ApiError::InvalidOption)?;
-    filters.check_value_counts().map_err(ApiError::InvalidOption)?;
+    filters
+        .check_value_counts()
+        .map_err(ApiError::InvalidOption)?;
     filters.check()?;
     let filters = filters.normalized();
     let key = cache_key::search_results(&query, &filters, sort, limit, offset);

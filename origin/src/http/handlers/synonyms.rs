@@ -55,5 +55,7 @@ pub async fn put(
     let compiled =
         Synonyms::compile(&body.synonyms, &search::analyser()).map_err(ApiError::InvalidOption)?;
     let rules = compiled.rules.clone();
-    Ok(ApiJson(state.catalog.replace_synonyms(rules, compiled).await?))
+    Ok(ApiJson(
+        state.catalog.replace_synonyms(rules, compiled).await?,
+    ))
 }

@@ -50,7 +50,11 @@ fn filter_of(filters: &SearchFilters, exclude: Option<i64>) -> MetaFilter {
             .iter()
             .map(|c| c.as_str().to_owned())
             .collect(),
-        brand: filters.brand.iter().map(|b| b.as_str().to_owned()).collect(),
+        brand: filters
+            .brand
+            .iter()
+            .map(|b| b.as_str().to_owned())
+            .collect(),
         price_min: filters.price_min.map(|p| p.minor_units()),
         price_max: filters.price_max.map(|p| p.minor_units()),
         exclude,
