@@ -702,7 +702,7 @@ mod tests {
         let typed = search_results(
             "q",
             &SearchFilters {
-                brand: None,
+                brand: Vec::new(),
                 ..filters()
             },
             SortOrder::Relevance,

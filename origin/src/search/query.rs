@@ -46,17 +46,24 @@ fn boxed(q: impl Query) -> Box<dyn Query> {
 }
 
 /// The query clause of one term: exact (BM25 per field, boosted), fuzzy, and prefix when it
-/// is the last term being typed.
+/// is the last term being typed. A fuzzy or prefix match in the title scores a little more
+/// than one anywhere else (a typo of "laptop" should find laptops before backpacks with a
+/// laptop sleeve), and both stay below an exact match.
 fn term_clause(f: &Fields, stem: &str, raw: &str, prefix: bool) -> Box<dyn Query> {
     let mut alternatives = exact_alternatives(f, std::slice::from_ref(&stem.to_owned()), 1.0);
     let distance = fuzzy_distance(raw.chars().count());
     if distance > 0 {
-        let fq = FuzzyTermQuery::new(Term::from_field_text(f.all, stem), distance, true);
-        alternatives.push((Occur::Should, boxed(ConstScoreQuery::new(boxed(fq), 0.5))));
+        for (field, score) in [(f.all, 0.5), (f.title, 0.25)] {
+            let fq = FuzzyTermQuery::new(Term::from_field_text(field, stem), distance, true);
+            alternatives.push((Occur::Should, boxed(ConstScoreQuery::new(boxed(fq), score))));
+        }
     }
     if prefix {
         let pq = FuzzyTermQuery::new_prefix(Term::from_field_text(f.prefix, raw), 0, true);
         alternatives.push((Occur::Should, boxed(ConstScoreQuery::new(boxed(pq), 0.75))));
+        // The title is stemmed: "lap" is a prefix of its "laptop" as of the plain form.
+        let tq = FuzzyTermQuery::new_prefix(Term::from_field_text(f.title, raw), 0, true);
+        alternatives.push((Occur::Should, boxed(ConstScoreQuery::new(boxed(tq), 0.25))));
     }
     boxed(BooleanQuery::new(alternatives))
 }

@@ -8,10 +8,11 @@ mod judge;
 
 use crate::helpers::{API_KEY, Backend, spawn_app};
 
-/// Measured 2026-12-04 with `cargo run -p vitrine-origin --example relevance`: see the
-/// figure in README.md ("Relevance"). The floor sits a little below it, so a change that
-/// makes ranking worse fails here while noise in ties does not.
-const NDCG_FLOOR: f64 = 0.0;
+/// Measured 2026-12-04: 0.934 over all 73 queries (tuning part 0.940, held-back part 0.915),
+/// the same through this test and `cargo run -p vitrine-origin --example relevance`. The
+/// floor sits a little below it, so a change that makes ranking worse fails here while a
+/// shuffle among equally good results does not.
+const NDCG_FLOOR: f64 = 0.92;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn judged_queries_keep_their_ndcg() {

@@ -109,7 +109,7 @@ fn dcg(grades: impl Iterator<Item = u32>) -> f64 {
         .take(10)
         .enumerate()
         .map(|(i, g)| (2f64.powi(g as i32) - 1.0) / ((i + 2) as f64).log2())
-        .sum()
+        .fold(0.0, |sum, gain| sum + gain)
 }
 
 /// nDCG@10 of `results` (skus, best first) for `judged` over `catalog`.

@@ -49,8 +49,8 @@ impl MetaFilter {
 
     fn admits(&self, id: i64, m: &ItemMeta) -> bool {
         self.exclude != Some(id)
-            && (self.category.is_empty() || self.category.iter().any(|c| *c == m.category))
-            && (self.brand.is_empty() || self.brand.iter().any(|b| *b == m.brand))
+            && (self.category.is_empty() || self.category.contains(&m.category))
+            && (self.brand.is_empty() || self.brand.contains(&m.brand))
             && self.price_min.is_none_or(|p| m.price >= p)
             && self.price_max.is_none_or(|p| m.price <= p)
     }
