@@ -121,6 +121,137 @@ fn trimmed(terms: &[String]) -> Vec<String> {
     terms.iter().map(|t| t.trim().to_owned()).collect()
 }
 
+/// The rules checked so far, compiled.
+struct Builder<'a> {
+    analyse: &'a dyn Fn(&str) -> Phrase,
+    map: HashMap<Phrase, BTreeSet<Phrase>>,
+    /// Each multi-way term and the rule it is in.
+    in_set: HashMap<Phrase, usize>,
+    /// The one-way rules' edges, for the loop check.
+    one_way: HashMap<Phrase, Vec<Phrase>>,
+    kept: Vec<SynonymRule>,
+}
+
+impl Builder<'_> {
+    fn add_set(&mut self, i: usize, terms: &[String]) -> Result<(), InvalidInput> {
+        if terms.len() > MAX_TERMS_PER_RULE {
+            return Err(InvalidInput::new(
+                "synonyms.terms",
+                format!(
+                    "rule {i}: at most {MAX_TERMS_PER_RULE} terms (got {})",
+                    terms.len()
+                ),
+            ));
+        }
+        let mut phrases: Vec<Phrase> = Vec::with_capacity(terms.len());
+        for t in terms {
+            let p = check_term(t, "synonyms.terms", self.analyse)?;
+            if !phrases.contains(&p) {
+                phrases.push(p);
+            }
+        }
+        if phrases.len() < 2 {
+            return Err(InvalidInput::new(
+                "synonyms.terms",
+                format!("rule {i}: a set needs at least two different terms"),
+            ));
+        }
+        for p in &phrases {
+            if let Some(other) = self.in_set.insert(p.clone(), i) {
+                return Err(InvalidInput::new(
+                    "synonyms.terms",
+                    format!(
+                        "rule {i}: {:?} is already in rule {other}; merge the two sets (a term in two sets would chain them)",
+                        p.join(" ")
+                    ),
+                ));
+            }
+            let alternatives = self.map.entry(p.clone()).or_default();
+            alternatives.extend(phrases.iter().filter(|q| *q != p).cloned());
+        }
+        self.kept.push(SynonymRule {
+            terms: Some(trimmed(terms)),
+            from: None,
+            to: None,
+        });
+        Ok(())
+    }
+
+    fn add_one_way(&mut self, i: usize, from: &str, to: &[String]) -> Result<(), InvalidInput> {
+        if to.is_empty() || to.len() + 1 > MAX_TERMS_PER_RULE {
+            return Err(InvalidInput::new(
+                "synonyms.to",
+                format!(
+                    "rule {i}: 1 to {} terms (got {})",
+                    MAX_TERMS_PER_RULE - 1,
+                    to.len()
+                ),
+            ));
+        }
+        let source = check_term(from, "synonyms.from", self.analyse)?;
+        let mut targets = Vec::with_capacity(to.len());
+        for t in to {
+            let p = check_term(t, "synonyms.to", self.analyse)?;
+            if p == source {
+                return Err(InvalidInput::new(
+                    "synonyms.to",
+                    format!("rule {i}: {:?} maps to itself", from.trim()),
+                ));
+            }
+            targets.push(p);
+        }
+        self.one_way
+            .entry(source.clone())
+            .or_default()
+            .extend(targets.iter().cloned());
+        self.map.entry(source).or_default().extend(targets);
+        self.kept.push(SynonymRule {
+            terms: None,
+            from: Some(from.trim().to_owned()),
+            to: Some(trimmed(to)),
+        });
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Synonyms, InvalidInput> {
+        if let Some(cycle) = find_cycle(&self.one_way) {
+            return Err(InvalidInput::new(
+                "synonyms.from",
+                format!(
+                    "one-way rules loop through {:?}; use a multi-way set for terms that mean each other",
+                    cycle.join(" ")
+                ),
+            ));
+        }
+        if let Some((term, alts)) = self
+            .map
+            .iter()
+            .find(|(_, alts)| alts.len() > MAX_ALTERNATIVES)
+        {
+            return Err(InvalidInput::new(
+                "synonyms",
+                format!(
+                    "{:?} expands to {} alternatives; the limit is {MAX_ALTERNATIVES}",
+                    term.join(" "),
+                    alts.len()
+                ),
+            ));
+        }
+        let longest = self.map.keys().map(Vec::len).max().unwrap_or(0);
+        Ok(Synonyms {
+            rules: self.kept,
+            version: 0,
+            updated_at: None,
+            map: self
+                .map
+                .into_iter()
+                .map(|(k, v)| (k, v.into_iter().collect()))
+                .collect(),
+            longest,
+        })
+    }
+}
+
 impl Synonyms {
     /// Checks and compiles `rules`; `analyse` is the index's analysis (tokens of a text).
     pub fn compile(
@@ -133,88 +264,17 @@ impl Synonyms {
                 format!("at most {MAX_RULES} rules (got {})", rules.len()),
             ));
         }
-        let mut map: HashMap<Phrase, BTreeSet<Phrase>> = HashMap::new();
-        let mut in_set: HashMap<Phrase, usize> = HashMap::new();
-        let mut one_way: HashMap<Phrase, Vec<Phrase>> = HashMap::new();
-        let mut kept = Vec::with_capacity(rules.len());
+        let mut b = Builder {
+            analyse,
+            map: HashMap::new(),
+            in_set: HashMap::new(),
+            one_way: HashMap::new(),
+            kept: Vec::with_capacity(rules.len()),
+        };
         for (i, rule) in rules.iter().enumerate() {
             match (&rule.terms, &rule.from, &rule.to) {
-                (Some(terms), None, None) => {
-                    if terms.len() > MAX_TERMS_PER_RULE {
-                        return Err(InvalidInput::new(
-                            "synonyms.terms",
-                            format!(
-                                "rule {i}: at most {MAX_TERMS_PER_RULE} terms (got {})",
-                                terms.len()
-                            ),
-                        ));
-                    }
-                    let mut phrases: Vec<Phrase> = Vec::with_capacity(terms.len());
-                    for t in terms {
-                        let p = check_term(t, "synonyms.terms", analyse)?;
-                        if !phrases.contains(&p) {
-                            phrases.push(p);
-                        }
-                    }
-                    if phrases.len() < 2 {
-                        return Err(InvalidInput::new(
-                            "synonyms.terms",
-                            format!("rule {i}: a set needs at least two different terms"),
-                        ));
-                    }
-                    for p in &phrases {
-                        if let Some(other) = in_set.insert(p.clone(), i) {
-                            return Err(InvalidInput::new(
-                                "synonyms.terms",
-                                format!(
-                                    "rule {i}: {:?} is already in rule {other}; merge the two sets (a term in two sets would chain them)",
-                                    p.join(" ")
-                                ),
-                            ));
-                        }
-                        let alternatives = map.entry(p.clone()).or_default();
-                        alternatives.extend(phrases.iter().filter(|q| *q != p).cloned());
-                    }
-                    kept.push(SynonymRule {
-                        terms: Some(trimmed(terms)),
-                        from: None,
-                        to: None,
-                    });
-                }
-                (None, Some(from), Some(to)) => {
-                    if to.is_empty() || to.len() + 1 > MAX_TERMS_PER_RULE {
-                        return Err(InvalidInput::new(
-                            "synonyms.to",
-                            format!(
-                                "rule {i}: 1 to {} terms (got {})",
-                                MAX_TERMS_PER_RULE - 1,
-                                to.len()
-                            ),
-                        ));
-                    }
-                    let source = check_term(from, "synonyms.from", analyse)?;
-                    let mut targets = Vec::with_capacity(to.len());
-                    for t in to {
-                        let p = check_term(t, "synonyms.to", analyse)?;
-                        if p == source {
-                            return Err(InvalidInput::new(
-                                "synonyms.to",
-                                format!("rule {i}: {:?} maps to itself", from.trim()),
-                            ));
-                        }
-                        targets.push(p);
-                    }
-                    one_way
-                        .entry(source.clone())
-                        .or_default()
-                        .extend(targets.iter().cloned());
-                    map.entry(source).or_default().extend(targets);
-                    kept.push(SynonymRule {
-                        terms: None,
-                        from: Some(from.trim().to_owned()),
-                        to: Some(trimmed(to)),
-                    });
-                }
+                (Some(terms), None, None) => b.add_set(i, terms)?,
+                (None, Some(from), Some(to)) => b.add_one_way(i, from, to)?,
                 _ => {
                     return Err(InvalidInput::new(
                         "synonyms",
@@ -223,36 +283,7 @@ impl Synonyms {
                 }
             }
         }
-        if let Some(cycle) = find_cycle(&one_way) {
-            return Err(InvalidInput::new(
-                "synonyms.from",
-                format!(
-                    "one-way rules loop through {:?}; use a multi-way set for terms that mean each other",
-                    cycle.join(" ")
-                ),
-            ));
-        }
-        if let Some((term, alts)) = map.iter().find(|(_, alts)| alts.len() > MAX_ALTERNATIVES) {
-            return Err(InvalidInput::new(
-                "synonyms",
-                format!(
-                    "{:?} expands to {} alternatives; the limit is {MAX_ALTERNATIVES}",
-                    term.join(" "),
-                    alts.len()
-                ),
-            ));
-        }
-        let longest = map.keys().map(Vec::len).max().unwrap_or(0);
-        Ok(Synonyms {
-            rules: kept,
-            version: 0,
-            updated_at: None,
-            map: map
-                .into_iter()
-                .map(|(k, v)| (k, v.into_iter().collect()))
-                .collect(),
-            longest,
-        })
+        b.finish()
     }
 
     pub fn is_empty(&self) -> bool {
