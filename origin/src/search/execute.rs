@@ -82,20 +82,14 @@ pub(super) fn run(index: &SearchIndex, q: &SearchQuery) -> anyhow::Result<Search
         change(&mut other);
         build(&other, all_terms)
     };
-    let categories = match categories {
-        Some(c) => c,
-        None => searcher.search(
-            without(|o| o.category.clear())?.as_ref(),
-            &facet_collector("category_facet"),
-        )?,
+    // A facet its filter restricts: counted again without that filter.
+    let recount = |counted: Option<FacetCounts>, field, clear: fn(&mut SearchFilters)| match counted
+    {
+        Some(c) => Ok::<_, anyhow::Error>(c),
+        None => Ok(searcher.search(without(clear)?.as_ref(), &facet_collector(field))?),
     };
-    let brands = match brands {
-        Some(b) => b,
-        None => searcher.search(
-            without(|o| o.brand.clear())?.as_ref(),
-            &facet_collector("brand_facet"),
-        )?,
-    };
+    let categories = recount(categories, "category_facet", |o| o.category.clear())?;
+    let brands = recount(brands, "brand_facet", |o| o.brand.clear())?;
     let (price_query, range) = match range {
         Some(range) => (main, range),
         None => {
@@ -108,13 +102,15 @@ pub(super) fn run(index: &SearchIndex, q: &SearchQuery) -> anyhow::Result<Search
         }
     };
     let price = price_stats(&searcher, price_query.as_ref(), range)?;
-    let mut hits = Vec::with_capacity(top.len());
-    for ((_, score, _), addr) in top {
-        hits.push(SearchHit {
-            product: index.stored_product(&searcher, addr)?,
-            score,
-        });
-    }
+    let hits = top
+        .into_iter()
+        .map(|((_, score, _), addr)| {
+            Ok(SearchHit {
+                product: index.stored_product(&searcher, addr)?,
+                score,
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
     Ok(SearchOutcome {
         hits,
         total: total as u64,
