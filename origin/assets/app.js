@@ -110,10 +110,19 @@
     });
   }
 
+  /** A highlight from the API (text escaped by the server, `<mark>` around matches) as DOM
+   * nodes: split on the marks, each piece decoded as text (never parsed as HTML). */
+  function marked(html) {
+    const decode = (s) => { const t = document.createElement("textarea"); t.innerHTML = s; return t.value; };
+    const nodes = html.split(/<mark>|<\/mark>/).map((part, i) => (i % 2 ? h("mark", { text: decode(part) }) : decode(part)));
+    return nodes.filter((n) => n !== "");
+  }
+
   function card(hit) {
     seen.set(hit.id, hit);
+    const title = hit.highlight ? h("h3", {}, ...marked(hit.highlight.title)) : h("h3", { text: hit.title });
     const info = h("div", { class: "info" },
-      h("h3", { text: hit.title }),
+      title,
       h("p", { class: "meta", text: `${hit.brand} · ${hit.category}` }),
       h("p", { class: "price", text: money(hit.price, hit.currency) }),
       typeof hit.score === "number" && state.mode === "photo"

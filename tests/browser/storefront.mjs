@@ -255,6 +255,8 @@ async function run(browser, tmp) {
     const titles = await page.locator("#grid li.card h3").allTextContents();
     assert.ok(titles.length > 0, "no results for mug");
     for (const t of titles) assert.match(t, /mug/i);
+    const marks = await page.locator("#grid li.card h3 mark").allTextContents();
+    assert.ok(marks.length > 0 && marks.every((m) => /^mugs?$/i.test(m)), `highlighted: ${marks.join(", ")}`);
     const searches = net.all.filter((r) => new URL(r.url).pathname === "/api/search/text");
     assert.ok(searches.length >= 1 && searches.length <= 3, `${searches.length} searches for 3 keystrokes`);
     const last = new URL(searches[searches.length - 1].url);

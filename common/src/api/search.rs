@@ -229,13 +229,26 @@ impl TextSearchRequest {
     }
 }
 
-/// One search hit: the product plus its relevance score.
+/// One search hit: the product, its relevance score and the highlighted matches.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SearchHit {
     #[serde(flatten)]
     pub product: Product,
     pub score: f32,
+    /// The title and description as HTML: `<mark>` around the words the query matched
+    /// (exactly, through a typo, as the prefix being typed, or as a synonym), everything
+    /// else escaped. Absent for an empty query.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub highlight: Option<Highlight>,
+}
+
+/// A hit's matched words, marked (see [`SearchHit::highlight`]).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Highlight {
+    pub title: String,
+    pub description: String,
 }
 
 /// Facet counts: value → number of matching products.

@@ -24,6 +24,7 @@ use vitrine_common::api::{
 use super::{
     SearchIndex, SearchOutcome, SearchQuery,
     collect::{Buckets, PriceHistogram, PriceRange, SortTweaker},
+    highlight::Matcher,
     query,
 };
 
@@ -102,12 +103,29 @@ pub(super) fn run(index: &SearchIndex, q: &SearchQuery) -> anyhow::Result<Search
         }
     };
     let price = price_stats(&searcher, price_query.as_ref(), range)?;
+    let stemmed = query::tokens(&index.inner.index, super::ANALYZER, &q.text);
+    let plain = query::tokens(&index.inner.index, super::PREFIX_ANALYZER, &q.text);
+    let typing = !q.text.ends_with(char::is_whitespace);
+    let matcher = (!stemmed.is_empty())
+        .then(|| Matcher::new(&stemmed, &plain, typing, synonyms.expansion_words(&stemmed)));
+    let (mut stem_analyzer, mut plain_analyzer) =
+        (super::stemmed_analyzer(), super::plain_analyzer());
     let hits = top
         .into_iter()
         .map(|((_, score, _), addr)| {
+            let product = index.stored_product(&searcher, addr)?;
+            let highlight = matcher.as_ref().map(|m| {
+                m.highlight(
+                    &mut stem_analyzer,
+                    &mut plain_analyzer,
+                    &product.title,
+                    &product.description,
+                )
+            });
             Ok(SearchHit {
-                product: index.stored_product(&searcher, addr)?,
+                product,
                 score,
+                highlight,
             })
         })
         .collect::<anyhow::Result<_>>()?;

@@ -27,6 +27,7 @@
 
 mod collect;
 mod execute;
+mod highlight;
 mod query;
 pub mod synonyms;
 pub mod visual;
@@ -139,13 +140,18 @@ pub fn analyser() -> impl Fn(&str) -> Vec<String> {
     }
 }
 
-fn register_analyzers(index: &Index) {
-    let stemmed = stemmed_analyzer();
-    let plain = TextAnalyzer::builder(SimpleTokenizer::default())
+/// The analysis of the prefix field: as [`stemmed_analyzer`] without stemming.
+fn plain_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
-        .build();
+        .build()
+}
+
+fn register_analyzers(index: &Index) {
+    let stemmed = stemmed_analyzer();
+    let plain = plain_analyzer();
     index.tokenizers().register(ANALYZER, stemmed);
     index.tokenizers().register(PREFIX_ANALYZER, plain);
 }

@@ -290,6 +290,23 @@ impl Synonyms {
         self.map.is_empty()
     }
 
+    /// The words of every alternative `tokens` (a query's analysed words) expand to, found
+    /// as the query builder finds them (longest term first, left to right).
+    pub fn expansion_words(&self, tokens: &[String]) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < tokens.len() {
+            match self.match_at(&tokens[i..]) {
+                Some((len, alternatives)) => {
+                    out.extend(alternatives.iter().flatten().cloned());
+                    i += len;
+                }
+                None => i += 1,
+            }
+        }
+        out
+    }
+
     /// The longest rule term matching `tokens` from its start: its length and alternatives.
     pub fn match_at(&self, tokens: &[String]) -> Option<(usize, &[Phrase])> {
         for len in (1..=self.longest.min(tokens.len())).rev() {

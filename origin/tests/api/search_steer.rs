@@ -90,6 +90,16 @@ async fn sort_orders_are_total_and_part_of_the_cache_key(backend: Backend) {
 
     // Served after price_asc was cached: another sort is another cache entry.
     let (_, desc) = app.get_json("/api/search/text?q=&sort=price_desc").await;
+    assert!(
+        desc["results"][0].get("highlight").is_none(),
+        "nothing to mark for an empty query"
+    );
+    // A typo and a prefix are marked too, the rest escaped.
+    let (_, typo) = app.get_json("/api/search/text?q=sneekers%20cit").await;
+    assert_eq!(
+        typo["results"][0]["highlight"]["title"], "<mark>City</mark> <mark>Sneakers</mark>",
+        "{typo}"
+    );
     let prices = field(&desc, "price");
     assert!(prices.windows(2).all(|w| w[0] >= w[1]), "{prices:?}");
     assert_eq!(skus(&desc)[0], "K-6");
@@ -261,8 +271,13 @@ async fn synonyms_expand_queries_and_invalidate_cached_searches(backend: Backend
     let (_, got) = app.get_json_auth("/api/search/synonyms").await;
     assert_eq!(got["synonyms"], body["synonyms"]);
 
-    // The cached empty answer is gone: "trainers" finds the sneakers.
+    // The cached empty answer is gone: "trainers" finds the sneakers, and marks the word the
+    // synonym matched.
     let (_, r) = app.get_json("/api/search/text?q=trainers").await;
+    let marked = r["results"][0]["highlight"]["title"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(marked.contains("<mark>Sneakers</mark>"), "{r}");
     let found = skus(&r);
     assert!(found.len() >= 3, "{r}");
     for sku in ["K-1", "K-2", "K-3"] {
