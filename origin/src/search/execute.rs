@@ -12,7 +12,7 @@
 //! fallback of `query.rs`).
 
 use tantivy::{
-    Searcher,
+    DocAddress, Searcher,
     collector::{Count, FacetCollector, FacetCounts, TopDocs},
     query::Query,
     schema::Facet,
@@ -23,9 +23,10 @@ use vitrine_common::api::{
 
 use super::{
     SearchIndex, SearchOutcome, SearchQuery,
-    collect::{Buckets, PriceHistogram, PriceRange, SortTweaker},
+    collect::{Buckets, PriceHistogram, PriceRange, SortKey, SortTweaker},
     highlight::Matcher,
     query,
+    synonyms::Synonyms,
 };
 
 fn facet_collector(field: &str) -> FacetCollector {
@@ -103,32 +104,7 @@ pub(super) fn run(index: &SearchIndex, q: &SearchQuery) -> anyhow::Result<Search
         }
     };
     let price = price_stats(&searcher, price_query.as_ref(), range)?;
-    let stemmed = query::tokens(&index.inner.index, super::ANALYZER, &q.text);
-    let plain = query::tokens(&index.inner.index, super::PREFIX_ANALYZER, &q.text);
-    let typing = !q.text.ends_with(char::is_whitespace);
-    let matcher = (!stemmed.is_empty())
-        .then(|| Matcher::new(&stemmed, &plain, typing, synonyms.expansion_words(&stemmed)));
-    let (mut stem_analyzer, mut plain_analyzer) =
-        (super::stemmed_analyzer(), super::plain_analyzer());
-    let hits = top
-        .into_iter()
-        .map(|((_, score, _), addr)| {
-            let product = index.stored_product(&searcher, addr)?;
-            let highlight = matcher.as_ref().map(|m| {
-                m.highlight(
-                    &mut stem_analyzer,
-                    &mut plain_analyzer,
-                    &product.title,
-                    &product.description,
-                )
-            });
-            Ok(SearchHit {
-                product,
-                score,
-                highlight,
-            })
-        })
-        .collect::<anyhow::Result<_>>()?;
+    let hits = hydrate(index, &searcher, q, &synonyms, top)?;
     Ok(SearchOutcome {
         hits,
         total: total as u64,
@@ -155,4 +131,39 @@ fn price_stats(
         max: Some(hi),
         histogram: buckets.with_counts(&counts),
     })
+}
+
+/// The page's products, each with its highlight (none for an empty query).
+fn hydrate(
+    index: &SearchIndex,
+    searcher: &Searcher,
+    q: &SearchQuery,
+    synonyms: &Synonyms,
+    top: Vec<(SortKey, DocAddress)>,
+) -> anyhow::Result<Vec<SearchHit>> {
+    let stemmed = query::tokens(&index.inner.index, super::ANALYZER, &q.text);
+    let plain = query::tokens(&index.inner.index, super::PREFIX_ANALYZER, &q.text);
+    let typing = !q.text.ends_with(char::is_whitespace);
+    let matcher = (!stemmed.is_empty())
+        .then(|| Matcher::new(&stemmed, &plain, typing, synonyms.expansion_words(&stemmed)));
+    let (mut stem_analyzer, mut plain_analyzer) =
+        (super::stemmed_analyzer(), super::plain_analyzer());
+    top.into_iter()
+        .map(|((_, score, _), addr)| {
+            let product = index.stored_product(searcher, addr)?;
+            let highlight = matcher.as_ref().map(|m| {
+                m.highlight(
+                    &mut stem_analyzer,
+                    &mut plain_analyzer,
+                    &product.title,
+                    &product.description,
+                )
+            });
+            Ok(SearchHit {
+                product,
+                score,
+                highlight,
+            })
+        })
+        .collect::<anyhow::Result<_>>()
 }
