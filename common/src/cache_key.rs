@@ -31,7 +31,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::api::{ImageId, Limit, Offset, SearchFilters};
+use crate::api::{ImageId, Limit, Offset, SearchFilters, SortOrder};
 use crate::error::InvalidInput;
 
 /// The key-format version, the first segment of every key.
@@ -301,11 +301,11 @@ pub fn normalize_query(query: &str) -> String {
 
 /// Search filters as `(name, value)` pairs, the form [`search_results_with_pairs`] sorts.
 pub fn filter_pairs(filters: &SearchFilters) -> Vec<(&'static str, String)> {
-    let mut pairs = Vec::with_capacity(4);
-    if let Some(c) = &filters.category {
+    let mut pairs = Vec::with_capacity(2 + filters.category.len() + filters.brand.len());
+    for c in &filters.category {
         pairs.push(("category", c.as_str().to_owned()));
     }
-    if let Some(b) = &filters.brand {
+    for b in &filters.brand {
         pairs.push(("brand", b.as_str().to_owned()));
     }
     if let Some(p) = filters.price_min {
@@ -342,17 +342,25 @@ fn search_key<K: AsRef<str>, V: AsRef<str>>(
     CacheKey::new(Namespace::Search, &h.finish_hex())
 }
 
-/// The key of one page of text-search results: normalised query, filters, limit, offset.
+/// The key of one page of text-search results: normalised query, filters, sort, limit,
+/// offset.
 ///
 /// Filter values are kept as given (already trimmed by their `parse`): whether "Laptops" and
-/// "laptops" are the same category is the catalog's business, not the cache's.
+/// "laptops" are the same category is the catalog's business, not the cache's. The sort is
+/// one more pair, left out for relevance (the default), so keys of relevance-ordered pages
+/// stay what they were before sorting existed.
 pub fn search_results(
     query: &str,
     filters: &SearchFilters,
+    sort: SortOrder,
     limit: Limit,
     offset: Offset,
 ) -> CacheKey {
-    search_results_with_pairs(query, &filter_pairs(filters), limit, offset)
+    let mut pairs = filter_pairs(filters);
+    if sort != SortOrder::Relevance {
+        pairs.push(("sort", sort.as_str().to_owned()));
+    }
+    search_results_with_pairs(query, &pairs, limit, offset)
 }
 
 /// Like [`search_results`] for filters given as `(name, value)` pairs in any order (e.g.
@@ -535,8 +543,8 @@ mod tests {
 
     fn filters() -> SearchFilters {
         SearchFilters {
-            category: Some(Category::parse("Laptops").unwrap()),
-            brand: Some(Brand::parse("Acme").unwrap()),
+            category: vec![Category::parse("Laptops").unwrap()],
+            brand: vec![Brand::parse("Acme").unwrap()],
             price_min: Some(Price::parse(1000).unwrap()),
             price_max: None,
         }
@@ -549,6 +557,7 @@ mod tests {
         let key = search_results(
             "Laptop Computer",
             &filters(),
+            SortOrder::Relevance,
             Limit::parse(20).unwrap(),
             Offset::parse(0).unwrap(),
         );
@@ -577,34 +586,92 @@ mod tests {
         let l = Limit::default();
         let o = Offset::default();
         let f = SearchFilters::default();
-        let a = search_results("laptop computer", &f, l, o);
+        let a = search_results("laptop computer", &f, SortOrder::Relevance, l, o);
         for q in [
             "Laptop Computer",
             "  laptop   computer ",
             "LAPTOP\tCOMPUTER\n",
         ] {
-            assert_eq!(search_results(q, &f, l, o), a, "{q:?}");
+            assert_eq!(
+                search_results(q, &f, SortOrder::Relevance, l, o),
+                a,
+                "{q:?}"
+            );
         }
-        assert_ne!(search_results("laptop computers", &f, l, o), a);
-        assert_ne!(search_results("laptopcomputer", &f, l, o), a);
+        assert_ne!(
+            search_results("laptop computers", &f, SortOrder::Relevance, l, o),
+            a
+        );
+        assert_ne!(
+            search_results("laptopcomputer", &f, SortOrder::Relevance, l, o),
+            a
+        );
     }
 
     #[test]
     fn limit_offset_and_filters_change_the_key() {
         let f = filters();
-        let base = search_results("x", &f, Limit::default(), Offset::default());
-        let other_limit = search_results("x", &f, Limit::parse(21).unwrap(), Offset::default());
-        let other_offset = search_results("x", &f, Limit::default(), Offset::parse(20).unwrap());
+        let base = search_results(
+            "x",
+            &f,
+            SortOrder::Relevance,
+            Limit::default(),
+            Offset::default(),
+        );
+        let other_limit = search_results(
+            "x",
+            &f,
+            SortOrder::Relevance,
+            Limit::parse(21).unwrap(),
+            Offset::default(),
+        );
+        let other_offset = search_results(
+            "x",
+            &f,
+            SortOrder::Relevance,
+            Limit::default(),
+            Offset::parse(20).unwrap(),
+        );
         let no_filters = search_results(
             "x",
             &SearchFilters::default(),
+            SortOrder::Relevance,
             Limit::default(),
             Offset::default(),
         );
         let mut moved = f.clone();
         moved.price_max = moved.price_min.take();
-        let moved = search_results("x", &moved, Limit::default(), Offset::default());
-        let all = [&base, &other_limit, &other_offset, &no_filters, &moved];
+        let moved = search_results(
+            "x",
+            &moved,
+            SortOrder::Relevance,
+            Limit::default(),
+            Offset::default(),
+        );
+        let mut two_brands = f.clone();
+        two_brands
+            .brand
+            .push(crate::api::Brand::parse("Kumo").unwrap());
+        let two_brands = search_results(
+            "x",
+            &two_brands,
+            SortOrder::Relevance,
+            Limit::default(),
+            Offset::default(),
+        );
+        let sorted: Vec<CacheKey> = [SortOrder::PriceAsc, SortOrder::PriceDesc, SortOrder::Newest]
+            .into_iter()
+            .map(|s| search_results("x", &f, s, Limit::default(), Offset::default()))
+            .collect();
+        let mut all = vec![
+            &base,
+            &other_limit,
+            &other_offset,
+            &no_filters,
+            &moved,
+            &two_brands,
+        ];
+        all.extend(sorted.iter());
         for (i, a) in all.iter().enumerate() {
             for b in &all[i + 1..] {
                 assert_ne!(a, b);
@@ -635,9 +702,10 @@ mod tests {
         let typed = search_results(
             "q",
             &SearchFilters {
-                brand: None,
+                brand: Vec::new(),
                 ..filters()
             },
+            SortOrder::Relevance,
             l,
             o,
         );
@@ -679,7 +747,13 @@ mod tests {
             Offset::default(),
         );
         assert_ne!(img, other_model);
-        let txt = search_results(id.as_str(), &f, Limit::default(), Offset::default());
+        let txt = search_results(
+            id.as_str(),
+            &f,
+            SortOrder::Relevance,
+            Limit::default(),
+            Offset::default(),
+        );
         assert_ne!(img, txt);
         assert_eq!(img.namespace(), Namespace::Search);
     }
@@ -716,6 +790,7 @@ mod tests {
         let s = search_results(
             "q",
             &SearchFilters::default(),
+            SortOrder::Relevance,
             Limit::default(),
             Offset::default(),
         );
@@ -735,6 +810,7 @@ mod tests {
             search_results(
                 weird,
                 &SearchFilters::default(),
+                SortOrder::Relevance,
                 Limit::default(),
                 Offset::default(),
             ),

@@ -18,9 +18,10 @@
     clear: $("clear-filters"), photoPanel: $("photo-panel"), preview: $("photo-preview"),
     photoClear: $("photo-clear"), drop: $("drop"), results: $("results"),
   };
-  const state = { q: "", category: "", brand: "", min: "", max: "", offset: 0, mode: "text" };
+  // `category` and `brand` hold the ticked values (any of them matches), kept sorted so the
+  // search URL is canonical.
+  const state = { q: "", category: [], brand: [], sort: "", min: "", max: "", offset: 0, mode: "text" };
   const seen = new Map(); // product id → product, from the latest lists
-  const facetMemory = { category: {}, brand: {} };
   let currency = "USD";
   let controller = null;
   let timer = 0;
@@ -76,8 +77,9 @@
   function searchUrl() {
     const p = new URLSearchParams();
     p.set("q", normalise(state.q));
-    if (state.category) p.set("category", state.category);
-    if (state.brand) p.set("brand", state.brand);
+    for (const v of state.category) p.append("category", v);
+    for (const v of state.brand) p.append("brand", v);
+    if (state.sort) p.set("sort", state.sort);
     const min = toMinor(state.min), max = toMinor(state.max);
     if (min) p.set("price_min", min);
     if (max) p.set("price_max", max);
@@ -90,7 +92,8 @@
   function syncAddress() {
     const p = new URLSearchParams();
     if (state.q.trim()) p.set("q", state.q.trim());
-    for (const k of ["category", "brand", "min", "max"]) if (state[k]) p.set(k, state[k]);
+    for (const k of ["category", "brand"]) for (const v of state[k]) p.append(k, v);
+    for (const k of ["sort", "min", "max"]) if (state[k]) p.set(k, state[k]);
     const qs = p.toString();
     history.replaceState(history.state, "", (qs ? `/?${qs}` : "/") + location.hash);
   }
@@ -107,10 +110,19 @@
     });
   }
 
+  /** A highlight from the API (text escaped by the server, `<mark>` around matches) as DOM
+   * nodes: split on the marks, each piece decoded as text (never parsed as HTML). */
+  function marked(html) {
+    const decode = (s) => { const t = document.createElement("textarea"); t.innerHTML = s; return t.value; };
+    const nodes = html.split(/<mark>|<\/mark>/).map((part, i) => (i % 2 ? h("mark", { text: decode(part) }) : decode(part)));
+    return nodes.filter((n) => n !== "");
+  }
+
   function card(hit) {
     seen.set(hit.id, hit);
+    const title = hit.highlight ? h("h3", {}, ...marked(hit.highlight.title)) : h("h3", { text: hit.title });
     const info = h("div", { class: "info" },
-      h("h3", { text: hit.title }),
+      title,
       h("p", { class: "meta", text: `${hit.brand} · ${hit.category}` }),
       h("p", { class: "price", text: money(hit.price, hit.currency) }),
       typeof hit.score === "number" && state.mode === "photo"
@@ -129,22 +141,37 @@
     }
   }
 
+  /** One checkbox per value with its count. The API counts each facet without its own
+   * filter, so unticked values keep their counts and can be added (any ticked value matches).
+   * Focus stays on the box the shopper just toggled when the list is redrawn. */
   function facetOptions(box, name, counts, selected) {
-    const all = h("label", {}, h("input", { type: "radio", name, value: "", checked: !selected }), "All");
-    const items = Object.entries(counts).sort((a, b) => a[0].localeCompare(b[0])).map(([value, n]) =>
-      h("label", {}, h("input", { type: "radio", name, value, checked: value === selected }),
-        value, h("span", { class: "count", text: `(${n})` })));
-    if (selected && !(selected in counts)) {
-      items.push(h("label", {}, h("input", { type: "radio", name, value: selected, checked: true }), selected));
+    const focused = document.activeElement && box.contains(document.activeElement) ? document.activeElement.value : null;
+    const values = new Set([...Object.keys(counts), ...selected]);
+    const items = [...values].sort((a, b) => a.localeCompare(b)).map((value) =>
+      h("label", {}, h("input", { type: "checkbox", name, value, checked: selected.includes(value) }),
+        value, h("span", { class: "count", text: `(${counts[value] || 0})` })));
+    box.replaceChildren(...items);
+    if (focused !== null) {
+      const again = [...box.querySelectorAll("input")].find((i) => i.value === focused);
+      if (again) again.focus();
     }
-    box.replaceChildren(all, ...items);
+  }
+
+  function renderPrice(price) {
+    const hint = $("price-range");
+    if (!price || price.min === null || price.min === undefined) { hint.textContent = ""; return; }
+    const d = 10 ** digits(currency);
+    el.min.placeholder = String(Math.floor(price.min / d));
+    el.max.placeholder = String(Math.ceil(price.max / d));
+    const bars = (price.histogram || []).map((b) => `${money(b.from, currency)}–${money(b.to, currency)}: ${b.count}`);
+    hint.textContent = `${money(price.min, currency)} – ${money(price.max, currency)}`;
+    hint.title = bars.join("\n");
   }
 
   function renderFacets(facets) {
-    if (!state.category) facetMemory.category = facets.category || {};
-    if (!state.brand) facetMemory.brand = facets.brand || {};
-    facetOptions(el.cat, "category", facetMemory.category, state.category);
-    facetOptions(el.brand, "brand", facetMemory.brand, state.brand);
+    facetOptions(el.cat, "category", facets.category || {}, state.category);
+    facetOptions(el.brand, "brand", facets.brand || {}, state.brand);
+    renderPrice(facets.price);
     // Filters are open beside the grid on wide screens, folded above it on narrow ones; opened
     // once they have content, so nothing in them moves (no layout shift).
     if (!facetsShown && matchMedia("(min-width: 900px)").matches) $("filters-box").open = true;
@@ -218,8 +245,8 @@
     const form = new FormData();
     form.append("image", await shrink(file), file.name || "photo.jpg");
     form.append("limit", String(PAGE));
-    if (state.category) form.append("category", state.category);
-    if (state.brand) form.append("brand", state.brand);
+    for (const v of state.category) form.append("category", v);
+    for (const v of state.brand) form.append("brand", v);
     try {
       const resp = await fetch("/api/search/image", { method: "POST", body: form, signal: controller.signal });
       if (!resp.ok) throw Object.assign(new Error(await problem(resp)), { status: resp.status });
@@ -298,13 +325,18 @@
   el.form.addEventListener("submit", (e) => { e.preventDefault(); clearTimeout(timer); runSearch(false); });
   el.q.addEventListener("input", () => { state.q = el.q.value; closeProduct(true); searchSoon(); });
   for (const [box, key] of [[el.cat, "category"], [el.brand, "brand"]]) {
-    box.addEventListener("change", (e) => { state[key] = e.target.value; closeProduct(true); runSearch(false); });
+    box.addEventListener("change", (e) => {
+      const ticked = [...box.querySelectorAll("input:checked")].map((i) => i.value);
+      state[key] = ticked.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      closeProduct(true); runSearch(false);
+    });
   }
+  $("sort").addEventListener("change", (e) => { state.sort = e.target.value; closeProduct(true); runSearch(false); });
   for (const [input, key] of [[el.min, "min"], [el.max, "max"]]) {
     input.addEventListener("input", () => { state[key] = input.value.trim(); searchSoon(); });
   }
   el.clear.addEventListener("click", () => {
-    Object.assign(state, { category: "", brand: "", min: "", max: "" });
+    Object.assign(state, { category: [], brand: [], min: "", max: "" });
     el.min.value = ""; el.max.value = "";
     runSearch(false);
   });
@@ -344,8 +376,11 @@
   // --- start -----------------------------------------------------------------------------------
   const initial = new URLSearchParams(location.search);
   state.q = initial.get("q") || "";
-  state.category = initial.get("category") || "";
-  state.brand = initial.get("brand") || "";
+  const sorted = (values) => [...new Set(values)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  state.category = sorted(initial.getAll("category"));
+  state.brand = sorted(initial.getAll("brand"));
+  state.sort = initial.get("sort") || "";
+  $("sort").value = state.sort;
   state.min = initial.get("min") || "";
   state.max = initial.get("max") || "";
   el.q.value = state.q; el.min.value = state.min; el.max.value = state.max;

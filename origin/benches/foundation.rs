@@ -280,7 +280,8 @@ async fn main() -> anyhow::Result<()> {
         if i % 4 == 0 {
             filters.category =
                 vitrine_common::api::Category::parse(format!("Category{}", rng(&mut seed) % 50))
-                    .ok();
+                    .into_iter()
+                    .collect();
         }
         if i % 5 == 0 {
             filters.price_max = vitrine_common::api::Price::parse(50_000).ok();
@@ -288,6 +289,7 @@ async fn main() -> anyhow::Result<()> {
         queries.push(SearchQuery {
             text: q,
             filters,
+            sort: Default::default(),
             limit: 20,
             offset: 0,
         });

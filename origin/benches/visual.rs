@@ -147,7 +147,7 @@ async fn main() -> anyhow::Result<()> {
     }
     println!("HNSW recall@10 vs exact: {:.3}", agree as f64 / 1000.0);
     let filter = MetaFilter {
-        category: Some("Category7".into()),
+        category: vec!["Category7".into()],
         ..Default::default()
     };
     let (p50, p95, _) = run(&index, &filter);

@@ -149,6 +149,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         }
     }
     state.search.ensure_fresh(&state.db).await?;
+    state.search.load_synonyms_if_changed(&state.db).await?;
     let loaded = state.visual.load().await?;
     tracing::info!(
         products = loaded,

@@ -255,6 +255,8 @@ async function run(browser, tmp) {
     const titles = await page.locator("#grid li.card h3").allTextContents();
     assert.ok(titles.length > 0, "no results for mug");
     for (const t of titles) assert.match(t, /mug/i);
+    const marks = await page.locator("#grid li.card h3 mark").allTextContents();
+    assert.ok(marks.length > 0 && marks.every((m) => /^mugs?$/i.test(m)), `highlighted: ${marks.join(", ")}`);
     const searches = net.all.filter((r) => new URL(r.url).pathname === "/api/search/text");
     assert.ok(searches.length >= 1 && searches.length <= 3, `${searches.length} searches for 3 keystrokes`);
     const last = new URL(searches[searches.length - 1].url);
@@ -263,35 +265,60 @@ async function run(browser, tmp) {
     figures.push(`typing "Mug": ${searches.length} search request(s), edge x-cache ${searches.map((s) => s.headers["x-cache"]).join(",")}`);
   });
 
-  await check("a facet narrows the results (brand, then category and price)", async () => {
+  await check("facets are checkboxes with counts: two brands show their union, a category and price narrow", async () => {
     let before = await statusText(page);
     await page.locator("#q").fill("");
     const all = await nextStatus(page, before);
     const total = totalOf(all);
     assert.ok(total > 1, all);
-    const brand = page.locator('#facet-brand input[value="Acme"]');
-    await brand.check();
+    const countOf = async (facet, value) =>
+      Number((await page.locator(`#facet-${facet} label:has(input[value="${value}"]) .count`).textContent()).replace(/[^0-9]/g, ""));
+    const acmeCount = await countOf("brand", "Acme");
+    const kumoCount = await countOf("brand", "Kumo");
+    assert.ok(acmeCount > 0 && kumoCount > 0, `counts Acme ${acmeCount}, Kumo ${kumoCount}`);
+    await page.locator('#facet-brand input[value="Acme"]').check();
     const narrowed = await nextStatus(page, all);
-    const n = totalOf(narrowed);
-    assert.ok(n > 0 && n < total, `brand Acme: ${n} of ${total}`);
-    const metas = await page.locator("#grid li.card .meta").allTextContents();
+    assert.equal(totalOf(narrowed), acmeCount, narrowed);
+    let metas = await page.locator("#grid li.card .meta").allTextContents();
     assert.ok(metas.length > 0 && metas.every((m) => m.startsWith("Acme ·")), metas.join(" | "));
-    // Back to all brands, then a category and a price ceiling.
-    await page.locator('#facet-brand input[value=""]').check();
-    before = await nextStatus(page, narrowed);
+    // The other brands keep their counts (the brand facet ignores its own filter), so a
+    // second one can be ticked, from the keyboard: Tab to it, Space.
+    assert.equal(await countOf("brand", "Kumo"), kumoCount);
+    const kumo = page.locator('#facet-brand input[value="Kumo"]');
+    await kumo.focus();
+    await page.keyboard.press("Space");
+    const union = await nextStatus(page, narrowed);
+    assert.equal(totalOf(union), acmeCount + kumoCount, union);
+    assert.ok(await kumo.isChecked(), "Kumo ticked by the keyboard");
+    assert.ok(await page.evaluate(() => document.activeElement && document.activeElement.value === "Kumo"), "focus stays on the ticked box");
+    metas = await page.locator("#grid li.card .meta").allTextContents();
+    assert.ok(metas.some((m) => m.startsWith("Acme ·")) && metas.some((m) => m.startsWith("Kumo ·")), metas.join(" | "));
+    assert.ok(metas.every((m) => /^(Acme|Kumo) ·/.test(m)), metas.join(" | "));
+    const url = new URL(page.url());
+    assert.deepEqual(url.searchParams.getAll("brand"), ["Acme", "Kumo"], "both brands in the address bar");
+    // Untick both, then a category and a price ceiling, sorted by price.
+    await page.locator('#facet-brand input[value="Acme"]').uncheck();
+    before = await nextStatus(page, union);
+    await kumo.uncheck();
+    before = await nextStatus(page, before);
     await page.locator('#facet-category input[value="Laptops"]').check();
     const laptops = await nextStatus(page, before);
     const cats = await page.locator("#grid li.card .meta").allTextContents();
     assert.ok(cats.length > 0 && cats.every((m) => m.endsWith("· Laptops")), cats.join(" | "));
-    await page.locator('#facet-category input[value=""]').check();
+    await page.locator('#facet-category input[value="Laptops"]').uncheck();
     before = await nextStatus(page, laptops);
     await page.locator("#price-max").fill("50");
-    await nextStatus(page, before);
+    before = await nextStatus(page, before);
+    await page.locator("#sort").selectOption("price_desc");
+    await page.waitForFunction(() => new URL(location.href).searchParams.get("sort") === "price_desc");
+    await page.waitForFunction(() => !document.querySelector("#grid[aria-busy]"));
     const prices = await page.locator("#grid li.card .price").allTextContents();
     const values = prices.map((p) => Number(p.replace(/[^0-9.]/g, "")));
     assert.ok(values.length > 0 && values.every((v) => v <= 50), prices.join(", "));
-    const url = new URL(page.url());
-    assert.equal(url.searchParams.get("max"), "50", "the filters are in the address bar");
+    assert.ok(values.every((v, i) => i === 0 || values[i - 1] >= v), `sorted high to low: ${prices.join(", ")}`);
+    const address = new URL(page.url());
+    assert.equal(address.searchParams.get("max"), "50", "the filters are in the address bar");
+    await page.locator("#sort").selectOption("");
     before = await statusText(page);
     await page.locator("#clear-filters").click();
     await nextStatus(page, before);

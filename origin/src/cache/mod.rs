@@ -473,6 +473,7 @@ mod tests {
         let search = cache_key::search_results(
             "mug",
             &vitrine_common::api::SearchFilters::default(),
+            vitrine_common::api::SortOrder::Relevance,
             vitrine_common::api::Limit::default(),
             vitrine_common::api::Offset::default(),
         );

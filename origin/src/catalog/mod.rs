@@ -15,12 +15,14 @@
 //! * `write.rs`: the write operations (database first, then [`propagate`]).
 //! * `propagate.rs`: the order of propagation.
 //! * `remote.rs`: changes made elsewhere (another instance's announcement, the sync loop).
+//! * `synonyms.rs`: replacing the search synonyms (database, index, cache, in the same order).
 //! * `import.rs`, `demo/`: bulk loads from a file and the demo catalog, written through here.
 
 pub mod demo;
 pub mod import;
 mod propagate;
 mod remote;
+mod synonyms;
 mod write;
 
 use crate::{

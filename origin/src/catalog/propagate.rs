@@ -66,6 +66,9 @@ pub(super) enum Change {
 #[derive(Debug)]
 pub(super) enum CaughtUp {
     Rows(Written),
+    /// Another synonym set was loaded (and these rows caught up): every cached search may
+    /// be stale.
+    Synonyms(Written),
     /// The text index was rebuilt (rows were deleted elsewhere): anything may have changed.
     Rebuilt,
 }
@@ -99,13 +102,15 @@ impl Indexes {
                     .map_err(CatalogError::Index)?;
                 if outcome.rebuilt {
                     CaughtUp::Rebuilt
+                } else if outcome.synonyms_changed {
+                    CaughtUp::Synonyms(Written::upserted(outcome.changed))
                 } else {
                     CaughtUp::Rows(Written::upserted(outcome.changed))
                 }
             }
         };
         match &caught {
-            CaughtUp::Rows(written) => {
+            CaughtUp::Rows(written) | CaughtUp::Synonyms(written) => {
                 if !written.upserts.is_empty() {
                     self.visual.on_products_changed(&written.upserts).await;
                 }
@@ -132,6 +137,10 @@ impl Catalog {
         };
         match serving.indexes.catch_up(change.into()).await? {
             CaughtUp::Rows(written) => serving.cache.invalidate_products(&written.ids()).await,
+            CaughtUp::Synonyms(written) => {
+                serving.cache.invalidate_products(&written.ids()).await;
+                serving.cache.invalidate_namespace(Namespace::Search).await;
+            }
             CaughtUp::Rebuilt => {
                 serving.cache.invalidate_namespace(Namespace::Product).await;
                 serving.cache.invalidate_namespace(Namespace::Search).await;

@@ -38,6 +38,7 @@ pub mod descriptors;
 pub mod images;
 pub mod products;
 pub mod schedules;
+pub mod synonyms;
 
 use std::{
     str::FromStr,

@@ -64,6 +64,8 @@ pub const API_KEY_SCHEME: &str = "api_key";
         handlers::products::delete,
         handlers::search::get,
         handlers::search::post,
+        handlers::synonyms::get,
+        handlers::synonyms::put,
         handlers::visual::search_image,
         handlers::visual::similar,
         handlers::images::upload,

@@ -22,7 +22,7 @@ use super::{
     ApiError, AppState,
     handlers::{
         admin, cache, health, images, job_admin, jobs, metrics, products, schedules, search,
-        session, storefront, visual,
+        session, storefront, synonyms, visual,
     },
     middleware::{compression, rate_limit, record::record, request_id::request_id},
 };
@@ -49,6 +49,10 @@ pub fn routes(settings: &Settings) -> Vec<(&'static str, MethodRouter<AppState>)
                 .delete(products::delete),
         ),
         ("/api/search/text", get(search::get).post(search::post)),
+        (
+            "/api/search/synonyms",
+            get(synonyms::get).put(synonyms::put),
+        ),
         (
             "/api/search/image",
             post(visual::search_image)

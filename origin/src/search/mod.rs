@@ -10,16 +10,26 @@
 //! - **Prefix on the last term** (search-as-you-type): `lap` finds "laptop" while typing.
 //! - **All terms must match** (each term: exact OR fuzzy OR prefix); when that finds
 //!   nothing, any term may match, the usual fallback of shop search.
-//! - **Filters** (category, brand, price range) score nothing; **facet counts** for category
-//!   and brand are computed over the filtered hits in the same pass.
+//! - **Synonyms** (`synonyms.rs`) expand the query as it is built: no re-index when they
+//!   change.
+//! - **Filters** (categories, brands, price range) score nothing. Several values of one facet
+//!   are OR-ed, facets AND-ed. **Facet counts** are disjunctive: each facet (category, brand,
+//!   price) is counted over the hits of every filter but its own (`execute.rs`).
+//! - **Sort** by relevance, price or creation date through fast fields, ties broken by
+//!   relevance and then product id (`collect.rs`).
 //! - The full product JSON is stored in the index, so a search never touches the database.
 //!
 //! The index is kept in step with every write (`apply`), and rebuilt from the database at
 //! start when it is missing or stale (document count, newest `updated_at` and schema
-//! version are kept in the commit payload). A periodic sync picks up writes made by other
-//! origin instances or by `vitrine-origin import`.
+//! version are kept in the commit payload; a schema change also fails `open_or_create`, which
+//! recreates the folder). A periodic sync picks up writes made by other origin instances or
+//! by `vitrine-origin import`, and synonyms another instance stored (by their version).
 
+mod collect;
+mod execute;
+mod highlight;
 mod query;
+pub mod synonyms;
 pub mod visual;
 
 use std::{
@@ -32,7 +42,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use tantivy::{
     DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term,
-    collector::{Count, FacetCollector, TopDocs},
+    collector::TopDocs,
     directory::MmapDirectory,
     schema::{
         FAST, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
@@ -43,12 +53,14 @@ use tantivy::{
         TextAnalyzer,
     },
 };
-use vitrine_common::api::{Facets, Product, SearchFilters, SearchHit};
+use vitrine_common::api::{Facets, Product, SearchFilters, SearchHit, SortOrder};
 
+use self::synonyms::{SynonymRule, Synonyms};
 use crate::db::{Db, products::Fingerprint};
 
 /// Bump when the schema or analysis changes: a stored index with another version is rebuilt.
-const SCHEMA_VERSION: u32 = 1;
+/// 2: `created` fast field (sort by newest), positions in `all` (synonym phrases).
+const SCHEMA_VERSION: u32 = 2;
 const ANALYZER: &str = "vitrine";
 const PREFIX_ANALYZER: &str = "vitrine_prefix";
 
@@ -67,6 +79,7 @@ pub(crate) struct Fields {
     pub category_facet: Field,
     pub brand_facet: Field,
     pub price: Field,
+    pub created: Field,
     pub doc: Field,
 }
 
@@ -89,30 +102,56 @@ fn schema() -> (Schema, Fields) {
         brand: b.add_text_field("brand", text(ANALYZER, false)),
         category: b.add_text_field("category", text(ANALYZER, false)),
         description: b.add_text_field("description", text(ANALYZER, false)),
-        all: b.add_text_field("all", text(ANALYZER, false)),
+        all: b.add_text_field("all", text(ANALYZER, true)),
         prefix: b.add_text_field("prefix", text(PREFIX_ANALYZER, false)),
         category_exact: b.add_text_field("category_exact", STRING),
         brand_exact: b.add_text_field("brand_exact", STRING),
         category_facet: b.add_facet_field("category_facet", FacetOptions::default()),
         brand_facet: b.add_facet_field("brand_facet", FacetOptions::default()),
         price: b.add_i64_field("price", INDEXED | FAST),
+        created: b.add_i64_field("created", FAST),
         doc: b.add_text_field("doc", STORED),
     };
     (b.build(), fields)
 }
 
-fn register_analyzers(index: &Index) {
-    let stemmed = TextAnalyzer::builder(SimpleTokenizer::default())
+/// The analysis of the searchable fields: words, lower case, ASCII-folded, English stems.
+fn stemmed_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
         .filter(Stemmer::new(Language::English))
-        .build();
-    let plain = TextAnalyzer::builder(SimpleTokenizer::default())
+        .build()
+}
+
+/// A function giving the tokens of a text as the searchable fields index them (what
+/// synonyms are matched on); one analyzer serves every call.
+pub fn analyser() -> impl Fn(&str) -> Vec<String> {
+    let analyzer = std::cell::RefCell::new(stemmed_analyzer());
+    move |text| {
+        let mut analyzer = analyzer.borrow_mut();
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            out.push(stream.token().text.clone());
+        }
+        out
+    }
+}
+
+/// The analysis of the prefix field: as [`stemmed_analyzer`] without stemming.
+fn plain_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
-        .build();
+        .build()
+}
+
+fn register_analyzers(index: &Index) {
+    let stemmed = stemmed_analyzer();
+    let plain = plain_analyzer();
     index.tokenizers().register(ANALYZER, stemmed);
     index.tokenizers().register(PREFIX_ANALYZER, plain);
 }
@@ -129,6 +168,8 @@ struct Payload {
 pub struct SyncOutcome {
     pub changed: Vec<Product>,
     pub rebuilt: bool,
+    /// Another synonym set was loaded (every cached search may be stale).
+    pub synonyms_changed: bool,
 }
 
 /// One search request after parsing.
@@ -136,6 +177,7 @@ pub struct SyncOutcome {
 pub struct SearchQuery {
     pub text: String,
     pub filters: SearchFilters,
+    pub sort: SortOrder,
     pub limit: u32,
     pub offset: u32,
 }
@@ -154,6 +196,8 @@ struct Inner {
     writer: Mutex<IndexWriter<TantivyDocument>>,
     fields: Fields,
     indexed_max: Mutex<Option<DateTime<Utc>>>,
+    /// The synonyms in force (swapped whole when another set is loaded).
+    synonyms: parking_lot::RwLock<Arc<Synonyms>>,
 }
 
 /// The text-search index; cheap to clone.
@@ -206,6 +250,7 @@ impl SearchIndex {
                 writer: Mutex::new(writer),
                 fields,
                 indexed_max: Mutex::new(payload.and_then(|p| p.max_updated_at)),
+                synonyms: parking_lot::RwLock::new(Arc::new(Synonyms::default())),
             }),
         })
     }
@@ -255,6 +300,7 @@ impl SearchIndex {
         );
         doc.add_facet(f.brand_facet, tantivy::schema::Facet::from_path([&p.brand]));
         doc.add_i64(f.price, p.price);
+        doc.add_i64(f.created, p.created_at.timestamp_micros());
         doc.add_text(f.doc, serde_json::to_string(p)?);
         Ok(doc)
     }
@@ -415,51 +461,66 @@ impl SearchIndex {
             self.rebuild(db).await?;
             outcome.rebuilt = true;
         }
+        outcome.synonyms_changed = self.load_synonyms_if_changed(db).await?;
         Ok(outcome)
+    }
+
+    /// The synonyms in force.
+    pub fn synonyms(&self) -> Arc<Synonyms> {
+        self.inner.synonyms.read().clone()
+    }
+
+    /// Puts `synonyms` in force for every search from now on.
+    pub fn set_synonyms(&self, synonyms: Synonyms) {
+        *self.inner.synonyms.write() = Arc::new(synonyms);
+    }
+
+    /// Like [`Self::set_synonyms`] unless a newer version is already in force (two
+    /// replacements racing: the one stored last wins here too).
+    pub fn set_synonyms_if_newer(&self, synonyms: Synonyms) {
+        let mut current = self.inner.synonyms.write();
+        if synonyms.version >= current.version {
+            *current = Arc::new(synonyms);
+        }
+    }
+
+    /// Loads the stored synonyms when their version is not the one in force; returns whether
+    /// it did. A stored set that no longer compiles (bounds tightened since) is logged and
+    /// the set in force kept.
+    pub async fn load_synonyms_if_changed(&self, db: &Db) -> anyhow::Result<bool> {
+        if db.synonyms_version().await? == self.synonyms().version {
+            return Ok(false);
+        }
+        let Some(stored) = db.synonyms().await? else {
+            return Ok(false);
+        };
+        let rules: Vec<SynonymRule> =
+            serde_json::from_str(&stored.rules).context("stored synonyms are not valid JSON")?;
+        match Synonyms::compile(&rules, &analyser()) {
+            Ok(mut compiled) => {
+                compiled.version = stored.version;
+                compiled.updated_at = Some(stored.updated_at);
+                self.set_synonyms(compiled);
+                tracing::info!(
+                    version = stored.version,
+                    rules = rules.len(),
+                    "search synonyms loaded"
+                );
+                Ok(true)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, version = stored.version, "stored synonyms refused; keeping the set in force");
+                Ok(false)
+            }
+        }
     }
 
     /// Runs a search (blocking: call from a blocking thread).
     pub fn search_blocking(&self, q: &SearchQuery) -> anyhow::Result<SearchOutcome> {
-        let f = self.inner.fields;
-        let searcher = self.inner.reader.searcher();
-        let built = query::build(&self.inner.index, &f, &q.text, &q.filters, true)?;
-        let run = |query: &dyn tantivy::query::Query| -> anyhow::Result<_> {
-            let mut categories = FacetCollector::for_field("category_facet");
-            categories.add_facet(tantivy::schema::Facet::root());
-            let mut brands = FacetCollector::for_field("brand_facet");
-            brands.add_facet(tantivy::schema::Facet::root());
-            let top = TopDocs::with_limit(q.limit as usize).and_offset(q.offset as usize);
-            Ok(searcher.search(query, &(top, Count, categories, brands))?)
-        };
-        let (mut top, mut total, mut cats, mut brands) = run(built.as_ref())?;
-        if total == 0 && !q.text.trim().is_empty() {
-            let relaxed = query::build(&self.inner.index, &f, &q.text, &q.filters, false)?;
-            (top, total, cats, brands) = run(relaxed.as_ref())?;
-        }
-        let mut hits = Vec::with_capacity(top.len());
-        for (score, addr) in top {
-            hits.push(SearchHit {
-                product: self.stored_product(&searcher, addr)?,
-                score,
-            });
-        }
-        let facet_counts = |counts: tantivy::collector::FacetCounts| {
-            counts
-                .get("/")
-                .filter_map(|(facet, n)| facet.to_path().last().map(|name| ((*name).to_owned(), n)))
-                .collect()
-        };
-        Ok(SearchOutcome {
-            hits,
-            total: total as u64,
-            facets: Facets {
-                category: facet_counts(cats),
-                brand: facet_counts(brands),
-            },
-        })
+        execute::run(self, q)
     }
 
-    fn stored_product(
+    pub(crate) fn stored_product(
         &self,
         searcher: &tantivy::Searcher,
         addr: DocAddress,

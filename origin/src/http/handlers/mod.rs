@@ -13,4 +13,5 @@ pub mod schedules;
 pub mod search;
 pub mod session;
 pub mod storefront;
+pub mod synonyms;
 pub mod visual;

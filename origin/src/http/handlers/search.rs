@@ -1,22 +1,30 @@
 //! Text search endpoints. `GET` is the cacheable, canonical form (what the storefront and
 //! the edge use); `POST` takes the seed's JSON body.
+//!
+//! `category` and `brand` may be repeated (`?brand=Acme&brand=Kumo`, or arrays in the body):
+//! any of the values matches. The query string is split by hand for those two, because the
+//! `Query` extractor's format has no repeated keys.
 
 use std::time::Instant;
 
-use axum::{extract::State, http::HeaderMap, response::Response};
+use axum::{
+    extract::{RawQuery, State},
+    http::HeaderMap,
+    response::Response,
+};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use vitrine_common::{
     api::{
-        Brand, Category, Limit, MAX_QUERY_CHARS, Offset, Price, SearchFilters, TextSearchRequest,
-        TextSearchResponse,
+        Brand, Category, Limit, MAX_FACET_VALUES, MAX_QUERY_CHARS, Offset, Price, SearchFilters,
+        SortOrder, TextSearchRequest, TextSearchResponse,
     },
     cache_key,
 };
 
 use crate::{
     http::AppState,
-    http::error::{ApiError, ApiJson, ApiQuery},
+    http::error::{ApiError, ApiJson},
     http::middleware::cached_json::{Downstream, cached_json},
     images::urls,
     search::SearchQuery,
@@ -36,12 +44,18 @@ pub struct TextSearchParams {
     #[serde(default)]
     #[param(inline)]
     offset: Option<Offset>,
+    /// `relevance` (default), `price_asc`, `price_desc` or `newest`.
     #[serde(default)]
-    #[param(inline)]
-    category: Option<Category>,
+    #[param(value_type = Option<SortOrder>, inline)]
+    sort: Option<String>,
+    /// A category to match; repeat for any of several (at most 20).
     #[serde(default)]
-    #[param(inline)]
-    brand: Option<Brand>,
+    #[param(value_type = Option<Vec<Category>>, inline, max_items = 20)]
+    category: Vec<Category>,
+    /// A brand to match; repeat for any of several (at most 20).
+    #[serde(default)]
+    #[param(value_type = Option<Vec<Brand>>, inline, max_items = 20)]
+    brand: Vec<Brand>,
     #[serde(default)]
     #[param(inline)]
     price_min: Option<Price>,
@@ -57,16 +71,17 @@ pub struct TextSearchParams {
 /// Text search with facets (cacheable).
 #[utoipa::path(get, path = "/api/search/text", tag = "search", params(TextSearchParams),
     responses((status = 200, body = TextSearchResponse), (status = 304, description = "`If-None-Match` matched"),
-        (status = 400, description = "Bad query parameter"),
+        (status = 400, description = "Bad query parameter (`sort`, too many `category`/`brand` values…)"),
         (status = 422, description = "A filter is invalid (named in `field`)")))]
 ///
 /// `GET /api/search/text`: cached under the canonical key (normalised query, sorted
-/// filters, limit, offset), with an ETag and the search namespace's `Cache-Control`.
+/// filters, sort, limit, offset), with an ETag and the search namespace's `Cache-Control`.
 pub async fn get(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ApiQuery(p): ApiQuery<TextSearchParams>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
+    let p = parse_params(raw.as_deref().unwrap_or(""))?;
     let filters = SearchFilters {
         category: p.category,
         brand: p.brand,
@@ -77,6 +92,7 @@ pub async fn get(
         &state,
         &headers,
         p.q,
+        p.sort.as_deref(),
         filters,
         p.limit.unwrap_or_default(),
         p.offset.unwrap_or_default(),
@@ -106,6 +122,7 @@ pub async fn post(
         &state,
         &headers,
         body.query,
+        body.sort.as_deref(),
         filters,
         body.limit,
         body.offset,
@@ -115,11 +132,52 @@ pub async fn post(
     .await
 }
 
+/// The query string as [`TextSearchParams`]: repeated `category`/`brand` collected (at most
+/// [`MAX_FACET_VALUES`] each, counted before any is parsed), the rest through serde.
+fn parse_params(raw: &str) -> Result<TextSearchParams, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw)
+        .map_err(|e| ApiError::BadRequest(format!("query string: {e}")))?;
+    let (mut categories, mut brands, mut rest) = (Vec::new(), Vec::new(), Vec::new());
+    for (k, v) in pairs {
+        match k.as_str() {
+            "category" => categories.push(v),
+            "brand" => brands.push(v),
+            _ => rest.push((k, v)),
+        }
+    }
+    for (field, n) in [("category", categories.len()), ("brand", brands.len())] {
+        if n > MAX_FACET_VALUES {
+            return Err(ApiError::InvalidOption(
+                vitrine_common::error::InvalidInput::new(
+                    field,
+                    format!("at most {MAX_FACET_VALUES} values may be selected (got {n})"),
+                ),
+            ));
+        }
+    }
+    let rest = serde_urlencoded::to_string(&rest)
+        .map_err(|e| ApiError::BadRequest(format!("query string: {e}")))?;
+    let mut p: TextSearchParams = serde_urlencoded::from_str(&rest)
+        .map_err(|e| ApiError::BadRequest(format!("Failed to deserialize query string: {e}")))?;
+    p.category = categories
+        .iter()
+        .map(Category::parse)
+        .collect::<Result<_, _>>()
+        .map_err(ApiError::InvalidOption)?;
+    p.brand = brands
+        .iter()
+        .map(Brand::parse)
+        .collect::<Result<_, _>>()
+        .map_err(ApiError::InvalidOption)?;
+    Ok(p)
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn cached_search(
     state: &AppState,
     headers: &HeaderMap,
     query: String,
+    sort: Option<&str>,
     filters: SearchFilters,
     limit: Limit,
     offset: Offset,
@@ -133,15 +191,21 @@ async fn cached_search(
             "q: the query is {chars} characters; the limit is {MAX_QUERY_CHARS}"
         )));
     }
+    let sort = SortOrder::parse(sort).map_err(ApiError::InvalidOption)?;
+    filters
+        .check_value_counts()
+        .map_err(ApiError::InvalidOption)?;
     filters.check()?;
-    let key = cache_key::search_results(&query, &filters, limit, offset);
-    let compute = run(state.clone(), query, filters, limit, offset);
+    let filters = filters.normalized();
+    let key = cache_key::search_results(&query, &filters, sort, limit, offset);
+    let compute = run(state.clone(), query, sort, filters, limit, offset);
     cached_json(state, headers, &key, &[], use_cache, downstream, compute).await
 }
 
 async fn run(
     state: AppState,
     query: String,
+    sort: SortOrder,
     filters: SearchFilters,
     limit: Limit,
     offset: Offset,
@@ -159,6 +223,7 @@ async fn run(
         .search(SearchQuery {
             text: query.clone(),
             filters,
+            sort,
             limit: limit.get(),
             offset: offset.get(),
         })
@@ -171,6 +236,7 @@ async fn run(
     }
     Ok(TextSearchResponse {
         query,
+        sort,
         results: hits,
         total: outcome.total,
         facets: outcome.facets,

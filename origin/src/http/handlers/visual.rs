@@ -45,8 +45,16 @@ pub struct ImageHit {
 
 fn filter_of(filters: &SearchFilters, exclude: Option<i64>) -> MetaFilter {
     MetaFilter {
-        category: filters.category.as_ref().map(|c| c.as_str().to_owned()),
-        brand: filters.brand.as_ref().map(|b| b.as_str().to_owned()),
+        category: filters
+            .category
+            .iter()
+            .map(|c| c.as_str().to_owned())
+            .collect(),
+        brand: filters
+            .brand
+            .iter()
+            .map(|b| b.as_str().to_owned())
+            .collect(),
         price_min: filters.price_min.map(|p| p.minor_units()),
         price_max: filters.price_max.map(|p| p.minor_units()),
         exclude,
@@ -160,8 +168,8 @@ pub async fn search_image(
                 let text = field.text().await.map_err(multipart_error)?;
                 match other {
                     "limit" => limit = Limit::parse(parse_int("limit", &text)?)?,
-                    "category" => filters.category = Some(Category::parse(&text)?),
-                    "brand" => filters.brand = Some(Brand::parse(&text)?),
+                    "category" => filters.category.push(Category::parse(&text)?),
+                    "brand" => filters.brand.push(Brand::parse(&text)?),
                     "price_min" => {
                         filters.price_min = Some(Price::parse(parse_int("price_min", &text)?)?)
                     }
@@ -289,8 +297,8 @@ pub async fn similar(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no product with id {id}")))?;
     let filters = SearchFilters {
-        category: p.category,
-        brand: p.brand,
+        category: p.category.into_iter().collect(),
+        brand: p.brand.into_iter().collect(),
         price_min: p.price_min,
         price_max: p.price_max,
     };

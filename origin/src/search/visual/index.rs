@@ -32,8 +32,10 @@ pub struct ItemMeta {
 /// A filter over [`ItemMeta`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MetaFilter {
-    pub category: Option<String>,
-    pub brand: Option<String>,
+    /// Any of these categories (all when empty).
+    pub category: Vec<String>,
+    /// Any of these brands (all when empty).
+    pub brand: Vec<String>,
     pub price_min: Option<i64>,
     pub price_max: Option<i64>,
     /// A product to leave out (the query product itself, for "similar products").
@@ -47,8 +49,8 @@ impl MetaFilter {
 
     fn admits(&self, id: i64, m: &ItemMeta) -> bool {
         self.exclude != Some(id)
-            && self.category.as_deref().is_none_or(|c| c == m.category)
-            && self.brand.as_deref().is_none_or(|b| b == m.brand)
+            && (self.category.is_empty() || self.category.contains(&m.category))
+            && (self.brand.is_empty() || self.brand.contains(&m.brand))
             && self.price_min.is_none_or(|p| m.price >= p)
             && self.price_max.is_none_or(|p| m.price <= p)
     }
@@ -455,8 +457,8 @@ mod tests {
             index.build_graph_blocking();
             assert_eq!(index.has_graph(), threshold == 50);
             let filter = MetaFilter {
-                category: Some("c3".into()),
-                brand: Some("b2".into()),
+                category: vec!["c3".into()],
+                brand: vec!["b2".into()],
                 ..Default::default()
             };
             // c3 ∧ b2: i ≡ 3 (mod 10) and i ≡ 2 (mod 7) → 2000/70 ≈ 28 products.

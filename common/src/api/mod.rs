@@ -5,12 +5,13 @@
 //! known to be well formed, so no handler or query ever re-checks them. serde runs the
 //! same constructors, so a malformed body fails with a message that names the field.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::InvalidInput;
+
+mod search;
+pub use self::search::*;
 
 /// Largest page or result count a client may ask for.
 pub const MAX_LIMIT: u32 = 100;
@@ -535,124 +536,6 @@ integer_schema!(
     Some(0)
 );
 
-/// Filters shared by text and image search.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SearchFilters {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub category: Option<Category>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub brand: Option<Brand>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub price_min: Option<Price>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub price_max: Option<Price>,
-}
-
-impl SearchFilters {
-    /// Rejects an empty price range, which can only be a client mistake.
-    pub fn check(&self) -> Result<(), InvalidInput> {
-        if let (Some(lo), Some(hi)) = (self.price_min, self.price_max)
-            && lo > hi
-        {
-            return Err(InvalidInput::new(
-                "price_min",
-                "must not be greater than price_max",
-            ));
-        }
-        Ok(())
-    }
-
-    /// Fills unset fields from `other` (used when a body has both top-level and nested filters).
-    pub fn or(self, other: SearchFilters) -> SearchFilters {
-        SearchFilters {
-            category: self.category.or(other.category),
-            brand: self.brand.or(other.brand),
-            price_min: self.price_min.or(other.price_min),
-            price_max: self.price_max.or(other.price_max),
-        }
-    }
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// The body of `POST /api/search/text`: the seed's shape (`query`, `limit`, `use_cache`)
-/// plus optional filters, at the top level or nested under `filters`.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct TextSearchRequest {
-    pub query: String,
-    #[serde(default)]
-    pub limit: Limit,
-    #[serde(default)]
-    pub offset: Offset,
-    #[serde(default = "yes")]
-    pub use_cache: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub category: Option<Category>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub brand: Option<Brand>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub price_min: Option<Price>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub price_max: Option<Price>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filters: Option<SearchFilters>,
-}
-
-impl TextSearchRequest {
-    /// The effective filters: top-level fields win over nested ones.
-    pub fn effective_filters(&self) -> SearchFilters {
-        let top = SearchFilters {
-            category: self.category.clone(),
-            brand: self.brand.clone(),
-            price_min: self.price_min,
-            price_max: self.price_max,
-        };
-        match &self.filters {
-            Some(nested) => top.or(nested.clone()),
-            None => top,
-        }
-    }
-}
-
-/// Longest accepted search query, in characters.
-pub const MAX_QUERY_CHARS: usize = 200;
-
-/// One search hit: the product plus its relevance score.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SearchHit {
-    #[serde(flatten)]
-    pub product: Product,
-    pub score: f32,
-}
-
-/// Facet counts: value → number of matching products.
-pub type FacetCounts = BTreeMap<String, u64>;
-
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Facets {
-    pub category: FacetCounts,
-    pub brand: FacetCounts,
-}
-
-/// The response of both text-search endpoints.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TextSearchResponse {
-    pub query: String,
-    pub results: Vec<SearchHit>,
-    pub total: u64,
-    pub facets: Facets,
-    pub took_ms: f64,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -712,27 +595,5 @@ mod tests {
         assert_eq!(Limit::parse(100).unwrap().get(), 100);
         assert!(Offset::parse(-1).is_err());
         assert!(Offset::parse(i64::from(MAX_OFFSET) + 1).is_err());
-    }
-
-    #[test]
-    fn search_body_accepts_seed_shape_and_nested_filters() {
-        let r: TextSearchRequest = serde_json::from_value(serde_json::json!({
-            "query": "laptop computer", "limit": 20, "use_cache": true,
-            "filters": {"category": "Laptops"}, "price_max": 200000
-        }))
-        .unwrap();
-        let f = r.effective_filters();
-        assert_eq!(f.category.unwrap().as_str(), "Laptops");
-        assert_eq!(f.price_max.unwrap().minor_units(), 200_000);
-    }
-
-    #[test]
-    fn empty_price_range_is_rejected() {
-        let f = SearchFilters {
-            price_min: Some(Price::parse(10).unwrap()),
-            price_max: Some(Price::parse(5).unwrap()),
-            ..Default::default()
-        };
-        assert!(f.check().is_err());
     }
 }
