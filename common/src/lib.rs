@@ -9,6 +9,7 @@ pub mod cache_key;
 pub mod error;
 pub mod http_cache;
 pub mod negotiate;
+pub mod placeholder;
 pub mod rate_limit;
 pub mod signature;
 pub mod thumbnail;

@@ -15,7 +15,8 @@ use crate::{
     db::Db,
     http::{self, AppParts, AppState, auth::ApiKeys, middleware::compression::CompressionStats},
     images::{
-        self, Images, batch::ImageBatchHandler, cache::DiskCache, orphans, thumbs::Thumbnailer,
+        self, Images, backfill, batch::ImageBatchHandler, cache::DiskCache, orphans,
+        thumbs::Thumbnailer,
     },
     jobs::{Jobs, dispatch::Dispatcher, worker::Workers},
     observability::{Metrics, RequestStats},
@@ -124,7 +125,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             tracing::info!("empty embedded catalog: seeding the demo catalog");
             demo::seed(
                 &state.catalog,
-                &state.images,
+                &state.thumbs,
                 state.settings.catalog.demo_products,
                 false,
             )
@@ -161,6 +162,12 @@ pub async fn run(
         state.images.clone(),
         state.settings.object_store.orphan_grace,
         state.settings.object_store.orphan_interval,
+        stop_rx.clone(),
+    ));
+    // Placeholders of images stored before they existed.
+    let backfill = tokio::spawn(backfill::backfill_loop(
+        state.thumbs.clone(),
+        state.cache.clone(),
         stop_rx,
     ));
     let workers = start_workers(&state);
@@ -191,6 +198,7 @@ pub async fn run(
     .await;
     let _ = sync.await;
     let _ = sweep.await;
+    let _ = backfill.await;
     state.db.close().await;
     tracing::info!("vitrine-origin stopped");
     Ok(())
