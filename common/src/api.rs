@@ -396,6 +396,8 @@ fn empty_description() -> Description {
     Description(String::new())
 }
 
+pub use crate::product_images::{ImageCandidate, ImagePlaceholder, ProductImages};
+
 /// A stored product, as every endpoint returns it.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -416,41 +418,6 @@ pub struct Product {
     /// keys), filled in by the endpoints that return products; absent without an image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub images: Option<ProductImages>,
-}
-
-/// The thumbnails of a product's image: one square (`fit:cover`, `f:auto`) `/img` URL per
-/// width, smallest first, for a browser's `srcset` (`url w` pairs) to pick by viewport and DPR.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProductImages {
-    pub srcset: Vec<ImageCandidate>,
-    /// What to paint before a thumbnail arrives; absent only while an image stored before
-    /// placeholders existed waits for the background pass that computes them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub placeholder: Option<ImagePlaceholder>,
-}
-
-/// An image's placeholder, computed at ingest ([`crate::placeholder`]): a ThumbHash to decode
-/// into a blurred preview of the whole image (its aspect ratio included; draw it with
-/// `object-fit: cover` for a square crop), and the dominant colour to paint at once.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImagePlaceholder {
-    /// The ThumbHash, standard base64 with padding (about 30 characters).
-    #[cfg_attr(feature = "openapi", schema(example = "1QcSHQRnh493V4dIh4eXh1h4kJUI"))]
-    pub thumbhash: String,
-    /// The dominant colour, `#rrggbb` in lower case: the most common colour, not counting
-    /// transparent pixels or a white product-shot background.
-    #[cfg_attr(feature = "openapi", schema(pattern = "^#[0-9a-f]{6}$", example = "#c81e3c"))]
-    pub color: String,
-}
-
-/// One `srcset` candidate: a URL and its width in pixels (its height is the same).
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImageCandidate {
-    pub w: u32,
-    pub url: String,
 }
 
 /// One page of `GET /api/products`.

@@ -24,7 +24,7 @@
 
 use base64::Engine as _;
 
-use crate::api::ImagePlaceholder;
+use crate::product_images::ImagePlaceholder;
 
 /// The largest side the ThumbHash encoder accepts (and what is worth encoding).
 pub const MAX_SIDE: u32 = 100;
@@ -218,7 +218,11 @@ fn cell_of(r: u8, g: u8, b: u8) -> usize {
 
 /// The population of `cell` and its (up to 26) neighbours in the 16 × 16 × 16 grid.
 fn neighbourhood(counts: &[u32], cell: usize) -> u64 {
-    let (r, g, b) = ((cell >> 8) as i32, ((cell >> 4) & 15) as i32, (cell & 15) as i32);
+    let (r, g, b) = (
+        (cell >> 8) as i32,
+        ((cell >> 4) & 15) as i32,
+        (cell & 15) as i32,
+    );
     let mut sum = 0u64;
     for dr in -1..=1 {
         for dg in -1..=1 {
@@ -315,7 +319,11 @@ mod tests {
         );
         let p = Placeholder::from_rgba(60, 60, &cutout).unwrap();
         let (_, _, rgba) = thumbhash::thumb_hash_to_rgba(&p.thumbhash).unwrap();
-        assert!(rgba[3] < 128, "the corner stays transparent: {:?}", &rgba[..4]);
+        assert!(
+            rgba[3] < 128,
+            "the corner stays transparent: {:?}",
+            &rgba[..4]
+        );
     }
 
     #[test]
@@ -333,7 +341,10 @@ mod tests {
             px.extend_from_slice(&c);
         }
         let [r, g, b] = dominant_color(10, 10, &px);
-        assert!((0x7f..=0x80).contains(&r) && g == 0x20 && b == 0x20, "{r} {g} {b}");
+        assert!(
+            (0x7f..=0x80).contains(&r) && g == 0x20 && b == 0x20,
+            "{r} {g} {b}"
+        );
     }
 
     #[test]

@@ -63,15 +63,13 @@ pub struct ImageFacts {
     pub placeholder: Option<ImagePlaceholder>,
 }
 
-const IMAGE_COLUMNS: &str = "id, width, height, format, bytes, created_at, placeholder_thumbhash, placeholder_color";
-
 impl Db {
     /// Records an image; a second insert of the same content is a no-op.
     pub async fn insert_image(&self, image: &ImageRecord) -> DbResult<()> {
-        let sql = format!(
-            "INSERT INTO images ({IMAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING"
-        );
-        dispatch!(self, "image_insert", |p| sqlx::query(&sql)
+        let sql = "INSERT INTO images (id, width, height, format, bytes, created_at, \
+                   placeholder_thumbhash, placeholder_color) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING";
+        dispatch!(self, "image_insert", |p| sqlx::query(sql)
             .bind(&image.id)
             .bind(image.width)
             .bind(image.height)
@@ -86,8 +84,9 @@ impl Db {
     }
 
     pub async fn get_image(&self, id: &str) -> DbResult<Option<ImageRecord>> {
-        let sql = format!("SELECT {IMAGE_COLUMNS} FROM images WHERE id = $1");
-        dispatch!(self, "image_get", |p| sqlx::query_as(&sql)
+        let sql = "SELECT id, width, height, format, bytes, created_at, placeholder_thumbhash, \
+                   placeholder_color FROM images WHERE id = $1";
+        dispatch!(self, "image_get", |p| sqlx::query_as(sql)
             .bind(id)
             .fetch_optional(p))
     }
@@ -199,21 +198,26 @@ impl Db {
     /// query per 400 ids.
     pub async fn image_facts(&self, ids: &[&str]) -> DbResult<HashMap<String, ImageFacts>> {
         type Row = (String, i32, i32, Option<String>, Option<String>);
-        const COLUMNS: &str = "SELECT id, width, height, placeholder_thumbhash, placeholder_color FROM images";
         let mut found = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(400) {
             let rows: Vec<Row> = match &self.pool {
                 Pool::Postgres(p) => {
                     self.timed(
                         "image_facts",
-                        sqlx::query_as(&format!("{COLUMNS} WHERE id = ANY($1)"))
-                            .bind(chunk)
-                            .fetch_all(p),
+                        sqlx::query_as(
+                            "SELECT id, width, height, placeholder_thumbhash, placeholder_color \
+                             FROM images WHERE id = ANY($1)",
+                        )
+                        .bind(chunk)
+                        .fetch_all(p),
                     )
                     .await?
                 }
                 Pool::Sqlite(p) => {
-                    let mut qb = QueryBuilder::new(format!("{COLUMNS} WHERE id IN ("));
+                    let mut qb = QueryBuilder::new(
+                        "SELECT id, width, height, placeholder_thumbhash, placeholder_color \
+                         FROM images WHERE id IN (",
+                    );
                     let mut sep = qb.separated(", ");
                     for id in chunk {
                         sep.push_bind(*id);

@@ -126,7 +126,9 @@ pub async fn backfill_loop(
                 "placeholder backfill pass"
             ),
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "placeholder backfill pass stopped; retrying later"),
+            Err(e) => {
+                tracing::warn!(error = %e, "placeholder backfill pass stopped; retrying later")
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(INTERVAL) => {}

@@ -130,7 +130,9 @@ impl Images {
             if existing.placeholder_color.is_none() {
                 let (thumbhash, color) = (placeholder.thumbhash_base64(), placeholder.color_hex());
                 // Unchanged when the background pass got there first, with the same result.
-                self.db.set_placeholder(&existing.id, &thumbhash, &color).await?;
+                self.db
+                    .set_placeholder(&existing.id, &thumbhash, &color)
+                    .await?;
                 existing = existing.with_placeholder(placeholder);
             }
             return Ok((existing, false));

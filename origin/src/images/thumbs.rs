@@ -34,8 +34,8 @@ use tokio::sync::Notify;
 use vitrine_common::{
     api::ImageId,
     cache_key,
-    signature::SigningKeys,
     placeholder::Placeholder,
+    signature::SigningKeys,
     thumbnail::{
         ImageInfo, Ingested, Limits, Output, OutputFormat, PipelineError, ThumbSpec, probe,
     },

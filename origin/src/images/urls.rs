@@ -199,7 +199,10 @@ mod tests {
             }),
         };
         let images = product_images(&keys, &"c".repeat(64), Some(&facts));
-        assert_eq!(images.placeholder, facts.placeholder, "the row's placeholder");
+        assert_eq!(
+            images.placeholder, facts.placeholder,
+            "the row's placeholder"
+        );
         assert_eq!(images.srcset.len(), 1);
         assert!(images.srcset[0].url.contains("/w:14/h:14/fit:cover/"));
     }

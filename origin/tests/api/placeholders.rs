@@ -125,7 +125,8 @@ async fn upload_carries_a_placeholder_to_metadata_and_products(backend: Backend)
 
 /// Empties an image's placeholder columns, as in a database from before they existed.
 async fn forget_placeholder(app: &TestApp, id: &str) {
-    let sql = "UPDATE images SET placeholder_thumbhash = NULL, placeholder_color = NULL WHERE id = $1";
+    let sql =
+        "UPDATE images SET placeholder_thumbhash = NULL, placeholder_color = NULL WHERE id = $1";
     match &app.state.db.pool {
         Pool::Postgres(p) => {
             sqlx::query(sql).bind(id).execute(p).await.unwrap();
@@ -149,22 +150,41 @@ async fn images_stored_before_placeholders_serve_and_are_backfilled(backend: Bac
     let r = app.get(&format!("/api/products/{pid}")).await;
     assert_eq!(r.status(), 200);
     let old: serde_json::Value = r.json().await.unwrap();
-    assert!(old["images"]["srcset"].as_array().is_some_and(|s| !s.is_empty()));
+    assert!(
+        old["images"]["srcset"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty())
+    );
     assert!(old["images"].get("placeholder").is_none(), "{old}");
     let r = app.get(&format!("/api/products/{pid}")).await;
     assert_eq!(r.headers()["x-cache"], "HIT-L1");
     assert!(metadata(&app, &id).await["placeholder"].is_null());
 
     // A row whose original is not an image: marked once, not retried.
-    let junk = app.state.images.stage(b"not an image at all".to_vec()).await.unwrap();
+    let junk = app
+        .state
+        .images
+        .stage(b"not an image at all".to_vec())
+        .await
+        .unwrap();
     let sql = "INSERT INTO images (id, width, height, format, bytes, created_at) VALUES ($1, 10, 10, 'png', 19, $2)";
     let now = chrono::Utc::now();
     match &app.state.db.pool {
         Pool::Postgres(p) => {
-            sqlx::query(sql).bind(&junk).bind(now).execute(p).await.unwrap();
+            sqlx::query(sql)
+                .bind(&junk)
+                .bind(now)
+                .execute(p)
+                .await
+                .unwrap();
         }
         Pool::Sqlite(p) => {
-            sqlx::query(sql).bind(&junk).bind(now).execute(p).await.unwrap();
+            sqlx::query(sql)
+                .bind(&junk)
+                .bind(now)
+                .execute(p)
+                .await
+                .unwrap();
         }
     }
 
@@ -172,7 +192,12 @@ async fn images_stored_before_placeholders_serve_and_are_backfilled(backend: Bac
         .await
         .unwrap();
     assert_eq!(
-        (report.filled, report.unreadable, report.missing, report.products),
+        (
+            report.filled,
+            report.unreadable,
+            report.missing,
+            report.products
+        ),
         (1, 1, 0, 1),
         "{report:?}"
     );
@@ -233,6 +258,10 @@ async fn batch_items_and_the_demo_catalog_get_placeholders() {
     };
     assert_eq!(job["state"], "completed", "{job}");
     let item = &job["items"][0]["result"];
-    assert_eq!(check_placeholder(&item["placeholder"], 64, 64), RED, "{job}");
+    assert_eq!(
+        check_placeholder(&item["placeholder"], 64, 64),
+        RED,
+        "{job}"
+    );
     app.stop().await;
 }

@@ -83,9 +83,9 @@ use resize::resize;
 use trim::trim;
 
 use super::options::Background;
-use crate::placeholder::Placeholder;
 use super::sniff::SourceFormat;
 use super::spec::{OutputFormat, OutputSize, ThumbSpec};
+use crate::placeholder::Placeholder;
 
 /// Bounds on what a source may be, checked from its header before decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

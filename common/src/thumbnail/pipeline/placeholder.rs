@@ -5,7 +5,7 @@
 use fast_image_resize as fr;
 use image::metadata::Orientation;
 
-use super::{Pixels, PipelineError, orient, resize};
+use super::{PipelineError, Pixels, orient, resize};
 use crate::placeholder::{MAX_SIDE, Placeholder, fit_within};
 
 /// The size the decoder must leave for the placeholder, in the stored frame of a

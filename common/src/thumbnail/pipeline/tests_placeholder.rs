@@ -21,7 +21,10 @@ fn ingest_makes_the_thumbnails_and_the_placeholder_of_a_solid_png() {
     let src = png_of(&RgbImage::from_pixel(300, 200, Rgb([200, 30, 60])));
     let job = small_webp();
     let got = ingest(&src, &[job], &Limits::default()).unwrap();
-    assert_eq!(got.outputs, process_many(&src, &[job], &Limits::default()).unwrap());
+    assert_eq!(
+        got.outputs,
+        process_many(&src, &[job], &Limits::default()).unwrap()
+    );
     assert_eq!(got.placeholder.color_hex(), "#c81e3c");
     assert!((aspect_of(&got.placeholder.thumbhash) / 1.5 - 1.0).abs() < 0.15);
 }
@@ -36,7 +39,11 @@ fn the_placeholder_is_of_the_displayed_orientation() {
         let ratio = aspect_of(&p.thumbhash);
         assert_eq!(ratio < 1.0, portrait, "orientation {orientation}: {ratio}");
         for (got, want) in p.color.iter().zip([20u8, 90, 200]) {
-            assert!(got.abs_diff(want) <= 4, "orientation {orientation}: {:?}", p.color);
+            assert!(
+                got.abs_diff(want) <= 4,
+                "orientation {orientation}: {:?}",
+                p.color
+            );
         }
     }
 }
@@ -45,7 +52,11 @@ fn the_placeholder_is_of_the_displayed_orientation() {
 fn a_large_photo_goes_through_a_small_decode_and_the_encoders_bound() {
     // 2400 × 1600 → shrink-on-load, then 100 × 67 for the encoder (which asserts ≤ 100).
     let src = jpeg_of(&RgbImage::from_fn(2400, 1600, |x, _| {
-        if x < 1800 { Rgb([240, 200, 10]) } else { Rgb([10, 10, 10]) }
+        if x < 1800 {
+            Rgb([240, 200, 10])
+        } else {
+            Rgb([10, 10, 10])
+        }
     }));
     let p = ingest(&src, &[], &Limits::default()).unwrap().placeholder;
     for (got, want) in p.color.iter().zip([240u8, 200, 10]) {
