@@ -142,7 +142,7 @@ fn box_downscale(w: u32, h: u32, rgba: &[u8], tw: u32, th: u32) -> Vec<u8> {
                     n += 1;
                 }
             }
-            let mean = |c: u64| if a == 0 { 0 } else { ((c + a / 2) / a) as u8 };
+            let mean = |c: u64| (c + a / 2).checked_div(a).unwrap_or(0) as u8;
             out.extend_from_slice(&[mean(r), mean(g), mean(b), ((a + n / 2) / n) as u8]);
         }
     }
