@@ -11,8 +11,10 @@
 //! object is missing here is skipped (another instance's store may have it); a store or
 //! database failure ends the pass, and the next one resumes.
 //!
-//! Several instances may pass over the same rows at once: the result is the same, the update
-//! only fills a row that is still empty, and the cost is one extra decode per image — once.
+//! Images are decoded one at a time, so a pass holds at most one CPU permit of the pool that
+//! thumbnails share. Several instances may pass over the same rows at once: the result is the
+//! same, the update only fills a row that is still empty, and the cost is one extra decode per
+//! image — once.
 //! Rows written later by an older binary (a rolling deploy) are found by the next pass.
 
 use std::time::Duration;
@@ -118,7 +120,13 @@ pub async fn backfill_loop(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
-        match run_pass(&thumbs, &cache).await {
+        // A pass over a large old catalog can be long: shutdown does not wait for it (each
+        // row's update is atomic; the decode in flight finishes in the pool by itself).
+        let outcome = tokio::select! {
+            outcome = run_pass(&thumbs, &cache) => outcome,
+            _ = stop.changed() => return,
+        };
+        match outcome {
             Ok(r) if r.filled + r.unreadable > 0 => tracing::info!(
                 filled = r.filled,
                 unreadable = r.unreadable,
