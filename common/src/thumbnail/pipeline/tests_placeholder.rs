@@ -59,8 +59,10 @@ fn a_large_photo_goes_through_a_small_decode_and_the_encoders_bound() {
         }
     }));
     let p = ingest(&src, &[], &Limits::default()).unwrap().placeholder;
+    // The pure decoder gives the yellow within 6; libjpeg-turbo's 1/8-scale shrink-on-load
+    // (`native-codecs`) shifts this saturated JPEG yellow to about (225, 188, 9).
     for (got, want) in p.color.iter().zip([240u8, 200, 10]) {
-        assert!(got.abs_diff(want) <= 6, "{:?}", p.color);
+        assert!(got.abs_diff(want) <= 20, "{:?}", p.color);
     }
     assert!((aspect_of(&p.thumbhash) / 1.5 - 1.0).abs() < 0.15);
 }
