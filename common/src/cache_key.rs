@@ -12,6 +12,9 @@
 //! BLAKE3, plenty against accidental collisions at any cache size and half the memory of a
 //! full hash) or `v1:product:42`. The `v1` prefix is the key *format* version: changing the
 //! canonical encoding means bumping it, which orphans (rather than misreads) old entries.
+//! A cached *response* that gains an optional field (products' `images.placeholder`) needs no
+//! bump: entries are bytes served as they were stored, so an older entry is a valid answer of
+//! the older shape until its TTL or the invalidation that made the new field appear.
 //!
 //! Invalidation has two tools, both without `KEYS`:
 //! * **Namespace generations.** [`CacheKey::in_generation`] inserts a generation number

@@ -9,6 +9,8 @@ pub mod cache_key;
 pub mod error;
 pub mod http_cache;
 pub mod negotiate;
+pub mod placeholder;
+pub mod product_images;
 pub mod rate_limit;
 pub mod signature;
 pub mod thumbnail;

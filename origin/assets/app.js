@@ -98,16 +98,125 @@
     history.replaceState(history.state, "", (qs ? `/?${qs}` : "/") + location.hash);
   }
 
+  // --- placeholders ----------------------------------------------------------------------------
+  // Each product image carries `images.placeholder`: a dominant colour, painted at once as the
+  // image's background, and a ThumbHash (a ~25-byte DCT of the image), decoded here to a 32 px
+  // picture drawn behind the image (`background-size: cover`, the same crop as the image's
+  // `object-fit: cover`). The image paints over both when it arrives; they are cleared then
+  // (a transparent product photo should not show them through). Same box, so no layout shift.
+  // Styles are set through the CSSOM, which the page's CSP (`style-src 'self'`) allows; the
+  // picture is a `data:` URL, which its `img-src` allows.
+
+  /** Decodes a ThumbHash into `{ w, h, rgba }` (32 px on the longer side), or null when the
+   * bytes are not one. The format is Evan Wallace's ThumbHash: a 24-bit and a 16-bit header
+   * (DC terms, scales, alpha and landscape flags, the luminance grid), then 4-bit AC terms for
+   * luminance L, the colour differences P (yellow–blue) and Q (red–green) and alpha A. */
+  function decodeThumbHash(hash) {
+    if (hash.length < 5) return null;
+    const h24 = hash[0] | (hash[1] << 8) | (hash[2] << 16), h16 = hash[3] | (hash[4] << 8);
+    const hasAlpha = (h24 >> 23) & 1, landscape = (h16 >> 15) & 1;
+    const lMax = hasAlpha ? 5 : 7, lMin = h16 & 7;
+    const ratio = landscape ? lMax / lMin : lMin / lMax;
+    if (!(ratio > 0 && Number.isFinite(ratio))) return null;
+    const lx = Math.max(3, landscape ? lMax : lMin), ly = Math.max(3, landscape ? lMin : lMax);
+    const dc = { l: (h24 & 63) / 63, p: ((h24 >> 6) & 63) / 31.5 - 1, q: ((h24 >> 12) & 63) / 31.5 - 1, a: 1 };
+    let aScale = 1;
+    let nibble = 2 * 5;
+    if (hasAlpha) {
+      if (hash.length < 6) return null;
+      dc.a = (hash[5] & 15) / 15;
+      aScale = (hash[5] >> 4) / 15;
+      nibble = 2 * 6;
+    }
+    // The AC terms of a channel: a triangle of an nx × ny grid, 4 bits each, low nibble first.
+    const terms = (nx, ny, scale) => {
+      const out = [];
+      for (let cy = 0; cy < ny; cy++) {
+        for (let cx = cy ? 0 : 1; cx * ny < nx * (ny - cy); cx++, nibble++) {
+          const byte = hash[nibble >> 1];
+          if (byte === undefined) throw new RangeError("short ThumbHash");
+          out.push((((nibble & 1) ? byte >> 4 : byte & 15) / 7.5 - 1) * scale);
+        }
+      }
+      return out;
+    };
+    let ac;
+    try {
+      ac = {
+        l: terms(lx, ly, ((h24 >> 18) & 31) / 31),
+        // Saturation boosted 1.25× against quantisation, as the format's decoder does.
+        p: terms(3, 3, ((h16 >> 3) & 63) / 63 * 1.25),
+        q: terms(3, 3, ((h16 >> 9) & 63) / 63 * 1.25),
+        a: hasAlpha ? terms(5, 5, aScale) : [],
+      };
+    } catch { return null; }
+    const w = ratio > 1 ? 32 : Math.max(1, Math.round(32 * ratio));
+    const hgt = ratio > 1 ? Math.max(1, Math.round(32 / ratio)) : 32;
+    const rgba = new Uint8ClampedArray(w * hgt * 4);
+    const n = Math.max(lx, ly, hasAlpha ? 5 : 3);
+    const fx = new Float64Array(n), fy = new Float64Array(n);
+    // Sum of a channel's terms over the triangle `cx * ny < nx * (ny - cy)` at this pixel.
+    const sum = (coeffs, nx, ny) => {
+      let v = 0;
+      for (let cy = 0, j = 0; cy < ny; cy++) {
+        for (let cx = cy ? 0 : 1; cx * ny < nx * (ny - cy); cx++, j++) v += coeffs[j] * fx[cx] * fy[cy] * 2;
+      }
+      return v;
+    };
+    for (let y = 0, i = 0; y < hgt; y++) {
+      for (let k = 0; k < n; k++) fy[k] = Math.cos(Math.PI / hgt * (y + 0.5) * k);
+      for (let x = 0; x < w; x++, i += 4) {
+        for (let k = 0; k < n; k++) fx[k] = Math.cos(Math.PI / w * (x + 0.5) * k);
+        const l = dc.l + sum(ac.l, lx, ly), p = dc.p + sum(ac.p, 3, 3), q = dc.q + sum(ac.q, 3, 3);
+        const a = hasAlpha ? dc.a + sum(ac.a, 5, 5) : 1;
+        const b = l - 2 / 3 * p, r = (3 * l - b + q) / 2, g = r - q;
+        rgba[i] = r * 255; rgba[i + 1] = g * 255; rgba[i + 2] = b * 255; rgba[i + 3] = a * 255;
+      }
+    }
+    return { w, h: hgt, rgba };
+  }
+
+  const thumbHashUrls = new Map(); // base64 ThumbHash → data: URL (or "" when undecodable)
+  /** The ThumbHash as a PNG `data:` URL, "" when it cannot be decoded. */
+  function thumbHashUrl(b64) {
+    if (thumbHashUrls.has(b64)) return thumbHashUrls.get(b64);
+    let url = "";
+    try {
+      const picture = decodeThumbHash(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+      if (picture) {
+        const canvas = h("canvas", { width: picture.w, height: picture.h });
+        canvas.getContext("2d").putImageData(new ImageData(picture.rgba, picture.w, picture.h), 0, 0);
+        url = canvas.toDataURL("image/png");
+      }
+    } catch { url = ""; }
+    thumbHashUrls.set(b64, url);
+    return url;
+  }
+
+  /** Paints `placeholder` behind `img` until the image has loaded. */
+  function paintPlaceholder(img, placeholder) {
+    if (!placeholder || img.complete && img.naturalWidth > 0) return;
+    if (/^#[0-9a-f]{6}$/i.test(placeholder.color || "")) img.style.backgroundColor = placeholder.color;
+    const url = typeof placeholder.thumbhash === "string" ? thumbHashUrl(placeholder.thumbhash) : "";
+    if (url) img.style.backgroundImage = `url("${url}")`;
+    img.addEventListener("load", () => {
+      img.style.removeProperty("background-color");
+      img.style.removeProperty("background-image");
+    }, { once: true });
+  }
+
   // --- rendering -------------------------------------------------------------------------------
   function picture(product, sizes, cls, eager) {
     const set = product.images && product.images.srcset;
     if (!set || !set.length) return h("div", { class: `${cls} placeholder`, "aria-hidden": "true" });
     const fallback = set.find((c) => c.w >= 320) || set[set.length - 1];
-    return h("img", {
+    const img = h("img", {
       class: cls, alt: product.title, src: fallback.url, width: fallback.w, height: fallback.w,
       srcset: set.map((c) => `${c.url} ${c.w}w`).join(", "), sizes,
       loading: eager ? "eager" : "lazy", decoding: "async",
     });
+    paintPlaceholder(img, product.images.placeholder);
+    return img;
   }
 
   /** A highlight from the API (text escaped by the server, `<mark>` around matches) as DOM

@@ -87,7 +87,7 @@ async fn run() -> anyhow::Result<()> {
             let mut settings = settings;
             settings.catalog.seed_demo = false;
             let state = build_state_or_exit(settings).await?;
-            let s = demo::seed(&state.catalog, &state.images, count, true).await?;
+            let s = demo::seed(&state.catalog, &state.thumbs, count, true).await?;
             println!(
                 "demo catalog: {} inserted, {} updated, {} unchanged",
                 s.inserted, s.updated, s.unchanged

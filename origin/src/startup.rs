@@ -15,7 +15,7 @@ use crate::{
     db::Db,
     http::{self, AppParts, AppState, auth::ApiKeys, middleware::compression::CompressionStats},
     images::{
-        self, Images,
+        self, Images, backfill,
         batch::ImageBatchHandler,
         cache::DiskCache,
         orphans::{self, OrphanSweepHandler},
@@ -141,7 +141,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             tracing::info!("empty embedded catalog: seeding the demo catalog");
             demo::seed(
                 &state.catalog,
-                &state.images,
+                &state.thumbs,
                 state.settings.catalog.demo_products,
                 false,
             )
@@ -175,7 +175,14 @@ pub async fn run(
             .sync_loop(state.settings.search.sync_interval, stop_rx.clone()),
     );
     // Periodic jobs (the orphan sweep), fired once per occurrence across the instances.
+    let stop_rx_backfill = stop_rx.clone();
     let scheduler = tokio::spawn(state.schedules.clone().run(stop_rx));
+    // Placeholders of images stored before they existed.
+    let backfill = tokio::spawn(backfill::backfill_loop(
+        state.thumbs.clone(),
+        state.cache.clone(),
+        stop_rx_backfill,
+    ));
     let workers = start_workers(&state);
     let app = http::router(state.clone());
     tracing::info!(addr = %listener.local_addr()?, database = state.db.backend(), "vitrine-origin listening");
@@ -204,6 +211,7 @@ pub async fn run(
     .await;
     let _ = sync.await;
     let _ = scheduler.await;
+    let _ = backfill.await;
     state.db.close().await;
     tracing::info!("vitrine-origin stopped");
     Ok(())

@@ -211,7 +211,8 @@ async function run(browser, tmp) {
   });
 
   await check("product images go through /img with widths right for a desktop at DPR 1", async () => {
-    const images = net.all.filter((r) => r.type === "Image" && r.done && !r.failed);
+    // `data:` images are the decoded placeholders, made in the page, not fetched.
+    const images = net.all.filter((r) => r.type === "Image" && r.done && !r.failed && !r.url.startsWith("data:"));
     assert.ok(images.length > 0, "no image requests");
     const foreign = images.filter((r) => !/^\/(img|assets)\//.test(new URL(r.url).pathname));
     assert.deepEqual(foreign.map((r) => r.url), [], "every image comes from /img (or the icon from /assets)");
@@ -460,6 +461,74 @@ async function run(browser, tmp) {
     figures.push(`desktop, new browser, warm edge: ${s.requests} requests, ${(s.bytes / 1024).toFixed(1)} KiB, edge hits: page+assets ${assets.length}/${assets.length}, thumbnails ${hits}/${thumbs.length}`);
     await ctx.close();
   });
+  await check("placeholders paint while thumbnails are held back, then the images replace them", async () => {
+    // A new browser (nothing cached) whose /img requests are held in the route handler until
+    // released: what a shopper on a slow link sees first.
+    const ctx = await newContext(browser, DESKTOP);
+    const p = await ctx.newPage();
+    const perr = watchErrors(p);
+    let release;
+    const gate = new Promise((ok) => { release = ok; });
+    let held = 0;
+    await p.route((url) => url.pathname.startsWith("/img/"), async (route) => {
+      held++;
+      await gate;
+      await route.continue();
+    });
+    const firstThumb = p.waitForRequest((r) => new URL(r.url()).pathname.startsWith("/img/"));
+    await p.goto(`${EDGE}/`);
+    await firstThumb;
+    await p.waitForFunction(() => document.querySelectorAll("#grid li.card img.thumb").length > 0);
+    const shown = await p.$eval("#grid li.card", (li) => {
+      const img = li.querySelector("img.thumb");
+      const cs = getComputedStyle(img);
+      return {
+        id: li.dataset.id, loaded: img.complete && img.naturalWidth > 0,
+        color: cs.backgroundColor, image: cs.backgroundImage, size: cs.backgroundSize,
+      };
+    });
+    assert.ok(held > 0, "a thumbnail request is being held");
+    assert.equal(shown.loaded, false, "the thumbnail has not arrived");
+    const product = await (await fetch(`${EDGE}/api/products/${shown.id}`)).json();
+    const placeholder = product.images && product.images.placeholder;
+    assert.ok(placeholder && /^#[0-9a-f]{6}$/.test(placeholder.color), `product ${shown.id} has a placeholder: ${JSON.stringify(product.images)}`);
+    const [r, g, b] = [1, 3, 5].map((i) => parseInt(placeholder.color.slice(i, i + 2), 16));
+    assert.equal(shown.color, `rgb(${r}, ${g}, ${b})`, "the box is painted in the product's colour");
+    assert.match(shown.image, /^url\("data:image\/png;base64,/, "the decoded ThumbHash is drawn behind the image");
+    assert.equal(shown.size, "cover");
+    // The ThumbHash picture itself: 32 px on its longer side, and not blank.
+    const thumbhash = await p.evaluate(async (css) => {
+      const url = /^url\("(.*)"\)$/.exec(css)[1];
+      const img = new Image();
+      img.src = url;
+      await img.decode();
+      const c = document.createElement("canvas");
+      c.width = img.naturalWidth; c.height = img.naturalHeight;
+      const ctx2 = c.getContext("2d");
+      ctx2.drawImage(img, 0, 0);
+      const mid = ctx2.getImageData(c.width >> 1, c.height >> 1, 1, 1).data;
+      return { w: img.naturalWidth, h: img.naturalHeight, alpha: mid[3] };
+    }, shown.image);
+    assert.equal(Math.max(thumbhash.w, thumbhash.h), 32, JSON.stringify(thumbhash));
+    assert.ok(thumbhash.alpha > 0, "the ThumbHash picture is not blank");
+    await p.screenshot({ path: join(ARTIFACTS, "storefront-placeholders.png") });
+    release();
+    await p.waitForFunction((id) => {
+      const img = document.querySelector(`#grid li.card[data-id="${id}"] img.thumb`);
+      return img && img.complete && img.naturalWidth > 0 && getComputedStyle(img).backgroundImage === "none";
+    }, shown.id);
+    await settled(p);
+    const cls = await p.evaluate(() => new Promise((ok) => {
+      let sum = 0;
+      new PerformanceObserver((l) => { for (const e of l.getEntries()) if (!e.hadRecentInput) sum += e.value; })
+        .observe({ type: "layout-shift", buffered: true });
+      setTimeout(() => ok(sum), 50);
+    }));
+    figures.push(`placeholders: ${held} thumbnail requests held, box painted ${placeholder.color} + ${thumbhash.w}×${thumbhash.h} ThumbHash; layout shift after release ${cls.toFixed(3)}`);
+    assert.ok(cls < 0.01, `layout shift ${cls}`);
+    assert.deepEqual(perr, [], "no console errors or CSP violations");
+    await ctx.close();
+  });
   await desktop.close();
 
   // --- phone -------------------------------------------------------------------------------------
@@ -493,7 +562,7 @@ async function run(browser, tmp) {
   await ppage.screenshot({ path: join(ARTIFACTS, "storefront-phone.png"), fullPage: false });
   await phone.close();
 
-  console.log(`screenshots: ${["desktop", "product", "phone"].map((n) => join(ARTIFACTS, `storefront-${n}.png`)).join(" ")}`);
+  console.log(`screenshots: ${["desktop", "product", "placeholders", "phone"].map((n) => join(ARTIFACTS, `storefront-${n}.png`)).join(" ")}`);
 }
 
 try {

@@ -292,6 +292,14 @@ test("real origin: /admin keeps its security headers through the edge, assets im
 
 test("real origin: an image's JSON metadata passes through, the cached original stays", async () => {
   const url = `${EDGE_REAL}/api/images/${realImage}`;
+  // The placeholder computed at ingest reaches the edge unchanged, in the metadata and in the
+  // products' `images`.
+  const direct = json(await raw(`${ORIGIN}/api/images/${realImage}`, { headers: { accept: "application/json" } }));
+  assert.match(direct.placeholder.color, /^#[0-9a-f]{6}$/);
+  assert.ok(Buffer.from(direct.placeholder.thumbhash, "base64").length >= 5);
+  const viaEdge = json(await raw(`${EDGE_REAL}/api/products?limit=1`));
+  assert.equal(viaEdge.products[0].image_id, realImage);
+  assert.deepEqual(viaEdge.products[0].images.placeholder, direct.placeholder);
   for (let i = 0; i < 2; i++) {
     const m = await raw(url, { headers: { accept: "application/json" } });
     assert.equal(m.status, 200, m.body.toString());
@@ -301,6 +309,7 @@ test("real origin: an image's JSON metadata passes through, the cached original 
     assert.match(m.headers.vary, /accept/i);
     const meta = json(m);
     assert.equal(meta.id, realImage);
+    assert.deepEqual(meta.placeholder, direct.placeholder);
     assert.ok(Array.isArray(meta.labels));
   }
   const b = await raw(url);

@@ -397,6 +397,8 @@ fn empty_description() -> Description {
     Description(String::new())
 }
 
+pub use crate::product_images::{ImageCandidate, ImagePlaceholder, ProductImages};
+
 /// A stored product, as every endpoint returns it.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -417,22 +419,6 @@ pub struct Product {
     /// keys), filled in by the endpoints that return products; absent without an image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub images: Option<ProductImages>,
-}
-
-/// The thumbnails of a product's image: one square (`fit:cover`, `f:auto`) `/img` URL per
-/// width, smallest first, for a browser's `srcset` (`url w` pairs) to pick by viewport and DPR.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProductImages {
-    pub srcset: Vec<ImageCandidate>,
-}
-
-/// One `srcset` candidate: a URL and its width in pixels (its height is the same).
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImageCandidate {
-    pub w: u32,
-    pub url: String,
 }
 
 /// One page of `GET /api/products`.

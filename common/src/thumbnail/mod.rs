@@ -15,6 +15,7 @@ pub mod pipeline;
 mod sniff;
 
 pub use pipeline::{
-    ImageInfo, Limits, Output, PipelineError, encoder_available, probe, process, process_many,
+    ImageInfo, Ingested, Limits, Output, PipelineError, encoder_available, ingest, probe, process,
+    process_many,
 };
 pub use sniff::SourceFormat;

@@ -261,6 +261,9 @@ pub struct UploadedImageDoc {
     /// False when the same bytes had been uploaded before.
     pub created: bool,
     pub url: String,
+    /// What to paint before the image arrives (also in every product's `images`); null only
+    /// for bytes stored before placeholders existed, until the background pass reaches them.
+    pub placeholder: Option<vitrine_common::api::ImagePlaceholder>,
     /// With a visual model loaded (`VISUAL_MODEL`): the 5 most probable ImageNet classes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<ImageLabelDoc>>,
@@ -276,6 +279,9 @@ pub struct ImageMetadataDoc {
     pub width: u32,
     pub height: u32,
     pub bytes: u64,
+    /// What to paint before the image arrives (also in every product's `images`); null until
+    /// the background pass reaches an image stored before placeholders existed.
+    pub placeholder: Option<vitrine_common::api::ImagePlaceholder>,
     /// The top 5 ImageNet classes stored with the image (empty with the descriptor alone,
     /// or before it was analysed).
     pub labels: Vec<ImageLabelDoc>,

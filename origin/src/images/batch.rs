@@ -69,6 +69,7 @@ impl ImageBatchHandler {
             "format": record.format,
             "bytes": record.bytes,
             "url": format!("/api/images/{}", record.id),
+            "placeholder": record.placeholder(),
         });
         if item.thumbnails && !item.sizes.is_empty() {
             let format = match vitrine_common::thumbnail::Format::parse(&item.format) {

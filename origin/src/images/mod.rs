@@ -8,9 +8,12 @@
 //! thumbnailer applies — so nothing is stored that could not later be resized, and a refusal
 //! carries the pipeline's reason and status code (413 too large, 415 unsupported, 422 corrupt).
 //!
-//! [`thumbs`] makes thumbnails (bounded CPU pool, memory budget, coalescing), [`cache`] keeps
-//! them on disk, [`urls`] builds signed `/img` URLs.
+//! [`thumbs`] makes thumbnails (bounded CPU pool, memory budget, coalescing) and is the one
+//! ingest path (upload, batch items, demo catalog: decoded once, which also yields the
+//! image's placeholder), [`cache`] keeps them on disk, [`urls`] builds signed `/img` URLs,
+//! [`backfill`] computes the placeholders of images stored before they existed.
 
+pub mod backfill;
 pub mod batch;
 pub mod cache;
 pub mod orphans;
@@ -23,6 +26,7 @@ use std::sync::Arc;
 
 use vitrine_common::{
     api::ImageId,
+    placeholder::Placeholder,
     thumbnail::{Limits, PipelineError, SourceFormat, probe},
 };
 
@@ -103,18 +107,33 @@ impl Images {
         self.limits.max_bytes as u64
     }
 
-    /// Stores an original (idempotent) and returns its record, and whether it was new.
+    /// Stores an original (idempotent) with the `placeholder` its decode produced, and returns
+    /// its record, and whether it was new. Only [`thumbs::Thumbnailer::ingest_checked`] calls
+    /// it: that is where an original is decoded before it is accepted.
     ///
     /// The object is stored first and the row committed second, and only then is the upload
     /// acknowledged: a row always has its object, while a crash between the two leaves an
-    /// object without a row, which nothing reads and the orphan sweep removes.
-    pub async fn ingest(&self, bytes: Vec<u8>) -> Result<(ImageRecord, bool), IngestError> {
+    /// object without a row, which nothing reads and the orphan sweep removes. Known bytes
+    /// whose row predates placeholders get this one (the decode was done anyway).
+    pub(crate) async fn ingest(
+        &self,
+        bytes: Vec<u8>,
+        placeholder: &Placeholder,
+    ) -> Result<(ImageRecord, bool), IngestError> {
         let info = probe(&bytes, &self.limits)?;
         let (id, bytes) = hash_off_thread(bytes).await?;
-        if let Ok(Some(existing)) = self.db.get_image(id.as_str()).await {
+        if let Ok(Some(mut existing)) = self.db.get_image(id.as_str()).await {
             // Known bytes: put them back only if the object went missing.
             if let Err(StoreError::NotFound) = self.store.head(&id).await {
                 self.store.put(&id, bytes.into()).await?;
+            }
+            if existing.placeholder_color.is_none() {
+                let (thumbhash, color) = (placeholder.thumbhash_base64(), placeholder.color_hex());
+                // Unchanged when the background pass got there first, with the same result.
+                self.db
+                    .set_placeholder(&existing.id, &thumbhash, &color)
+                    .await?;
+                existing = existing.with_placeholder(placeholder);
             }
             return Ok((existing, false));
         }
@@ -127,7 +146,10 @@ impl Images {
             format: format_name(info.format).to_owned(),
             bytes: len as i64,
             created_at: now(),
-        };
+            placeholder_thumbhash: None,
+            placeholder_color: None,
+        }
+        .with_placeholder(placeholder);
         self.db.insert_image(&record).await?;
         Ok((record, true))
     }

@@ -34,11 +34,31 @@ use tokio::sync::Notify;
 use vitrine_common::{
     api::ImageId,
     cache_key,
+    placeholder::Placeholder,
     signature::SigningKeys,
-    thumbnail::{ImageInfo, Limits, Output, OutputFormat, PipelineError, ThumbSpec, probe},
+    thumbnail::{
+        ImageInfo, Ingested, Limits, Output, OutputFormat, PipelineError, ThumbSpec, probe,
+    },
 };
 
 use super::{Images, cache::DiskCache, pool::CpuPool};
+
+/// What a pipeline call returns, seen by the counters: its encoded outputs.
+trait Rendered {
+    fn outputs(&self) -> &[Output];
+}
+
+impl Rendered for Vec<Output> {
+    fn outputs(&self) -> &[Output] {
+        self
+    }
+}
+
+impl Rendered for Ingested {
+    fn outputs(&self) -> &[Output] {
+        &self.outputs
+    }
+}
 
 /// Why a thumbnail could not be made. `Clone` because coalesced waiters share it.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -188,6 +208,31 @@ impl Thumbnailer {
         bytes: Arc<Vec<u8>>,
         jobs: Vec<(ThumbSpec, OutputFormat)>,
     ) -> Result<Vec<Output>, RenderError> {
+        self.in_pool(bytes, move |bytes, limits| {
+            vitrine_common::thumbnail::process_many(bytes, &jobs, limits)
+        })
+        .await
+    }
+
+    /// [`Thumbnailer::process_many`] and the image's placeholder, from one decode.
+    pub async fn process_ingest(
+        &self,
+        bytes: Arc<Vec<u8>>,
+        jobs: Vec<(ThumbSpec, OutputFormat)>,
+    ) -> Result<Ingested, RenderError> {
+        self.in_pool(bytes, move |bytes, limits| {
+            vitrine_common::thumbnail::ingest(bytes, &jobs, limits)
+        })
+        .await
+    }
+
+    /// Runs one pipeline call on `bytes` in the CPU pool once the memory budget for its
+    /// header's size is free, counting it (and its outputs) in the stats and metrics.
+    async fn in_pool<T: Rendered + Send + 'static>(
+        &self,
+        bytes: Arc<Vec<u8>>,
+        work: impl FnOnce(&[u8], &Limits) -> Result<T, PipelineError> + Send + 'static,
+    ) -> Result<T, RenderError> {
         let limits = *self.limits();
         let info: ImageInfo = match probe(&bytes, &limits) {
             Ok(i) => i,
@@ -206,10 +251,9 @@ impl Thumbnailer {
             m.image_stage("wait", waited.elapsed().as_secs_f64());
         }
         let started = Instant::now();
-        let n = jobs.len() as u64;
         let result = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            vitrine_common::thumbnail::process_many(&bytes, &jobs, &limits)
+            work(&bytes, &limits)
         })
         .await
         .map_err(|e| RenderError::Internal(format!("pipeline task: {e}")))?;
@@ -220,15 +264,18 @@ impl Thumbnailer {
             m.image_stage("pipeline", started.elapsed().as_secs_f64());
         }
         match result {
-            Ok(outputs) => {
+            Ok(rendered) => {
+                let outputs = rendered.outputs();
                 self.stats.processed.fetch_add(1, Ordering::Relaxed);
-                self.stats.outputs.fetch_add(n, Ordering::Relaxed);
+                self.stats
+                    .outputs
+                    .fetch_add(outputs.len() as u64, Ordering::Relaxed);
                 if let Some(m) = metrics {
-                    for o in &outputs {
+                    for o in outputs {
                         m.image_processed(o.format.as_str());
                     }
                 }
-                Ok(outputs)
+                Ok(rendered)
             }
             Err(e) => {
                 self.stats.failed(&e);
@@ -237,10 +284,12 @@ impl Thumbnailer {
         }
     }
 
-    /// Accepts an original only if the pipeline can actually decode it: header probe (cheap
-    /// refusals first), then the `small` WebP thumbnail is made — a full decode that proves
-    /// the file is whole (a truncated or corrupt body is refused with 422 here rather than
-    /// failing later at `/img`) and warms the cache with the size product lists show first.
+    /// The one way an original is accepted (uploads, batch items, the demo catalog), and only
+    /// if the pipeline can actually decode it: header probe (cheap refusals first), then one
+    /// decode that makes the `small` WebP thumbnail — proving the file is whole (a truncated
+    /// or corrupt body is refused with 422 here rather than failing later at `/img`) and
+    /// warming the cache with the size product lists show first — and the placeholder stored
+    /// with the row.
     pub async fn ingest_checked(
         &self,
         bytes: Vec<u8>,
@@ -251,8 +300,8 @@ impl Thumbnailer {
         let mut spec = vitrine_common::thumbnail::Preset::Small.spec();
         spec.format = vitrine_common::thumbnail::Format::Fixed(format);
         let shared = Arc::new(bytes);
-        let outputs = self
-            .process_many(shared.clone(), vec![(spec, format)])
+        let ingested = self
+            .process_ingest(shared.clone(), vec![(spec, format)])
             .await
             .map_err(|e| match e {
                 RenderError::Pipeline(p) => IngestError::Refused(p),
@@ -260,12 +309,19 @@ impl Thumbnailer {
                 other => IngestError::Internal(other.to_string()),
             })?;
         let bytes = Arc::try_unwrap(shared).unwrap_or_else(|a| (*a).clone());
-        let (record, created) = self.images.ingest(bytes).await?;
-        if let Some(out) = outputs.first() {
+        let (record, created) = self.images.ingest(bytes, &ingested.placeholder).await?;
+        if let Some(out) = ingested.outputs.first() {
             let key = cache_key(&record.id, &spec, format);
             self.cache.put(&key, format.extension(), &out.bytes).await;
         }
         Ok((record, created))
+    }
+
+    /// The placeholder of a stored original (the background pass), in the CPU pool.
+    pub async fn placeholder_of(&self, bytes: Arc<Vec<u8>>) -> Result<Placeholder, RenderError> {
+        self.process_ingest(bytes, Vec::new())
+            .await
+            .map(|i| i.placeholder)
     }
 
     /// The original's bytes from the object store.

@@ -12,7 +12,7 @@ use vitrine_common::{
     thumbnail::{OutputFormat, Preset},
 };
 
-use crate::db::Db;
+use crate::db::{Db, images::ImageFacts};
 
 /// `/img/{signature}/{options}/{image_id}` for raw `options` (e.g. `w:300/h:300/fit:cover`).
 /// `options` may be empty.
@@ -48,8 +48,8 @@ pub fn product_thumbnail_url(keys: &SigningKeys, image_id: &str) -> String {
 /// small (each is one signed URL).
 pub const SRCSET_WIDTHS: [u32; 5] = [160, 320, 480, 640, 960];
 
-/// Each image's displayed `(width, height)`, by id, as [`image_sizes`] finds them.
-pub type ImageSizes = HashMap<String, (u32, u32)>;
+/// Each image's displayed size and placeholder, by id, as [`image_facts`] finds them.
+pub type ImagesById = HashMap<String, ImageFacts>;
 
 /// The `srcset` widths for an original of `size`: thumbnails are never enlarged, so a square
 /// crop is at most the original's shorter side; widths above it are replaced by one candidate
@@ -70,14 +70,17 @@ pub fn srcset_widths(size: Option<(u32, u32)>) -> Vec<u32> {
     widths
 }
 
-/// A product image's `srcset`: square, cropped to fill (`fit:cover`), format negotiated, capped
-/// at the original's `size` when known.
+/// A product image's `srcset` (square, cropped to fill (`fit:cover`), format negotiated, capped
+/// at the original's size when known) and its placeholder, from `facts` when the row was
+/// found.
 pub fn product_images(
     keys: &SigningKeys,
     image_id: &str,
-    size: Option<(u32, u32)>,
+    facts: Option<&ImageFacts>,
 ) -> ProductImages {
+    let size = facts.map(|f| (f.width, f.height));
     ProductImages {
+        placeholder: facts.and_then(|f| f.placeholder.clone()),
         srcset: srcset_widths(size)
             .into_iter()
             .map(|w| ImageCandidate {
@@ -88,44 +91,45 @@ pub fn product_images(
     }
 }
 
-/// The sizes of the originals of `products`, one query. A failed lookup is logged and leaves
-/// the srcsets uncapped rather than failing the response.
-pub async fn image_sizes<'a>(
+/// The sizes and placeholders of the originals of `products`, one query. A failed lookup is
+/// logged and leaves the srcsets uncapped and without placeholders rather than failing the
+/// response.
+pub async fn image_facts<'a>(
     db: &Db,
     products: impl IntoIterator<Item = &'a Product>,
-) -> ImageSizes {
+) -> ImagesById {
     let ids: Vec<&str> = products
         .into_iter()
         .filter_map(|p| p.image_id.as_deref())
         .collect();
     if ids.is_empty() {
-        return ImageSizes::new();
+        return ImagesById::new();
     }
-    db.image_sizes(&ids).await.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "image sizes lookup failed; srcsets left uncapped");
-        ImageSizes::new()
+    db.image_facts(&ids).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "image facts lookup failed; srcsets left uncapped");
+        ImagesById::new()
     })
 }
 
 /// Sets (or clears) `product.images` from its `image_id`. Call it on products about to be
 /// sent, never on ones about to be stored: URLs are signed with the current key.
-pub fn attach_images(keys: &SigningKeys, sizes: &ImageSizes, product: &mut Product) {
+pub fn attach_images(keys: &SigningKeys, facts: &ImagesById, product: &mut Product) {
     product.images = product
         .image_id
         .as_deref()
-        .map(|id| product_images(keys, id, sizes.get(id).copied()));
+        .map(|id| product_images(keys, id, facts.get(id)));
 }
 
 /// [`attach_images`] on the way out of a handler.
-pub fn with_images(keys: &SigningKeys, sizes: &ImageSizes, mut product: Product) -> Product {
-    attach_images(keys, sizes, &mut product);
+pub fn with_images(keys: &SigningKeys, facts: &ImagesById, mut product: Product) -> Product {
+    attach_images(keys, facts, &mut product);
     product
 }
 
-/// [`with_images`] for one product, looking its original's size up first.
+/// [`with_images`] for one product, looking its original's size and placeholder up first.
 pub async fn with_images_of(db: &Db, keys: &SigningKeys, product: Product) -> Product {
-    let sizes = image_sizes(db, [&product]).await;
-    with_images(keys, &sizes, product)
+    let facts = image_facts(db, [&product]).await;
+    with_images(keys, &facts, product)
 }
 
 /// The signing keys configured in `IMAGE_SIGNING_KEYS` (first = current).
@@ -160,6 +164,7 @@ mod tests {
         let keys = SigningKeys::from_keys(&["k1-0123456789abcdef"]);
         let id = "b".repeat(64);
         let images = product_images(&keys, &id, None);
+        assert_eq!(images.placeholder, None, "no row, no placeholder");
         let widths: Vec<u32> = images.srcset.iter().map(|c| c.w).collect();
         assert_eq!(widths, SRCSET_WIDTHS);
         for c in &images.srcset {
@@ -185,7 +190,19 @@ mod tests {
         assert_eq!(srcset_widths(Some((265, 352))), [160, 265]);
         assert_eq!(srcset_widths(Some((14, 25))), [14]);
         let keys = SigningKeys::default();
-        let images = product_images(&keys, &"c".repeat(64), Some((14, 25)));
+        let facts = ImageFacts {
+            width: 14,
+            height: 25,
+            placeholder: Some(vitrine_common::api::ImagePlaceholder {
+                thumbhash: "1QcSHQRnh493V4dIh4eXh1h4kJUI".into(),
+                color: "#c81e3c".into(),
+            }),
+        };
+        let images = product_images(&keys, &"c".repeat(64), Some(&facts));
+        assert_eq!(
+            images.placeholder, facts.placeholder,
+            "the row's placeholder"
+        );
         assert_eq!(images.srcset.len(), 1);
         assert!(images.srcset[0].url.contains("/w:14/h:14/fit:cover/"));
     }

@@ -185,7 +185,7 @@ async fn import_and_demo_seeding_show_at_once_through_a_warm_cache(backend: Back
 
     // Demo seeding too (demo product 0 is a laptop).
     assert_eq!(warm(&app, &search("laptop")).await["total"], 0);
-    demo::seed(&app.state.catalog, &app.state.images, 1, false)
+    demo::seed(&app.state.catalog, &app.state.thumbs, 1, false)
         .await
         .unwrap();
     assert_eq!(app.get_json(&search("laptop")).await.1["total"], 1);

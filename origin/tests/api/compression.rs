@@ -146,7 +146,7 @@ async fn negotiation_table() {
 
     // Images are never compressed, whatever the client accepts.
     let png = noise_png();
-    let (record, _) = app.state.images.ingest(png.clone()).await.unwrap();
+    let (record, _) = app.state.thumbs.ingest_checked(png.clone()).await.unwrap();
     let r = fetch(
         &app,
         &format!("/api/images/{}", record.id.as_str()),

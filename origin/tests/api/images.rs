@@ -572,7 +572,7 @@ async fn demo_products_have_servable_signed_thumbnails() {
         &[("IMAGE_SIGNING_KEYS", NEW_KEY), ("DEMO_PRODUCTS", "3")],
     )
     .await;
-    vitrine_origin::catalog::demo::seed(&app.state.catalog, &app.state.images, 3, false)
+    vitrine_origin::catalog::demo::seed(&app.state.catalog, &app.state.thumbs, 3, false)
         .await
         .unwrap();
     let (_, list) = app.get_json("/api/products?limit=3").await;

@@ -64,7 +64,7 @@ async fn demo_catalog_is_searchable_and_has_images() {
     let state = vitrine_origin::startup::build_state(test_settings(&url, dir.path(), &[]))
         .await
         .unwrap();
-    vitrine_origin::catalog::demo::seed(&state.catalog, &state.images, 30, false)
+    vitrine_origin::catalog::demo::seed(&state.catalog, &state.thumbs, 30, false)
         .await
         .unwrap();
     let app = vitrine_origin::http::router(state);

@@ -25,6 +25,7 @@ mod metrics;
 mod object_store;
 mod openapi;
 mod pgbouncer;
+mod placeholders;
 mod products;
 mod rate_limit;
 mod redis_cluster;

@@ -179,7 +179,7 @@ fn check_srcset(product: &serde_json::Value, keys: &SigningKeys) -> Vec<String> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn products_carry_signed_srcsets_that_serve() {
     let app = spawn_app_with(Backend::Sqlite, &[("IMAGE_SIGNING_KEYS", KEY)]).await;
-    vitrine_origin::catalog::demo::seed(&app.state.catalog, &app.state.images, 4, false)
+    vitrine_origin::catalog::demo::seed(&app.state.catalog, &app.state.thumbs, 4, false)
         .await
         .unwrap();
     app.state.visual.wait_idle().await;
@@ -242,7 +242,7 @@ async fn products_carry_signed_srcsets_that_serve() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_signing_keys_srcset_urls_are_unsigned() {
     let app = spawn_app(Backend::Sqlite).await;
-    vitrine_origin::catalog::demo::seed(&app.state.catalog, &app.state.images, 1, false)
+    vitrine_origin::catalog::demo::seed(&app.state.catalog, &app.state.thumbs, 1, false)
         .await
         .unwrap();
     app.state.visual.wait_idle().await;

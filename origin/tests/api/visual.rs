@@ -17,7 +17,7 @@ pub(crate) async fn upload(
 
 async fn seeded(backend: Backend, n: usize) -> crate::helpers::TestApp {
     let app = spawn_app(backend).await;
-    vitrine_origin::catalog::demo::seed(&app.state.catalog, &app.state.images, n, false)
+    vitrine_origin::catalog::demo::seed(&app.state.catalog, &app.state.thumbs, n, false)
         .await
         .unwrap();
     app.state.visual.wait_idle().await;

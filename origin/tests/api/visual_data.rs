@@ -131,7 +131,7 @@ async fn pretend_an_older_model_made_the_rows(url: &str) {
 
 async fn a_model_change_is_reindexed_in_the_background_while_old_vectors_serve(backend: Backend) {
     let app = spawn_app(backend).await;
-    vitrine_origin::catalog::demo::seed(&app.state.catalog, &app.state.images, 6, false)
+    vitrine_origin::catalog::demo::seed(&app.state.catalog, &app.state.thumbs, 6, false)
         .await
         .unwrap();
     app.state.visual.wait_idle().await;

@@ -81,7 +81,7 @@ async fn with_the_model_a_catalog_photo_still_finds_its_product_first() {
     assert_eq!(visual["embedder"], "efficientnet-lite0+descriptor", "{v}");
     assert!(visual["version"].as_i64().unwrap() >= 1 << 30, "{v}");
     assert!(visual["warning"].is_null(), "{v}");
-    vitrine_origin::catalog::demo::seed(&app.state.catalog, &app.state.images, 6, false)
+    vitrine_origin::catalog::demo::seed(&app.state.catalog, &app.state.thumbs, 6, false)
         .await
         .unwrap();
     app.state.visual.wait_idle().await;

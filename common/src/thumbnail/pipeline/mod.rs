@@ -41,7 +41,8 @@
 //! One file per step: `header.rs` (1–3), `decode.rs` (4–5), `trim.rs` (6), `gravity.rs` and
 //! `smart.rs` (the crop of 7), `resize.rs` (7), `orient.rs` (8), `pad.rs` (9), `background.rs`
 //! (10), `encode.rs` (11), with `native.rs` for the C codecs; `analysis.rs` gives search its
-//! pixels.
+//! pixels, `placeholder.rs` the ThumbHash and dominant colour an ingest stores (from the same
+//! decode as its thumbnails, [`ingest`]).
 
 mod analysis;
 mod background;
@@ -54,12 +55,15 @@ mod header;
 mod native;
 mod orient;
 mod pad;
+mod placeholder;
 mod resize;
 mod smart;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_options;
+#[cfg(test)]
+mod tests_placeholder;
 mod trim;
 
 use fast_image_resize as fr;
@@ -74,12 +78,14 @@ use gravity::crop_for;
 use header::{checked_header, oriented, swaps_axes};
 use orient::orient;
 use pad::pad;
+use placeholder::{placeholder_need, placeholder_of};
 use resize::resize;
 use trim::trim;
 
 use super::options::Background;
 use super::sniff::SourceFormat;
 use super::spec::{OutputFormat, OutputSize, ThumbSpec};
+use crate::placeholder::Placeholder;
 
 /// Bounds on what a source may be, checked from its header before decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,6 +175,40 @@ pub fn process_many(
     jobs: &[(ThumbSpec, OutputFormat)],
     limits: &Limits,
 ) -> Result<Vec<Output>, PipelineError> {
+    run(bytes, jobs, limits, false).map(|(outputs, _)| outputs)
+}
+
+/// What an ingest keeps from its one decode: the thumbnails of `jobs` and the image's
+/// placeholder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ingested {
+    pub outputs: Vec<Output>,
+    pub placeholder: Placeholder,
+}
+
+/// [`process_many`], and the placeholder ([`crate::placeholder`]) of the whole, oriented
+/// image from the same decode. With no jobs, the placeholder alone (a decode just large
+/// enough for it).
+pub fn ingest(
+    bytes: &[u8],
+    jobs: &[(ThumbSpec, OutputFormat)],
+    limits: &Limits,
+) -> Result<Ingested, PipelineError> {
+    let (outputs, placeholder) = run(bytes, jobs, limits, true)?;
+    let placeholder = placeholder
+        .ok_or_else(|| PipelineError::EncodeFailed("placeholder: not computed".into()))?;
+    Ok(Ingested {
+        outputs,
+        placeholder,
+    })
+}
+
+fn run(
+    bytes: &[u8],
+    jobs: &[(ThumbSpec, OutputFormat)],
+    limits: &Limits,
+    with_placeholder: bool,
+) -> Result<(Vec<Output>, Option<Placeholder>), PipelineError> {
     if let Some((_, f)) = jobs.iter().find(|(_, f)| !encoder_available(*f)) {
         return Err(PipelineError::UnsupportedOutput(*f));
     }
@@ -193,17 +233,28 @@ pub fn process_many(
         .iter()
         .map(|(spec, _)| stored_geometry(spec, header.width, header.height))
         .collect();
+    let floor = if with_placeholder {
+        placeholder_need(header.width, header.height)
+    } else {
+        (1, 1)
+    };
     let need = if jobs.iter().any(|(s, _)| s.shot.trim.is_some()) {
         (header.width, header.height)
     } else {
         geometry
             .iter()
             .map(|g| (g.resize_w, g.resize_h))
-            .fold((1, 1), |(a, b), (w, h)| (a.max(w), b.max(h)))
+            .fold(floor, |(a, b), (w, h)| (a.max(w), b.max(h)))
     };
 
     let (source, decoded_orientation) = decode(bytes, &header, need)?;
     let orientation = decoded_orientation.unwrap_or(header.orientation);
+    let mut resizer = fr::Resizer::new();
+    let placeholder = if with_placeholder {
+        Some(placeholder_of(&mut resizer, &source, orientation)?)
+    } else {
+        None
+    };
 
     // Largest first, so smaller sizes can cascade from larger results.
     let mut order: Vec<usize> = (0..jobs.len()).collect();
@@ -211,7 +262,6 @@ pub fn process_many(
         std::cmp::Reverse(u64::from(geometry[i].out_w) * u64::from(geometry[i].out_h))
     });
 
-    let mut resizer = fr::Resizer::new();
     let mut results: Vec<Option<Output>> = vec![None; jobs.len()];
     // The last whole-image (uncropped, aspect-kept, untrimmed) intermediate.
     let mut cascade: Option<Pixels> = None;
@@ -250,7 +300,7 @@ pub fn process_many(
             cascade = Some(resized);
         }
     }
-    Ok(results.into_iter().flatten().collect())
+    Ok((results.into_iter().flatten().collect(), placeholder))
 }
 
 /// Steps 9–10 on the oriented pixels: padding in the background colour (transparent when the

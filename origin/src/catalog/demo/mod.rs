@@ -13,7 +13,7 @@ use vitrine_common::api::{
 
 pub use self::render::render_image;
 use super::Catalog;
-use crate::{db::products::UpsertSummary, images::Images};
+use crate::{db::products::UpsertSummary, images::thumbs::Thumbnailer};
 
 pub const DEFAULT_PRODUCTS: usize = 300;
 const SIZE: u32 = 320;
@@ -152,11 +152,11 @@ pub fn product(i: usize) -> anyhow::Result<NewProduct> {
     })
 }
 
-/// Seeds `count` demo products, their pictures stored in `images`. With `show_progress`,
-/// draws a progress bar.
+/// Seeds `count` demo products, their pictures ingested like uploads (decoded once: the
+/// `small` thumbnail and the placeholder). With `show_progress`, draws a progress bar.
 pub async fn seed(
     catalog: &Catalog,
-    images: &Images,
+    thumbs: &Thumbnailer,
     count: usize,
     show_progress: bool,
 ) -> anyhow::Result<UpsertSummary> {
@@ -168,8 +168,8 @@ pub async fn seed(
     let mut rows = Vec::with_capacity(count);
     for i in 0..count {
         let jpeg = tokio::task::spawn_blocking(move || render_image(i)).await??;
-        let record = images
-            .ingest(jpeg)
+        let record = thumbs
+            .ingest_checked(jpeg)
             .await
             .map_err(|e| anyhow::anyhow!("storing demo image {i}: {e}"))?;
         let mut p = product(i)?;

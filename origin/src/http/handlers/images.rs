@@ -140,6 +140,7 @@ pub async fn upload(
         "bytes": record.bytes,
         "created": created,
         "url": location,
+        "placeholder": record.placeholder(),
     });
     // The visual analysis, stored with the image (what `GET /api/images/{id}` reports and
     // the `describe` job of a product showing it reuses); the same bytes again compute
@@ -346,9 +347,10 @@ pub async fn original(
     Ok(response)
 }
 
-/// `GET /api/images/{id}` as JSON: what the original is and what the running visual model
-/// saw in it (`labels`, `model`: of its row of the running model, else of its newest row;
-/// `[]` and `null` when it was never analysed). The labels change when the model does, so
+/// `GET /api/images/{id}` as JSON: what the original is, its placeholder (`null` until the
+/// background pass reaches an image stored before placeholders existed), and what the running
+/// visual model saw in it (`labels`, `model`: of its row of the running model, else of its
+/// newest row; `[]` and `null` when it was never analysed). The labels change when the model does, so
 /// the answer is `private, max-age=60`, never the original's `immutable`.
 async fn metadata(state: &AppState, id: &ImageId) -> Result<Response, ApiError> {
     let record = state
@@ -373,6 +375,7 @@ async fn metadata(state: &AppState, id: &ImageId) -> Result<Response, ApiError> 
         "width": record.width,
         "height": record.height,
         "bytes": record.bytes,
+        "placeholder": record.placeholder(),
         "labels": labels,
         "model": model,
     });

@@ -83,9 +83,9 @@ pub async fn list(
     } else {
         None
     };
-    let sizes = urls::image_sizes(&state.db, &products).await;
+    let facts = urls::image_facts(&state.db, &products).await;
     for p in &mut products {
-        urls::attach_images(&state.thumbs.keys, &sizes, p);
+        urls::attach_images(&state.thumbs.keys, &facts, p);
     }
     Ok(ApiJson(ProductPage {
         products,

@@ -230,9 +230,9 @@ async fn run(
         .await
         .map_err(ApiError::internal)?;
     let mut hits = outcome.hits;
-    let sizes = urls::image_sizes(&state.db, hits.iter().map(|h| &h.product)).await;
+    let facts = urls::image_facts(&state.db, hits.iter().map(|h| &h.product)).await;
     for hit in &mut hits {
-        urls::attach_images(&state.thumbs.keys, &sizes, &mut hit.product);
+        urls::attach_images(&state.thumbs.keys, &facts, &mut hit.product);
     }
     Ok(TextSearchResponse {
         query,

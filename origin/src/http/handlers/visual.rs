@@ -77,11 +77,11 @@ async fn hydrate(
         .map(|p| (p.id, p))
         .collect();
     let keys = &state.thumbs.keys;
-    let sizes = urls::image_sizes(&state.db, by_id.values()).await;
+    let facts = urls::image_facts(&state.db, by_id.values()).await;
     let mut out: Vec<ImageHit> = hits
         .iter()
         .filter_map(|h| {
-            let product = urls::with_images(keys, &sizes, by_id.remove(&h.product_id)?);
+            let product = urls::with_images(keys, &facts, by_id.remove(&h.product_id)?);
             let duplicate = phash
                 .and_then(|ph| state.visual.index.phash_distance(h.product_id, ph))
                 .is_some_and(|d| d <= 6 && h.score > 0.9);
