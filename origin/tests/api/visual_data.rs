@@ -263,7 +263,7 @@ async fn a_describe_item_for_another_model_is_not_computed_here() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_re_indexing_together_queue_one_describe_job() {
     let app = spawn_app(Backend::Postgres).await;
-    vitrine_origin::catalog::demo::seed(&app.state.catalog, &app.state.images, 6, false)
+    vitrine_origin::catalog::demo::seed(&app.state.catalog, &app.state.thumbs, 6, false)
         .await
         .unwrap();
     app.state.visual.wait_idle().await;
