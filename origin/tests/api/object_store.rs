@@ -267,7 +267,7 @@ async fn the_periodic_sweep_runs_from_startup() {
         &s3,
         &[
             ("OBJECT_STORE_ORPHAN_GRACE", "1s"),
-            ("OBJECT_STORE_ORPHAN_INTERVAL", "200ms"),
+            ("OBJECT_STORE_ORPHAN_INTERVAL", "1s"),
         ],
     )
     .await;
