@@ -16,20 +16,24 @@ const CHUNK: usize = 4_096;
 
 impl VisualIndex {
     /// Builds (or rebuilds) the compact representation when the index is past the
-    /// threshold. Blocking and CPU-heavy: run it on a blocking thread. Returns at once when
-    /// another build runs.
-    pub fn build_ann_blocking(&self) {
+    /// threshold. Blocking and CPU-heavy: run it on a blocking thread. Returns false at once
+    /// when another build runs (or the index is below the threshold), true after building.
+    pub fn build_ann_blocking(&self) -> bool {
         let (trained, dims, covered, live) = {
             let Ok(mut g) = self.inner.write() else {
-                return;
+                return false;
             };
             if g.building || g.live <= self.config.exact_threshold {
-                return;
+                return false;
             }
             g.building = true;
             g.touched.clear();
             (
-                g.ann.as_ref().map(|a| a.codec.clone()),
+                // Refit while the full vectors are kept.
+                g.ann
+                    .as_ref()
+                    .filter(|_| !g.keep_full)
+                    .map(|a| a.codec.clone()),
                 g.dims,
                 g.slots.len(),
                 g.live,
@@ -117,7 +121,7 @@ impl VisualIndex {
         }
         // The swap.
         let Ok(mut g) = self.inner.write() else {
-            return;
+            return false;
         };
         let g = &mut *g;
         let mut fine = match fresh {
@@ -164,7 +168,10 @@ impl VisualIndex {
                 );
             }
         }
-        g.full = Vec::new();
+        if g.live >= cfg.sample {
+            g.full = Vec::new();
+            g.keep_full = false;
+        }
         g.free = free;
         g.dead_listed = 0;
         g.touched = Vec::new();
@@ -175,9 +182,12 @@ impl VisualIndex {
             ivf,
             built_for: g.live,
         });
+        true
     }
 
-    /// Up to `n` values `f` makes of live slots below `covered`, evenly spaced.
+    /// Up to `n` values `f` makes of live slots below `covered`: one at a pseudo-random
+    /// place in each of `n` equal strata (a plain stride could alias with a periodic
+    /// structure of the catalog's order).
     fn sample<T: Send>(
         &self,
         covered: usize,
@@ -188,8 +198,15 @@ impl VisualIndex {
             return Vec::new();
         };
         let step = (covered / n.max(1)).max(1);
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         let ids: Vec<usize> = (0..covered)
             .step_by(step)
+            .map(|s| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                (s + (seed % step as u64) as usize).min(covered - 1)
+            })
             .filter(|&s| g.slots[s].alive)
             .take(n)
             .collect();

@@ -70,8 +70,12 @@ struct Inner {
     dead_listed: usize,
     /// Slots no product uses, to be reused.
     free: Vec<u32>,
-    /// `slots × dims`, while not compact.
+    /// `slots × dims`, while `keep_full`.
     full: Vec<f32>,
+    /// Full vectors are kept until the codec has been fitted on `ann.sample` of them (so
+    /// with a low threshold the PCA is refitted as the catalog grows; past the default
+    /// threshold they are dropped at the first fit).
+    keep_full: bool,
     ann: Option<Ann>,
     /// A build runs; slots written meanwhile are listed in `touched`.
     building: bool,
@@ -192,18 +196,14 @@ impl Inner {
             None => {
                 ivf::grow(&mut self.slots, 1);
                 self.slots.push(slot);
-                let fine = self.ann.as_ref().map(|a| a.codec.out());
-                match fine {
-                    Some(out) => {
-                        if let Some(a) = self.ann.as_mut() {
-                            ivf::grow(&mut a.fine, out);
-                            a.fine.resize(self.slots.len() * out, 0);
-                        }
-                    }
-                    None => {
-                        ivf::grow(&mut self.full, self.dims);
-                        self.full.resize(self.slots.len() * self.dims, 0.0)
-                    }
+                if let Some(a) = self.ann.as_mut() {
+                    let out = a.codec.out();
+                    ivf::grow(&mut a.fine, out);
+                    a.fine.resize(self.slots.len() * out, 0);
+                }
+                if self.keep_full {
+                    ivf::grow(&mut self.full, self.dims);
+                    self.full.resize(self.slots.len() * self.dims, 0.0)
                 }
                 self.slots.len() - 1
             }
@@ -214,11 +214,15 @@ impl Inner {
         at
     }
 
-    /// Writes `vector` into `slot` (full or encoded) and, when compact, lists it.
+    /// Writes `vector` into `slot` (full while kept, encoded when compact) and, when
+    /// compact, lists it.
     fn store(&mut self, slot: usize, vector: &[f32]) {
         let d = self.dims;
+        if self.keep_full {
+            self.full[slot * d..(slot + 1) * d].copy_from_slice(vector);
+        }
         match self.ann.as_mut() {
-            None => self.full[slot * d..(slot + 1) * d].copy_from_slice(vector),
+            None => {}
             Some(a) => {
                 let out = a.codec.out();
                 let fine = &mut a.fine[slot * out..(slot + 1) * out];
@@ -242,7 +246,7 @@ impl Inner {
     ) -> Vec<Hit> {
         let mut top = TopK::new(k);
         match (&self.ann, prepared) {
-            (Some(a), Some(q)) => {
+            (Some(a), Some(q)) if !self.keep_full => {
                 let out = a.codec.out();
                 for (slot, s) in self.slots.iter().enumerate() {
                     if f.admits(s) {
@@ -319,6 +323,7 @@ impl VisualIndex {
                 dead_listed: 0,
                 free: Vec::new(),
                 full: Vec::new(),
+                keep_full: true,
                 ann: None,
                 building: false,
                 touched: Vec::new(),
@@ -400,7 +405,8 @@ impl VisualIndex {
         let g = self.inner.read().ok()?;
         let slot = *g.by_product.get(&product_id)? as usize;
         let vector = match &g.ann {
-            None => g.full[slot * g.dims..(slot + 1) * g.dims].to_vec(),
+            _ if g.keep_full => g.full[slot * g.dims..(slot + 1) * g.dims].to_vec(),
+            None => Vec::new(),
             Some(a) => {
                 let out = a.codec.out();
                 a.codec.reconstruct(&a.fine[slot * out..(slot + 1) * out])

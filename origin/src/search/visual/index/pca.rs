@@ -96,6 +96,14 @@ impl Projection {
         let (values, vectors) = jacobi(t, m);
         let mut order: Vec<usize> = (0..m).collect();
         order.sort_by(|a, b| values[*b].total_cmp(&values[*a]));
+        // Directions without variance (a sample smaller than `out`) carry nothing: drop them.
+        let top = order.first().map_or(0.0, |&e| values[e]);
+        let out = order
+            .iter()
+            .take(out)
+            .take_while(|&&e| values[e] > 1e-6 * top && values[e] > 0.0)
+            .count()
+            .max(1);
         let mut basis = vec![0f32; out * dims];
         for (r, &e) in order.iter().take(out).enumerate() {
             let row = &mut basis[r * dims..(r + 1) * dims];
@@ -169,19 +177,23 @@ fn multiply(c: &[f32], q: &[f32], dims: usize) -> Vec<f32> {
     .concat()
 }
 
-/// Modified Gram–Schmidt over the rows of `q`; a row that vanishes stays zero.
+/// Modified Gram–Schmidt over the rows of `q`, each row orthogonalised twice (once is not
+/// enough in `f32` for nearly dependent rows); a row that (nearly) vanishes becomes zero.
 fn orthonormalise(q: &mut [f32], dims: usize) {
     let m = q.len() / dims;
     for i in 0..m {
         let (done, rest) = q.split_at_mut(i * dims);
         let row = &mut rest[..dims];
-        for j in 0..i {
-            let prev = &done[j * dims..(j + 1) * dims];
-            let p = dot(row, prev);
-            row.iter_mut().zip(prev).for_each(|(a, b)| *a -= p * b);
+        let before = dot(row, row).sqrt();
+        for _ in 0..2 {
+            for j in 0..i {
+                let prev = &done[j * dims..(j + 1) * dims];
+                let p = dot(row, prev);
+                row.iter_mut().zip(prev).for_each(|(a, b)| *a -= p * b);
+            }
         }
         let norm = dot(row, row).sqrt();
-        if norm > 1e-12 {
+        if norm > 1e-4 * before && norm > 1e-20 {
             row.iter_mut().for_each(|a| *a /= norm);
         } else {
             row.iter_mut().for_each(|a| *a = 0.0);

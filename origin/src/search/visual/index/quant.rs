@@ -2,8 +2,8 @@
 //! coordinates `y = basis · (x − mean)`, each with a per-dimension scale:
 //!
 //! - *fine*: all `out` coordinates as `i16` (what re-ranking, exact scans of a filtered
-//!   set and `vector_of` use), `y ≈ code · b / 32767`, `b` a little over the sample's
-//!   largest `|y|`;
+//!   set and `vector_of` use), `y ≈ code · b / 32767`, `b` twice the sample's
+//!   largest `|y|` (room for products unlike the sample, for one bit of the 16);
 //! - *scan*: the first `scan` coordinates (the highest-variance ones) as `i8`, what the
 //!   IVF lists hold and the integer dot product reads, `y ≈ code · a / 127`, `a` clipped
 //!   at 4 standard deviations (rare larger values saturate).
@@ -52,7 +52,7 @@ impl Codec {
             }
         }
         let floor = 1e-9f32;
-        let fine_scale = max.iter().map(|m| (m * 1.25).max(floor)).collect();
+        let fine_scale = max.iter().map(|m| (m * 2.0).max(floor)).collect();
         let scan_scale = (0..scan)
             .map(|j| {
                 let sd = (sq[j] / n as f64).sqrt() as f32;

@@ -54,10 +54,14 @@ fn filled(n: i64, config: IndexConfig) -> VisualIndex {
     index
 }
 
+/// A low threshold, and full vectors dropped once 1,000 products are indexed.
 fn small_threshold(t: usize) -> IndexConfig {
     IndexConfig {
         exact_threshold: t,
-        ..IndexConfig::default()
+        ann: AnnConfig {
+            sample: 1_000,
+            ..AnnConfig::default()
+        },
     }
 }
 
@@ -250,4 +254,33 @@ fn writes_during_a_build_are_not_lost() {
     let hits = index.search(&clustered(9_000, dims), 1, &MetaFilter::default());
     assert_eq!(hits[0].product_id, 5);
     assert_eq!(index.len(), 3_400);
+}
+
+#[test]
+fn a_low_threshold_keeps_full_vectors_and_refits_until_the_sample_is_full() {
+    let dims = 48;
+    let index = VisualIndex::new(dims, small_threshold(20));
+    for i in 0..30 {
+        index.upsert(i, &clustered(i as u64, dims), 0, meta(i));
+    }
+    index.build_ann_blocking();
+    assert!(index.has_ann());
+    assert!(index.memory().full_vectors > 0);
+    // Products added after a fit on 30 are still found exactly (full vectors kept)...
+    for i in 30..800 {
+        index.upsert(i, &clustered(i as u64, dims), 0, meta(i));
+    }
+    let hits = index.search(&clustered(700, dims), 1, &MetaFilter::default());
+    assert_eq!(hits[0].product_id, 700);
+    // ...and the refit past the sample size drops them and codes everything well.
+    for i in 800..1_200 {
+        index.upsert(i, &clustered(i as u64, dims), 0, meta(i));
+    }
+    assert!(index.needs_ann());
+    index.build_ann_blocking();
+    assert_eq!(index.memory().full_vectors, 0);
+    for i in [5i64, 700, 1_100] {
+        let hits = index.search(&clustered(i as u64, dims), 1, &MetaFilter::default());
+        assert_eq!(hits[0].product_id, i);
+    }
 }
