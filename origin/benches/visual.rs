@@ -1,4 +1,4 @@
-//! Visual-search speed: descriptor time, k-NN at 100k (exact scan and HNSW), and
+//! Visual-search speed: descriptor time, k-NN at 100k (exact scan and the compact IVF), and
 //! `POST /api/search/image` latency against 100,000 indexed products.
 //!
 //! `cargo bench -p vitrine-origin --bench visual` (`BENCH_PRODUCTS` to change the size).
@@ -97,7 +97,6 @@ async fn main() -> anyhow::Result<()> {
         category: format!("Category{}", i % 50),
         brand: format!("Brand{}", i % 200),
         price: (i % 100_000) as i64,
-        image_id: String::new(),
     };
     let index = VisualIndex::new(DIMS, IndexConfig::default());
     for (i, v) in vectors.iter().enumerate() {
@@ -126,16 +125,16 @@ async fn main() -> anyhow::Result<()> {
     let (p50, p95, p99) = run(&exact_only, &MetaFilter::default());
     println!("k-NN exact scan, {n} x {DIMS}: p50 {p50:.2} ms  p95 {p95:.2} ms  p99 {p99:.2} ms");
     let s = Instant::now();
-    index.build_graph_blocking();
+    index.build_ann_blocking();
     println!(
-        "HNSW build ({n} vectors, 2 threads): {:.1} s",
+        "compact index build (PCA + IVF, {n} vectors, 2 threads): {:.1} s",
         s.elapsed().as_secs_f64()
     );
     let (p50, p95, p99) = run(&index, &MetaFilter::default());
     println!(
-        "k-NN HNSW, {n}: p50 {p50:.2} ms  p95 {p95:.2} ms  p99 {p99:.2} ms  (target p95 < 5 ms)"
+        "k-NN compact IVF, {n}: p50 {p50:.2} ms  p95 {p95:.2} ms  p99 {p99:.2} ms  (target p95 < 5 ms)"
     );
-    // Recall of the graph against the exact scan.
+    // Recall of the compact index against the exact scan.
     let mut agree = 0;
     for q in queries.iter().take(100) {
         let a = index.search(q, 10, &MetaFilter::default());
@@ -145,7 +144,10 @@ async fn main() -> anyhow::Result<()> {
             .filter(|h| b.iter().any(|e| e.product_id == h.product_id))
             .count();
     }
-    println!("HNSW recall@10 vs exact: {:.3}", agree as f64 / 1000.0);
+    println!(
+        "compact IVF recall@10 vs exact: {:.3}",
+        agree as f64 / 1000.0
+    );
     let filter = MetaFilter {
         category: vec!["Category7".into()],
         ..Default::default()
@@ -157,7 +159,7 @@ async fn main() -> anyhow::Result<()> {
         ..Default::default()
     };
     let (p50, p95, _) = run(&index, &filter);
-    println!("k-NN with a price filter (60% of products, HNSW): p50 {p50:.2} ms  p95 {p95:.2} ms");
+    println!("k-NN with a price filter (60% of products, IVF): p50 {p50:.2} ms  p95 {p95:.2} ms");
 
     // 3. The HTTP endpoint against n indexed products in SQLite.
     let dir = tempfile::tempdir()?;
@@ -220,7 +222,7 @@ async fn main() -> anyhow::Result<()> {
         state.visual.index.len(),
         s.elapsed().as_secs_f64()
     );
-    while !state.visual.index.has_graph() {
+    while !state.visual.index.has_ann() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

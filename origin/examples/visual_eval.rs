@@ -134,7 +134,6 @@ fn main() {
         category: String::new(),
         brand: String::new(),
         price: 0,
-        image_id: String::new(),
     };
     let mut originals = Vec::new();
     let mut times = Vec::new();

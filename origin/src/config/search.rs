@@ -1,5 +1,5 @@
 //! Text and visual search: where the text index lives, how often it catches up, the largest
-//! query photo, when visual search switches from an exact scan to HNSW, and which visual
+//! query photo, when visual search switches from an exact scan to its compact index, and which visual
 //! model embeds photos.
 
 use std::{
@@ -49,7 +49,7 @@ pub struct SearchSettings {
     /// `IMAGE_SEARCH_MAX_BYTES`: largest photo accepted by image search.
     pub image_max_bytes: usize,
     /// `VISUAL_EXACT_THRESHOLD`: up to this many products visual search scans exactly;
-    /// above, it uses HNSW.
+    /// above, it builds and uses the compact index (PCA codes in k-means lists).
     pub visual_exact_threshold: usize,
     /// `VISUAL_MODEL`.
     pub visual_model: VisualModel,

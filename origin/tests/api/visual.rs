@@ -522,3 +522,74 @@ async fn a_descriptor_job_run_by_another_instance_reaches_this_index() {
     a.stop().await;
     b.stop().await;
 }
+
+/// Past `VISUAL_EXACT_THRESHOLD` the index compacts (PCA codes in k-means lists): catalog
+/// photos still find their product first, filters still fill the page, and "similar
+/// products" still leave the product itself out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_compact_index_keeps_results_and_filters() {
+    let app =
+        crate::helpers::spawn_app_with(Backend::Sqlite, &[("VISUAL_EXACT_THRESHOLD", "10")]).await;
+    vitrine_origin::catalog::demo::seed(&app.state.catalog, &app.state.images, 60, false)
+        .await
+        .unwrap();
+    app.state.visual.wait_idle().await;
+    // Past the threshold builds start by themselves; this one (after any running one)
+    // refits on all 60.
+    loop {
+        let index = app.state.visual.index.clone();
+        if tokio::task::spawn_blocking(move || index.build_ann_blocking())
+            .await
+            .unwrap()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(app.state.visual.index.has_ann());
+    assert_eq!(app.state.visual.index.len(), 60);
+    for i in [0usize, 17, 42] {
+        let photo = vitrine_origin::catalog::demo::render_image(i).unwrap();
+        let (status, v) = upload(&app, photo, &[("limit", "5")]).await;
+        assert_eq!(status, 200, "{v}");
+        let results = v["results"].as_array().unwrap();
+        assert_eq!(results.len(), 5);
+        assert_eq!(results[0]["sku"], format!("DEMO-{i:05}"), "{v}");
+        assert_eq!(results[0]["duplicate"], true);
+    }
+    let photo = vitrine_origin::catalog::demo::render_image(0).unwrap();
+    // Six mugs among 60 products: all six, and only mugs.
+    let (_, v) = upload(
+        &app,
+        photo.clone(),
+        &[("limit", "20"), ("category", "Mugs")],
+    )
+    .await;
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 6, "{v}");
+    assert!(results.iter().all(|r| r["category"] == "Mugs"));
+    // A wide price filter goes through the list walk and still fills the page.
+    let (_, v) = upload(&app, photo, &[("limit", "30"), ("price_max", "20000")]).await;
+    let results = v["results"].as_array().unwrap();
+    let cheap = (0..60)
+        .filter(|&i| {
+            vitrine_origin::catalog::demo::product(i)
+                .unwrap()
+                .price
+                .minor_units()
+                <= 20_000
+        })
+        .count();
+    assert_eq!(results.len(), cheap.min(30), "{v}");
+    assert!(
+        results
+            .iter()
+            .all(|r| r["price"].as_i64().unwrap() <= 20_000)
+    );
+    let (status, v) = app.get_json("/api/products/1/similar?limit=5").await;
+    assert_eq!(status, 200, "{v}");
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 5);
+    assert!(results.iter().all(|r| r["id"] != 1));
+    app.stop().await;
+}

@@ -103,12 +103,11 @@ impl std::fmt::Debug for VisualSearch {
     }
 }
 
-fn meta(p: &Product, image_id: &str) -> ItemMeta {
+fn meta(p: &Product) -> ItemMeta {
     ItemMeta {
         category: p.category.clone(),
         brand: p.brand.clone(),
         price: p.price,
-        image_id: image_id.to_owned(),
     }
 }
 
@@ -133,7 +132,6 @@ impl VisualSearch {
                     category: r.category,
                     brand: r.brand,
                     price: r.price,
-                    image_id: r.image_id,
                 },
             )
         })
@@ -241,6 +239,11 @@ impl VisualSearch {
                     loaded += 1;
                 }
             }
+            // Past the threshold, compact now so the full vectors held stay bounded.
+            if !self.index.has_ann() && self.index.needs_ann() {
+                let index = self.index.clone();
+                tokio::task::spawn_blocking(move || index.build_ann_blocking()).await?;
+            }
         }
         let stale = self.load_stale().await?;
         if stale > 0 {
@@ -250,7 +253,7 @@ impl VisualSearch {
             );
         }
         self.spawn_reindex();
-        self.spawn_graph_build_if_needed();
+        self.spawn_ann_build_if_needed();
         Ok(loaded + stale)
     }
 
@@ -327,7 +330,7 @@ impl VisualSearch {
             match stored.get(image_id) {
                 Some((bytes, phash)) => {
                     if let Some(v) = from_bytes(bytes) {
-                        self.index.upsert(p.id, &v, *phash, meta(p, image_id));
+                        self.index.upsert(p.id, &v, *phash, meta(p));
                     }
                 }
                 None => {
@@ -342,7 +345,7 @@ impl VisualSearch {
         if !wanted.is_empty() {
             self.request(wanted).await;
         }
-        self.spawn_graph_build_if_needed();
+        self.spawn_ann_build_if_needed();
     }
 
     pub fn on_products_deleted(&self, ids: &[i64]) {
@@ -351,10 +354,10 @@ impl VisualSearch {
         }
     }
 
-    fn spawn_graph_build_if_needed(&self) {
-        if self.index.needs_graph() {
+    fn spawn_ann_build_if_needed(&self) {
+        if self.index.needs_ann() {
             let index = self.index.clone();
-            tokio::task::spawn_blocking(move || index.build_graph_blocking());
+            tokio::task::spawn_blocking(move || index.build_ann_blocking());
         }
     }
 
@@ -479,10 +482,10 @@ impl VisualSearch {
         let ids = db.products_with_image(image_id).await?;
         let products = db.get_products(&ids).await?;
         for p in &products {
-            self.index.upsert(p.id, vector, phash, meta(p, image_id));
+            self.index.upsert(p.id, vector, phash, meta(p));
         }
         self.forget(image_id);
-        self.spawn_graph_build_if_needed();
+        self.spawn_ann_build_if_needed();
         Ok(products.len())
     }
 }
