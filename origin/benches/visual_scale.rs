@@ -224,8 +224,8 @@ fn filters() -> Vec<(&'static str, MetaFilter)> {
 
 fn admits(f: &MetaFilter, id: u64, kind: usize) -> bool {
     let m = meta(id, kind);
-    f.category.as_ref().is_none_or(|c| *c == m.category)
-        && f.brand.as_ref().is_none_or(|b| *b == m.brand)
+    (f.category.is_empty() || f.category.contains(&m.category))
+        && (f.brand.is_empty() || f.brand.contains(&m.brand))
         && f.price_max.is_none_or(|p| m.price <= p)
 }
 

@@ -530,7 +530,7 @@ async fn a_descriptor_job_run_by_another_instance_reaches_this_index() {
 async fn the_compact_index_keeps_results_and_filters() {
     let app =
         crate::helpers::spawn_app_with(Backend::Sqlite, &[("VISUAL_EXACT_THRESHOLD", "10")]).await;
-    vitrine_origin::catalog::demo::seed(&app.state.catalog, &app.state.images, 60, false)
+    vitrine_origin::catalog::demo::seed(&app.state.catalog, &app.state.thumbs, 60, false)
         .await
         .unwrap();
     app.state.visual.wait_idle().await;

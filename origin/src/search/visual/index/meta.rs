@@ -102,7 +102,10 @@ impl SlotFilter {
         s.alive
             && (self.empty
                 || (self.exclude != Some(s.product_id)
-                    && self.category.as_ref().is_none_or(|c| c.contains(&s.category))
+                    && self
+                        .category
+                        .as_ref()
+                        .is_none_or(|c| c.contains(&s.category))
                     && self.brand.as_ref().is_none_or(|b| b.contains(&s.brand))
                     && self.price_min.is_none_or(|p| s.price >= p)
                     && self.price_max.is_none_or(|p| s.price <= p)))
@@ -116,5 +119,9 @@ fn resolve_any(names: &[String], interner: &Interner) -> Option<Option<Vec<u32>>
         return Some(None);
     }
     let ids: Vec<u32> = names.iter().filter_map(|n| interner.get(n)).collect();
-    if ids.is_empty() { None } else { Some(Some(ids)) }
+    if ids.is_empty() {
+        None
+    } else {
+        Some(Some(ids))
+    }
 }
