@@ -44,6 +44,23 @@ pub struct JobSummary {
     pub updated_at: i64,
 }
 
+impl JobSummary {
+    /// The full view: this summary and the per-item outcomes recorded so far.
+    pub fn with_items(self, items: Vec<crate::jobs::ItemOutcome>) -> crate::jobs::JobView {
+        crate::jobs::JobView {
+            job_id: self.job_id,
+            kind: self.kind,
+            state: self.state,
+            priority: self.priority,
+            progress: self.progress,
+            meta: self.meta,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            items,
+        }
+    }
+}
+
 /// One page of jobs; `next_cursor` is set when older jobs may follow.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobPage {

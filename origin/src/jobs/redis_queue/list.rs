@@ -35,19 +35,25 @@ fn summary(id: &str, values: Vec<Option<String>>) -> Option<JobSummary> {
         .zip(values)
         .filter_map(|(k, v)| Some((*k, v?)))
         .collect();
-    let num = |k: &str| f.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    summary_of(id, |k| f.get(k))
+}
+
+/// A job's summary from its hash's fields (`get`); `None` for a hash without a kind.
+pub(super) fn summary_of<'a>(
+    id: &str,
+    get: impl Fn(&str) -> Option<&'a String>,
+) -> Option<JobSummary> {
+    let num = |k: &str| get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
     // A job hash without a kind is gone (expired) or a uniqueness placeholder.
-    let kind = f.get("kind")?.clone();
+    let kind = get("kind")?.clone();
     let (succeeded, failed, skipped) = (num("succeeded"), num("failed"), num("skipped"));
     Some(JobSummary {
         job_id: id.to_owned(),
         kind,
-        state: f
-            .get("state")
+        state: get("state")
             .and_then(|s| JobState::parse(s))
             .unwrap_or(JobState::Queued),
-        priority: f
-            .get("priority")
+        priority: get("priority")
             .and_then(|p| Priority::parse(p).ok())
             .unwrap_or_default(),
         progress: Progress {
@@ -57,8 +63,7 @@ fn summary(id: &str, values: Vec<Option<String>>) -> Option<JobSummary> {
             failed,
             skipped,
         },
-        meta: f
-            .get("meta")
+        meta: get("meta")
             .and_then(|m| serde_json::from_str(m).ok())
             .unwrap_or(serde_json::Value::Null),
         created_at: num("created_at") as i64,

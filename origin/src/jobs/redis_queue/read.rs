@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use redis::Value;
 
 use super::{GROUP, RedisQueue};
-use crate::jobs::{ItemOutcome, JobState, JobView, Priority, Progress};
+use crate::jobs::{ItemOutcome, JobView, Priority};
 
 impl RedisQueue {
     /// Entries stay in a stream until acknowledged (then deleted), so per priority the
@@ -50,43 +50,14 @@ impl RedisQueue {
         if fields.is_empty() {
             return Ok(None);
         }
-        let num = |k: &str| {
-            fields
-                .get(k)
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0)
+        let Some(summary) = super::list::summary_of(id, |k| fields.get(k)) else {
+            return Ok(None);
         };
-        let (succeeded, failed, skipped) = (num("succeeded"), num("failed"), num("skipped"));
         let mut outcomes: Vec<ItemOutcome> = items
             .values()
             .filter_map(|v| serde_json::from_str(v).ok())
             .collect();
         outcomes.sort_by_key(|o| o.index);
-        Ok(Some(JobView {
-            job_id: id.to_owned(),
-            kind: fields.get("kind").cloned().unwrap_or_default(),
-            state: fields
-                .get("state")
-                .and_then(|s| JobState::parse(s))
-                .unwrap_or(JobState::Queued),
-            priority: fields
-                .get("priority")
-                .and_then(|p| Priority::parse(p).ok())
-                .unwrap_or_default(),
-            progress: Progress {
-                total: num("total"),
-                done: succeeded + failed + skipped,
-                succeeded,
-                failed,
-                skipped,
-            },
-            meta: fields
-                .get("meta")
-                .and_then(|m| serde_json::from_str(m).ok())
-                .unwrap_or(serde_json::Value::Null),
-            created_at: num("created_at") as i64,
-            updated_at: num("updated_at") as i64,
-            items: outcomes,
-        }))
+        Ok(Some(summary.with_items(outcomes)))
     }
 }
