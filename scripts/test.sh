@@ -79,10 +79,10 @@ bash scripts/ci/edge-test.sh 2>&1 | tee "$CARGO_TARGET_DIR/edge-e2e-output.log"
 edge_passed=$(grep -Eo 'edge e2e: [0-9]+ passed' "$CARGO_TARGET_DIR/edge-e2e-output.log" | awk '{s+=$3} END {print s+0}')
 edge_failed=$(grep -Eo 'edge e2e: [0-9]+ passed, [0-9]+ failed' "$CARGO_TARGET_DIR/edge-e2e-output.log" | awk '{s+=$5} END {print s+0}')
 
-step "storefront in headless Chromium (through the edge)"
+step "storefront and operator console in headless Chromium (through the edge)"
 bash scripts/ci/browser-test.sh 2>&1 | tee "$CARGO_TARGET_DIR/browser-e2e-output.log"
-browser_passed=$(grep -Eo 'browser e2e: [0-9]+ passed' "$CARGO_TARGET_DIR/browser-e2e-output.log" | awk '{s+=$3} END {print s+0}')
-browser_failed=$(grep -Eo 'browser e2e: [0-9]+ passed, [0-9]+ failed' "$CARGO_TARGET_DIR/browser-e2e-output.log" | awk '{s+=$5} END {print s+0}')
+browser_passed=$(grep -Eo '(browser|console) e2e: [0-9]+ passed' "$CARGO_TARGET_DIR/browser-e2e-output.log" | awk '{s+=$3} END {print s+0}')
+browser_failed=$(grep -Eo '(browser|console) e2e: [0-9]+ passed, [0-9]+ failed' "$CARGO_TARGET_DIR/browser-e2e-output.log" | awk '{s+=$5} END {print s+0}')
 
 step "deployment and monitoring configuration"
 bash scripts/ci/check-deploy.sh
