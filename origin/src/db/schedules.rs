@@ -113,12 +113,14 @@ impl Db {
             .fetch_all(p))
     }
 
-    /// Forgets runs of `name` due before `before_ms`.
-    pub async fn prune_schedule_runs(&self, name: &str, before_ms: i64) -> DbResult<u64> {
-        let sql = "DELETE FROM job_schedule_runs WHERE name = $1 AND due_at < $2";
+    /// Forgets runs of `name` beyond the newest `keep`.
+    pub async fn prune_schedule_runs(&self, name: &str, keep: i64) -> DbResult<u64> {
+        let sql = "DELETE FROM job_schedule_runs WHERE name = $1 AND due_at < \
+                   (SELECT MIN(due_at) FROM (SELECT due_at FROM job_schedule_runs \
+                   WHERE name = $1 ORDER BY due_at DESC LIMIT $2) AS newest)";
         dispatch!(self, "schedule_prune", |p| sqlx::query(sql)
             .bind(name)
-            .bind(before_ms)
+            .bind(keep)
             .execute(p)
             .map_ok(|r| r.rows_affected()))
     }

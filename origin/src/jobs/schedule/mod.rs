@@ -200,13 +200,8 @@ impl Scheduler {
         self.db.set_schedule_run_job(job.name, due, &id).await?;
         self.fired.fetch_add(1, Ordering::Relaxed);
         tracing::info!(schedule = job.name, due_at = due, job_id = %id, "periodic job submitted");
-        if let Ok(runs) = self.db.schedule_runs(job.name, RUNS_KEPT + 1).await
-            && let Some(oldest_kept) = runs.get(RUNS_KEPT as usize - 1)
-        {
-            let _ = self
-                .db
-                .prune_schedule_runs(job.name, oldest_kept.due_at)
-                .await;
+        if let Err(e) = self.db.prune_schedule_runs(job.name, RUNS_KEPT).await {
+            tracing::debug!(schedule = job.name, error = %e, "pruning old runs failed");
         }
         Ok(true)
     }
